@@ -1,0 +1,1 @@
+/* keys.c: to be written */

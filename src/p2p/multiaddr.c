@@ -1,0 +1,1 @@
+/* multiaddr.c: to be written */

@@ -1,0 +1,1 @@
+/* multibase.c: to be written */

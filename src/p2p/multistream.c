@@ -1,0 +1,1 @@
+/* multistream.c: to be written */

@@ -1,0 +1,1 @@
+/* noise.c: to be written */

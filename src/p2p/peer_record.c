@@ -1,0 +1,1 @@
+/* peer_record.c: to be written */

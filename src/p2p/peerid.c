@@ -1,0 +1,1 @@
+/* peerid.c: to be written */

@@ -1,0 +1,1 @@
+/* yamux.c: to be written */

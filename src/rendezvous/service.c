@@ -1,0 +1,1 @@
+/* service.c: to be written */

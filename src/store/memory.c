@@ -1,0 +1,1 @@
+/* memory.c: to be written */
