@@ -1,2 +1,333 @@
-int main(void);
-int main(void) { return 0; }
+/* rendezvous-cli: the command-line client of rendezvousd.
+ *
+ * Offline commands work on keys and signed peer records (keygen, peer-id, record seal/inspect);
+ * network commands talk to a rendezvous point. Each subcommand is one row of `commands[]`: a
+ * name, a one-line usage and a handler that returns the process exit status. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/cli.h"
+#include "p2p/envelope.h"
+#include "p2p/keys.h"
+#include "p2p/multiaddr.h"
+#include "p2p/peer_record.h"
+#include "p2p/peerid.h"
+#include "util/err.h"
+
+#define PROG "rendezvous-cli"
+
+struct command {
+    const char *name;
+    const char *usage;
+    int (*run)(int argc, char **argv);
+};
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+/* Prints s as a JSON string (quoted, escaped). */
+static void print_json_string(FILE *out, const char *s)
+{
+    json_t *j = json_string(s);
+    char *txt = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    fputs(txt ? txt : "null", out);
+    free(txt);
+    json_decref(j);
+}
+
+/* Reads a whole file (or stdin for "-") of at most max bytes into a malloc'd buffer. */
+static int read_input(const char *path, size_t max, uint8_t **out, size_t *outlen)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return RDV_ERR_IO;
+    uint8_t *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    int err = buf ? (ferror(f) ? RDV_ERR_IO : RDV_OK) : RDV_ERR_NOMEM;
+    if (f != stdin)
+        fclose(f);
+    if (!err && n > max)
+        err = RDV_ERR_TOO_LARGE;
+    if (err) {
+        free(buf);
+        return err;
+    }
+    *out = buf;
+    *outlen = n;
+    return RDV_OK;
+}
+
+static int write_output(const char *path, const uint8_t *p, size_t n)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    if (!f)
+        return RDV_ERR_IO;
+    int err = fwrite(p, 1, n, f) == n ? RDV_OK : RDV_ERR_IO;
+    if (f != stdout)
+        err = fclose(f) == 0 ? err : RDV_ERR_IO;
+    else
+        fflush(f);
+    return err;
+}
+
+static int print_peer_id_of(const struct rdv_privkey *k, int cid)
+{
+    struct rdv_peerid id;
+    char text[RDV_PEERID_TEXT_MAX];
+    int err = rdv_peerid_from_pubkey(&k->pub, &id);
+    if (err >= 0)
+        err = cid ? rdv_peerid_to_cid_text(&id, text, sizeof(text)) : rdv_peerid_to_text(&id, text, sizeof(text));
+    if (err < 0)
+        return cli_fail("peer id: %s", rdv_strerror(err));
+    printf("%s\n", text);
+    return 0;
+}
+
+/* keygen [--type ed25519|secp256k1] [--force] FILE */
+static int cmd_keygen(int argc, char **argv)
+{
+    enum rdv_key_type type = RDV_KEY_ED25519;
+    int force = 0;
+    static const struct option opts[] = {
+        {"type", required_argument, NULL, 't'}, {"force", no_argument, NULL, 'f'}, {0, 0, 0, 0}};
+    for (int c; (c = getopt_long(argc, argv, "t:f", opts, NULL)) != -1;) {
+        if (c == 't' && rdv_key_type_parse(optarg, &type) != RDV_OK)
+            return cli_fail("keygen: unknown key type '%s' (ed25519 or secp256k1)", optarg);
+        else if (c == 'f')
+            force = 1;
+        else if (c == '?')
+            return 2;
+    }
+    if (optind != argc - 1)
+        return cli_fail("usage: " PROG " keygen [--type ed25519|secp256k1] [--force] FILE");
+    struct rdv_privkey k;
+    int err = rdv_privkey_generate(type, &k);
+    if (!err)
+        err = rdv_privkey_save(&k, argv[optind], force);
+    if (err) {
+        rdv_privkey_clear(&k);
+        return cli_fail("keygen: %s: %s%s", argv[optind], rdv_strerror(err),
+                    err == RDV_ERR_IO && errno == EEXIST ? " (file exists; --force overwrites)" : "");
+    }
+    int rc = print_peer_id_of(&k, 0);
+    rdv_privkey_clear(&k);
+    return rc;
+}
+
+/* peer-id [--cid] FILE */
+static int cmd_peer_id(int argc, char **argv)
+{
+    int cid = 0;
+    static const struct option opts[] = {{"cid", no_argument, NULL, 'c'}, {0, 0, 0, 0}};
+    for (int c; (c = getopt_long(argc, argv, "c", opts, NULL)) != -1;) {
+        if (c == 'c')
+            cid = 1;
+        else
+            return 2;
+    }
+    if (optind != argc - 1)
+        return cli_fail("usage: " PROG " peer-id [--cid] KEYFILE");
+    struct rdv_privkey k;
+    int err = rdv_privkey_load(argv[optind], &k);
+    if (err)
+        return cli_fail("peer-id: %s: %s", argv[optind], rdv_strerror(err));
+    int rc = print_peer_id_of(&k, cid);
+    rdv_privkey_clear(&k);
+    return rc;
+}
+
+static uint64_t default_seq(void)
+{
+    /* Like js-libp2p: wall-clock milliseconds, so a later record has a higher seq. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return RDV_ERR_INVALID;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return RDV_ERR_INVALID;
+    *out = v;
+    return RDV_OK;
+}
+
+/* Adds one text multiaddr to the record; reports the bad one. */
+static int record_add_text_addr(struct rdv_peer_record *r, const char *text)
+{
+    struct rdv_buf bin;
+    rdv_buf_init(&bin, RDV_MA_MAX_BINARY);
+    int err = rdv_ma_from_text(text, &bin);
+    if (!err)
+        err = rdv_peer_record_add_addr(r, rdv_buf_head(&bin), bin.len);
+    rdv_buf_free(&bin);
+    if (err)
+        cli_fail("record seal: bad multiaddr '%s': %s", text, rdv_strerror(err));
+    return err;
+}
+
+/* Seals the record for key file `keyfile` and writes the envelope to `outpath`. */
+static int record_seal_write(const char *keyfile, struct rdv_peer_record *r, const char *outpath)
+{
+    struct rdv_privkey k;
+    int err = rdv_privkey_load(keyfile, &k);
+    if (err)
+        return cli_fail("record seal: key %s: %s", keyfile, rdv_strerror(err));
+    struct rdv_buf env;
+    rdv_buf_init(&env, RDV_ENVELOPE_MAX);
+    err = rdv_peerid_from_pubkey(&k.pub, &r->peer_id);
+    if (!err)
+        err = rdv_signed_peer_record_seal(&k, r, &env);
+    rdv_privkey_clear(&k);
+    if (!err && write_output(outpath, rdv_buf_head(&env), env.len) != RDV_OK)
+        err = cli_fail("record seal: cannot write %s: %s", outpath, strerror(errno));
+    else if (err)
+        err = cli_fail("record seal: %s", rdv_strerror(err));
+    rdv_buf_free(&env);
+    return err ? 1 : 0;
+}
+
+/* record seal --key FILE --addr MA [MA...] [--addr MA] [--seq N] OUT */
+static int cmd_record_seal(int argc, char **argv)
+{
+    const char *keyfile = NULL, *outpath = NULL;
+    struct rdv_peer_record r;
+    memset(&r, 0, sizeof(r));
+    r.seq = default_seq();
+    int rc = 0;
+    for (int i = 0; i < argc && rc == 0; i++) {
+        if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+            keyfile = argv[++i];
+        } else if (strcmp(argv[i], "--seq") == 0 && i + 1 < argc) {
+            if (parse_u64(argv[++i], &r.seq) != RDV_OK)
+                rc = cli_fail("record seal: --seq needs an unsigned 64-bit number, not '%s'", argv[i]);
+        } else if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc) {
+            rc = record_add_text_addr(&r, argv[++i]) ? 1 : 0;
+            /* --addr A B C: take following arguments while they are multiaddrs */
+            while (rc == 0 && i + 2 < argc && argv[i + 1][0] == '/') {
+                struct rdv_buf probe;
+                rdv_buf_init(&probe, RDV_MA_MAX_BINARY);
+                int is_ma = rdv_ma_from_text(argv[i + 1], &probe) == RDV_OK;
+                rdv_buf_free(&probe);
+                if (!is_ma)
+                    break;
+                rc = record_add_text_addr(&r, argv[++i]) ? 1 : 0;
+            }
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            rc = cli_fail("record seal: unknown or incomplete option '%s'", argv[i]);
+        } else if (!outpath) {
+            outpath = argv[i];
+        } else {
+            rc = cli_fail("record seal: unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (rc == 0 && (!keyfile || !outpath || r.naddrs == 0))
+        rc = cli_fail("usage: " PROG " record seal --key FILE --addr MULTIADDR [MULTIADDR...] [--seq N] OUT");
+    if (rc == 0)
+        rc = record_seal_write(keyfile, &r, outpath);
+    rdv_peer_record_free(&r);
+    return rc;
+}
+
+static void print_record_json(const struct rdv_peer_record *r)
+{
+    char id[RDV_PEERID_TEXT_MAX];
+    if (rdv_peerid_to_text(&r->peer_id, id, sizeof(id)) < 0)
+        snprintf(id, sizeof(id), "?");
+    printf("{\"peer_id\": ");
+    print_json_string(stdout, id);
+    printf(", \"seq\": %" PRIu64 ", \"addrs\": [", r->seq);
+    for (size_t i = 0; i < r->naddrs; i++) {
+        char text[RDV_MA_MAX_TEXT];
+        if (rdv_ma_to_text(r->addrs[i].bytes, r->addrs[i].len, text, sizeof(text)) < 0)
+            snprintf(text, sizeof(text), "?");
+        printf(i ? ", " : "");
+        print_json_string(stdout, text);
+    }
+    printf("]}\n");
+}
+
+/* record inspect FILE|- */
+static int cmd_record_inspect(int argc, char **argv)
+{
+    if (argc != 1)
+        return cli_fail("usage: " PROG " record inspect FILE|-");
+    uint8_t *bytes;
+    size_t n;
+    int err = read_input(argv[0], RDV_ENVELOPE_MAX, &bytes, &n);
+    if (err)
+        return cli_fail("record inspect: %s: %s", argv[0], err == RDV_ERR_IO ? strerror(errno) : rdv_strerror(err));
+    struct rdv_peer_record r;
+    err = rdv_signed_peer_record_open(bytes, n, &r);
+    free(bytes);
+    if (err)
+        return cli_fail("record inspect: invalid signed peer record: %s", rdv_strerror(err));
+    print_record_json(&r);
+    rdv_peer_record_free(&r);
+    return 0;
+}
+
+static int cmd_record(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "seal") == 0)
+        return cmd_record_seal(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "inspect") == 0)
+        return cmd_record_inspect(argc - 2, argv + 2);
+    return cli_fail("usage: " PROG " record seal|inspect ...");
+}
+
+static const struct command commands[] = {
+    {"register", "register --server MA/p2p/ID --ns NS [--ttl S] [--key FILE] [--addr MA]...   register a signed peer record", cli_cmd_register},
+    {"discover", "discover --server MA/p2p/ID --ns NS [--limit N]   print one JSON line per verified registration", cli_cmd_discover},
+    {"keygen", "keygen [--type ed25519|secp256k1] [--force] FILE   create an identity key (mode 0600), print its peer id", cmd_keygen},
+    {"peer-id", "peer-id [--cid] KEYFILE                          print the peer id of a key file", cmd_peer_id},
+    {"record", "record seal --key FILE --addr MA [MA...] [--seq N] OUT   sign a peer record (OUT may be -)\n"
+               "  record inspect FILE|-                            verify a signed peer record, print it as JSON", cmd_record},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: " PROG " COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %s\n", commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0)
+        return cli_fail("libsodium failed to initialise");
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            optind = 1; /* getopt sees the subcommand as its program name */
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -44,6 +44,7 @@ int rdv_privkey_unmarshal(const uint8_t *p, size_t n, struct rdv_privkey *out);
 /* Key files hold the raw PrivateKey protobuf bytes (as go-libp2p/js-libp2p write them).
  * save creates the file with mode 0600 (fails if it exists unless overwrite). */
 int rdv_privkey_save(const struct rdv_privkey *k, const char *path, int overwrite);
+/* RDV_ERR_IO (errno set) if unreadable, RDV_ERR_TOO_LARGE past 16 KiB, else as unmarshal. */
 int rdv_privkey_load(const char *path, struct rdv_privkey *out);
 /* Wipes secret material. */
 void rdv_privkey_clear(struct rdv_privkey *k);
@@ -56,6 +57,9 @@ int rdv_pubkey_verify(const struct rdv_pubkey *k, const uint8_t *msg, size_t n, 
 /* libp2p PublicKey protobuf <-> key. marshal writes at most RDV_PUBKEY_PROTO_MAX bytes. */
 int rdv_pubkey_marshal(const struct rdv_pubkey *k, uint8_t *out, size_t outcap, size_t *outlen);
 int rdv_pubkey_unmarshal(const uint8_t *p, size_t n, struct rdv_pubkey *out);
+/* Key from its wire type (protobuf KeyType value) and raw Data, validated as unmarshal does:
+ * RDV_ERR_UNSUPPORTED for RSA/ECDSA, RDV_ERR_INVALID for unknown types, bad lengths, bad points. */
+int rdv_pubkey_from_raw(int type, const uint8_t *data, size_t len, struct rdv_pubkey *out);
 int rdv_pubkey_equal(const struct rdv_pubkey *a, const struct rdv_pubkey *b);
 
 #endif

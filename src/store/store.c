@@ -2,6 +2,12 @@
 
 #include "store/store.h"
 
+#include <stdio.h>
+#include <string.h>
+
+#include "store/memory.h"
+#include "util/err.h"
+
 #include <time.h>
 
 const char *rdv_store_status_name(enum rdv_store_status st)
@@ -25,3 +31,24 @@ static int64_t system_now_ms(void *ctx)
 }
 
 const struct rdv_clock rdv_clock_system = { system_now_ms, NULL };
+
+int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *log, struct rdv_store **out,
+                   char *err, size_t errlen)
+{
+    (void)loop;
+    (void)log;
+    if (strcmp(url, "memory:") == 0 || strcmp(url, "memory") == 0) {
+        *out = rdv_store_memory_new(NULL);
+        if (!*out) {
+            snprintf(err, errlen, "out of memory");
+            return RDV_ERR_NOMEM;
+        }
+        return RDV_OK;
+    }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "leveldb:", 8) == 0) {
+        snprintf(err, errlen, "store '%s': this backend is not built yet (use memory:)", url);
+        return RDV_ERR_UNSUPPORTED;
+    }
+    snprintf(err, errlen, "store '%s': unknown kind (memory:, postgres://..., leveldb:/path)", url);
+    return RDV_ERR_INVALID;
+}

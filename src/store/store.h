@@ -95,4 +95,11 @@ struct rdv_clock {
 /* The real clock (CLOCK_REALTIME). */
 extern const struct rdv_clock rdv_clock_system;
 
+/* Opens the backend named by url: "memory:" (or "memory"), later "postgres://..." and
+ * "leveldb:/path". Returns RDV_OK, or an error with a message in err. */
+struct ev_loop;
+struct rdv_log;
+int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *log, struct rdv_store **out,
+                   char *err, size_t errlen);
+
 #endif

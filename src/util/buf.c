@@ -29,10 +29,11 @@ void rdv_buf_reset(struct rdv_buf *b)
 
 int rdv_buf_reserve(struct rdv_buf *b, size_t extra)
 {
-    if (extra > b->max || b->len > b->max - extra)
+    size_t max = b->max ? b->max : SIZE_MAX; /* a zeroed struct means "no cap", as buf.h says */
+    if (extra > max || b->len > max - extra)
         return RDV_ERR_TOO_LARGE;
     size_t need = b->len + extra;
-    if (b->off + need <= b->cap)
+    if (need <= b->cap - b->off) /* written so that off + need cannot wrap around */
         return RDV_OK;
     if (b->off > 0) { /* reclaim consumed space before growing */
         memmove(b->data, b->data + b->off, b->len);
@@ -43,6 +44,8 @@ int rdv_buf_reserve(struct rdv_buf *b, size_t extra)
     size_t ncap = b->cap ? b->cap : 64;
     while (ncap < need)
         ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+    if (ncap > max) /* the allocation never exceeds the cap either */
+        ncap = max;
     uint8_t *p = realloc(b->data, ncap);
     if (!p)
         return RDV_ERR_NOMEM;

@@ -1,2 +1,3 @@
 #!/bin/sh
-echo "1..0 # SKIP not written yet"
+# TAP: rendezvous-cli offline commands against the shared vectors (driver: tests/cli/record_inspect.mjs).
+exec node "$(dirname "$0")/record_inspect.mjs"

@@ -1,0 +1,230 @@
+/* rendezvousd: the rendezvous server. Reads its settings (server/config.c), loads or creates its
+ * identity, opens the store, listens, serves identify, ping and /vac/waku/rendezvous/0.0.1 on one
+ * libev loop, sweeps expired records on a timer, and shuts down gracefully on SIGTERM/SIGINT.
+ * Its listen addresses, each ending in /p2p/<peer id>, go to stdout one per line at start. */
+#include "config.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2p/builtin.h"
+#include "p2p/host.h"
+#include "p2p/keys.h"
+#include "p2p/multiaddr.h"
+#include "rendezvous/server.h"
+#include "rendezvous/service.h"
+#include "server/config.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define PROG "rendezvousd"
+#define SHUTDOWN_GRACE 2.0
+
+struct daemon {
+    struct rdv_server_config cfg;
+    struct rdv_log log;
+    struct ev_loop *loop;
+    struct rdv_privkey key;
+    struct rdv_store *store;
+    struct rdv_host *host;
+    struct rdv_service_config svc;
+    struct rdv_rendezvous_server rz;
+    ev_timer expire_timer;
+    ev_signal sigterm, sigint;
+    bool stopping;
+};
+
+static int load_or_create_identity(struct daemon *d)
+{
+    int err = rdv_privkey_load(d->cfg.identity, &d->key);
+    if (err == RDV_OK)
+        return RDV_OK;
+    if (!(err == RDV_ERR_IO && errno == ENOENT)) {
+        rdv_error(&d->log, "identity %s: cannot load: %s", d->cfg.identity, rdv_strerror(err));
+        return err;
+    }
+    if ((err = rdv_privkey_generate(RDV_KEY_ED25519, &d->key)) ||
+        (err = rdv_privkey_save(&d->key, d->cfg.identity, 0))) {
+        rdv_error(&d->log, "identity %s: cannot create: %s (%s)", d->cfg.identity, rdv_strerror(err), strerror(errno));
+        return err;
+    }
+    rdv_info(&d->log, "created a new ed25519 identity in %s (mode 0600)", d->cfg.identity);
+    return RDV_OK;
+}
+
+static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
+{
+    struct daemon *d = arg;
+    if (st != RDV_STORE_OK)
+        rdv_warn(&d->log, "expiry sweep failed: %s", rdv_store_status_name(st));
+    else if (count)
+        rdv_debug(&d->log, "expired %llu registrations", (unsigned long long)count);
+}
+
+static void expire_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct daemon *d = w->data;
+    rdv_store_expire(d->store, expire_done, d);
+}
+
+static void shutdown_done(void *arg)
+{
+    struct daemon *d = arg;
+    rdv_info(&d->log, "all connections closed; exiting");
+    ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct daemon *d = w->data;
+    if (d->stopping) {
+        rdv_warn(&d->log, "second signal: exiting now");
+        ev_break(d->loop, EVBREAK_ALL);
+        return;
+    }
+    d->stopping = true;
+    rdv_info(&d->log, "signal %d: shutting down (grace %.0f s)", w->signum, SHUTDOWN_GRACE);
+    ev_timer_stop(d->loop, &d->expire_timer);
+    rdv_host_shutdown(d->host, SHUTDOWN_GRACE, shutdown_done, d);
+}
+
+static int start_listening(struct daemon *d)
+{
+    for (unsigned i = 0; i < d->cfg.nlisten; i++) {
+        struct rdv_buf ma;
+        rdv_buf_init(&ma, RDV_MA_MAX_BINARY);
+        int err = rdv_ma_from_text(d->cfg.listen[i], &ma);
+        if (!err)
+            err = rdv_host_listen(d->host, rdv_buf_head(&ma), ma.len);
+        rdv_buf_free(&ma);
+        if (err) {
+            rdv_error(&d->log, "listen %s: %s%s%s", d->cfg.listen[i], rdv_strerror(err),
+                      err == RDV_ERR_IO ? ": " : "", err == RDV_ERR_IO ? strerror(errno) : "");
+            return err;
+        }
+    }
+    return rdv_host_update_record(d->host);
+}
+
+/* Prints every listen address with /p2p/<id> to stdout (for people and scripts) and the log. */
+static void announce(struct daemon *d)
+{
+    char id[RDV_PEERID_TEXT_MAX];
+    rdv_peerid_to_text(rdv_host_peer_id(d->host), id, sizeof(id));
+    struct rdv_buf addrs[32];
+    size_t n = rdv_host_listen_addrs(d->host, addrs, 32);
+    rdv_info(&d->log, "rendezvousd %s: peer id %s, store %s, ttl %u..%u s (default %u)", PACKAGE_VERSION, id,
+             d->store->ops->kind, d->cfg.min_ttl, d->cfg.max_ttl, d->cfg.default_ttl);
+    for (size_t i = 0; i < n; i++) {
+        char text[RDV_MA_MAX_TEXT];
+        if (rdv_ma_to_text(rdv_buf_head(&addrs[i]), addrs[i].len, text, sizeof(text)) >= 0) {
+            printf("%s/p2p/%s\n", text, id);
+            rdv_info(&d->log, "listening on %s/p2p/%s", text, id);
+        }
+        rdv_buf_free(&addrs[i]);
+    }
+    fflush(stdout);
+}
+
+static void service_config_from(const struct rdv_server_config *c, struct rdv_service_config *s)
+{
+    rdv_service_config_defaults(s);
+    s->default_ttl_s = c->default_ttl;
+    s->min_ttl_s = c->min_ttl;
+    s->max_ttl_s = c->max_ttl;
+    s->default_discover_limit = c->discover_limit;
+    s->max_discover_limit = c->max_discover_limit;
+    s->max_per_peer = c->max_per_peer;
+}
+
+static int daemon_start(struct daemon *d)
+{
+    char msg[512];
+    if (load_or_create_identity(d))
+        return 1;
+    if (rdv_store_open(d->cfg.store, d->loop, &d->log, &d->store, msg, sizeof(msg))) {
+        rdv_error(&d->log, "%s", msg);
+        return 1;
+    }
+    struct rdv_host_limits lim;
+    rdv_host_limits_defaults(&lim);
+    lim.max_connections = d->cfg.max_connections;
+    lim.max_streams = d->cfg.max_streams;
+    lim.max_stream_input = d->cfg.max_message + 16;
+    lim.handshake_timeout = d->cfg.handshake_timeout;
+    lim.idle_timeout = d->cfg.idle_timeout;
+    if (rdv_host_new(d->loop, &d->key, &lim, &d->log, &d->host))
+        return 1;
+    service_config_from(&d->cfg, &d->svc);
+    d->rz = (struct rdv_rendezvous_server){.cfg = &d->svc, .store = d->store, .log = &d->log,
+                                           .max_message = d->cfg.max_message};
+    if (rdv_builtin_register(d->host) || rdv_rendezvous_server_register(d->host, &d->rz))
+        return 1;
+    if (start_listening(d))
+        return 1;
+    announce(d);
+    ev_timer_init(&d->expire_timer, expire_tick, d->cfg.expire_interval_ms / 1000.0, d->cfg.expire_interval_ms / 1000.0);
+    d->expire_timer.data = d;
+    ev_timer_start(d->loop, &d->expire_timer);
+    ev_signal_init(&d->sigterm, on_signal, SIGTERM);
+    ev_signal_init(&d->sigint, on_signal, SIGINT);
+    d->sigterm.data = d->sigint.data = d;
+    ev_signal_start(d->loop, &d->sigterm);
+    ev_signal_start(d->loop, &d->sigint);
+    return 0;
+}
+
+static void daemon_stop(struct daemon *d)
+{
+    rdv_host_free(d->host);
+    rdv_store_close(d->store);
+    rdv_privkey_clear(&d->key);
+    rdv_config_free(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d;
+    memset(&d, 0, sizeof(d));
+    char msg[512];
+    rdv_config_defaults(&d.cfg);
+    if (rdv_config_parse_args(&d.cfg, argc, argv, msg, sizeof(msg)) || rdv_config_finish(&d.cfg, msg, sizeof(msg))) {
+        fprintf(stderr, PROG ": %s\n", msg);
+        rdv_config_free(&d.cfg);
+        return 2;
+    }
+    if (d.cfg.help || d.cfg.version) {
+        if (d.cfg.help)
+            rdv_config_usage(stdout, PROG);
+        else
+            printf(PROG " %s\n", PACKAGE_VERSION);
+        rdv_config_free(&d.cfg);
+        return 0;
+    }
+    if (rdv_log_level_parse(d.cfg.log_level, &d.log.level)) {
+        fprintf(stderr, PROG ": log-level: expected error, warn, info or debug, got '%s'\n", d.cfg.log_level);
+        rdv_config_free(&d.cfg);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, PROG ": libsodium failed to initialise\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    d.loop = ev_default_loop(EVFLAG_AUTO);
+    int rc = daemon_start(&d);
+    if (rc == 0)
+        ev_run(d.loop, 0);
+    daemon_stop(&d);
+    return rc;
+}

@@ -1,0 +1,107 @@
+/* host.h: libp2p connections on a libev loop: TCP listen and dial (IPv4 and IPv6), the upgrade
+ * multistream-select -> Noise -> multistream-select -> yamux, and streams negotiated by protocol id.
+ *
+ * One struct rdv_host per process holds our identity, listeners, live connections and the table
+ * of protocol handlers. Each connection is an explicit state machine (enum in host.c) with hard
+ * caps on its buffers and a handshake and an idle timeout. Connections are closed in two steps:
+ * flagged, then freed from a prepare watcher, so no callback ever sees freed memory. */
+#ifndef RDV_HOST_H
+#define RDV_HOST_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2p/keys.h"
+#include "p2p/peerid.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#define RDV_HOST_MAX_LISTENERS 16
+#define RDV_HOST_MAX_PROTOCOLS 16
+
+struct rdv_host;
+struct rdv_conn;
+struct rdv_stream;
+
+struct rdv_host_limits {
+    unsigned max_connections;      /* further accepts are closed at once */
+    unsigned max_streams;          /* concurrent streams per connection */
+    size_t max_stream_input;       /* bytes a stream may hold unread by its handler */
+    size_t max_conn_output;        /* encrypted bytes queued to one socket before we drop it */
+    double handshake_timeout;      /* seconds from TCP connect to a usable yamux session */
+    double idle_timeout;           /* seconds without any stream and traffic */
+};
+void rdv_host_limits_defaults(struct rdv_host_limits *l);
+
+/* What a protocol implementation gets. Only on_close is mandatory. The handler context given at
+ * registration (or to rdv_conn_open_stream) is rdv_stream_handler_ctx(). */
+struct rdv_stream_handler {
+    void (*on_open)(struct rdv_stream *st);          /* negotiated: the stream is usable */
+    void (*on_data)(struct rdv_stream *st);          /* new bytes in rdv_stream_input() */
+    void (*on_eof)(struct rdv_stream *st);           /* the remote closed its side */
+    void (*on_close)(struct rdv_stream *st, int err); /* last call; err 0 = orderly */
+};
+
+struct rdv_host_stats {
+    uint64_t connections;        /* live */
+    uint64_t handshakes_ok, handshakes_failed;
+    uint64_t streams_opened;
+};
+
+int rdv_host_new(struct ev_loop *loop, const struct rdv_privkey *key, const struct rdv_host_limits *limits,
+                 const struct rdv_log *log, struct rdv_host **out);
+void rdv_host_free(struct rdv_host *h);
+const struct rdv_peerid *rdv_host_peer_id(const struct rdv_host *h);
+const struct rdv_privkey *rdv_host_key(const struct rdv_host *h);
+const struct rdv_log *rdv_host_log(const struct rdv_host *h);
+struct ev_loop *rdv_host_loop(const struct rdv_host *h);
+const struct rdv_host_stats *rdv_host_stats(const struct rdv_host *h);
+
+/* Registers a protocol served on inbound streams. */
+int rdv_host_handle(struct rdv_host *h, const char *protocol, const struct rdv_stream_handler *handler, void *ctx);
+/* Number and ids of the registered protocols (for identify). */
+size_t rdv_host_protocols(const struct rdv_host *h, const char *const **out);
+
+/* Listens on a binary /ip4|ip6/.../tcp/PORT multiaddr (port 0 picks one). */
+int rdv_host_listen(struct rdv_host *h, const uint8_t *ma, size_t len);
+/* The addresses we listen on, as binary multiaddrs with the real port; unspecified addresses
+ * (0.0.0.0, ::) are expanded to the machine's interface addresses. Returns the count. */
+size_t rdv_host_listen_addrs(const struct rdv_host *h, struct rdv_buf *addrs, size_t max);
+/* Our signed peer record for identify: sealed from rdv_host_listen_addrs; call after listening. */
+int rdv_host_update_record(struct rdv_host *h);
+void rdv_host_signed_record(const struct rdv_host *h, const uint8_t **p, size_t *len);
+
+/* Stops accepting, sends GoAway on every connection and closes each once its output is flushed
+ * (or after `grace` seconds). `done` is called when no connection is left. */
+void rdv_host_shutdown(struct rdv_host *h, double grace, void (*done)(void *arg), void *arg);
+
+/* Dials a /ip4|ip6/.../tcp/PORT[/p2p/ID] multiaddr. expected (may be NULL; else taken from /p2p)
+ * is the peer the remote must prove to be. cb gets the open connection, or NULL and an error. */
+typedef void (*rdv_dial_cb)(void *arg, struct rdv_conn *conn, int err);
+int rdv_host_dial(struct rdv_host *h, const uint8_t *ma, size_t len, const struct rdv_peerid *expected,
+                  rdv_dial_cb cb, void *arg);
+
+const struct rdv_peerid *rdv_conn_remote_peer(const struct rdv_conn *c);
+/* The remote's address as text, for logs. */
+const char *rdv_conn_remote_addr(const struct rdv_conn *c);
+const char *rdv_conn_local_addr(const struct rdv_conn *c);
+void rdv_conn_close(struct rdv_conn *c);
+/* Opens an outbound stream and negotiates `protocol`; handler->on_open fires once it is agreed,
+ * on_close(err) if it is refused. Writes before on_open are queued. */
+int rdv_conn_open_stream(struct rdv_conn *c, const char *protocol, const struct rdv_stream_handler *handler,
+                         void *ctx, struct rdv_stream **out);
+
+struct rdv_buf *rdv_stream_input(struct rdv_stream *st);
+int rdv_stream_write(struct rdv_stream *st, const void *p, size_t n);
+/* Half-close our side (FIN after queued data). */
+int rdv_stream_close(struct rdv_stream *st);
+void rdv_stream_reset(struct rdv_stream *st);
+struct rdv_conn *rdv_stream_conn(const struct rdv_stream *st);
+const char *rdv_stream_protocol(const struct rdv_stream *st);
+void *rdv_stream_handler_ctx(const struct rdv_stream *st);
+void *rdv_stream_get_user(const struct rdv_stream *st);
+void rdv_stream_set_user(struct rdv_stream *st, void *user);
+
+#endif
