@@ -22,18 +22,18 @@ run_suite() { # name builddir configure-args...
     shift 2
     echo "=== $name: configure + build in $dir"
     mkdir -p "$dir"
-    (cd "$dir" && "$top/configure" --enable-werror -q "$@" && make -s -j"$jobs") || { echo "$name: BUILD FAILED"; echo "$name 0 1" >> "$summary"; status=1; return; }
+    (cd "$dir" && "$top/configure" --enable-werror -q "$@" && make -s -j"$jobs" >/dev/null) || { echo "$name: BUILD FAILED"; echo "$name 0 1" >> "$summary"; status=1; return; }
     echo "=== $name: make check"
     (cd "$dir" && make -j"$jobs" check) > "$dir/check.out" 2>&1
     rc=$?
-    grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP|XFAIL):' "$dir/check.out" | sed "s/^/  /" | grep -Ev '^  PASS' || true
-    grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$dir/check.out" | sed "s/^/  /"
+    grep -aE '^(PASS|FAIL|ERROR|XPASS|SKIP|XFAIL):' "$dir/check.out" | sed "s/^/  /" | grep -aEv '^  PASS' || true
+    grep -aE '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$dir/check.out" | sed "s/^/  /"
     pass=$(awk '/^# PASS:/ {s += $3} END {print s + 0}' "$dir/check.out")
     fail=$(awk '/^# (FAIL|ERROR|XPASS):/ {s += $3} END {print s + 0}' "$dir/check.out")
     [ $rc -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
     [ $rc -ne 0 ] && { status=1; tail -n 40 "$dir/check.out"; }
     [ "$fail" -ne 0 ] && for f in $(cd "$dir" && ls tests/*/*.log 2>/dev/null); do
-        grep -q '^not ok\|^Bail out\|FAIL\|ERROR' "$dir/$f" && { echo "--- $f"; grep -E '^not ok|^#|Bail out|ERROR' "$dir/$f" | head -40; }
+        grep -aq '^not ok\|^Bail out\|FAIL\|ERROR' "$dir/$f" && { echo "--- $f"; grep -aE '^not ok|^#|Bail out|ERROR' "$dir/$f" | head -40; }
     done
     echo "$name $pass $fail" >> "$summary"
 }

@@ -1,5 +1,5 @@
-/* cli_net.c: rendezvous-cli's network commands, register and discover: dial one rendezvous
- * point, send one request, print the answer as JSON lines, exit. */
+/* cli_net.c: rendezvous-cli's network commands: register, discover, identify and ping. Each
+ * dials one peer, sends one request, prints the answer as JSON lines and exits. */
 #include <errno.h>
 #include <ev.h>
 #include <getopt.h>
@@ -17,13 +17,16 @@
 #include "p2p/peer_record.h"
 #include "util/err.h"
 
+enum net_cmd { NET_REGISTER, NET_DISCOVER, NET_IDENTIFY, NET_PING };
+static const char *const net_cmd_names[] = {"register", "discover", "identify", "ping"};
+
 struct net_opts {
     const char *server, *ns, *keyfile;
     const char *addrs[16];
     size_t naddrs;
     int64_t ttl, limit;
     double timeout;
-    bool discover;
+    enum net_cmd cmd;
 };
 
 struct net_run {
@@ -82,9 +85,10 @@ static int parse_net_opts(int argc, char **argv, struct net_opts *o)
             return 2;
         }
     }
-    if (!o->server || !o->ns || optind != argc)
-        return cli_fail("usage: rendezvous-cli %s --server MULTIADDR/p2p/ID --ns NS %s", o->discover ? "discover" : "register",
-                        o->discover ? "[--limit N]" : "[--ttl S] [--key FILE] [--addr MA]...");
+    bool needs_ns = o->cmd == NET_REGISTER || o->cmd == NET_DISCOVER;
+    static const char *const extra[] = {"--ns NS [--ttl S] [--key FILE] [--addr MA]...", "--ns NS [--limit N]", "", ""};
+    if (!o->server || (needs_ns && !o->ns) || optind != argc)
+        return cli_fail("usage: rendezvous-cli %s --server MULTIADDR/p2p/ID %s [--timeout S]", net_cmd_names[o->cmd], extra[o->cmd]);
     return 0;
 }
 
@@ -130,9 +134,7 @@ static void print_registration(const struct rdv_rpc_registration *g)
         if (rdv_ma_to_text(rec.addrs[i].bytes, rec.addrs[i].len, text, sizeof(text)) >= 0)
             json_array_append_new(addrs, json_string(text));
     }
-    json_t *line = json_pack("{s:s, s:o, s:I, s:s}", "peer_id", id, "addrs", addrs, "ttl", (json_int_t)g->ttl,
-                             "seq", "");
-    json_object_del(line, "seq");
+    json_t *line = json_pack("{s:s, s:o, s:I}", "peer_id", id, "addrs", addrs, "ttl", (json_int_t)g->ttl);
     char *txt = json_dumps(line, JSON_PRESERVE_ORDER | JSON_COMPACT);
     printf("%s\n", txt);
     free(txt);
@@ -192,6 +194,58 @@ static int seal_own_record(struct net_run *r, struct rdv_conn *c, struct rdv_buf
     return err;
 }
 
+static void print_json_str_array(const char *key, char *const *items, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(items[i]));
+    char *txt = json_dumps(arr, JSON_COMPACT);
+    printf("\"%s\": %s", key, txt ? txt : "[]");
+    free(txt);
+    json_decref(arr);
+}
+
+static void on_identify(void *arg, const struct rdv_identify_peer *peer, int err)
+{
+    struct net_run *r = arg;
+    if (err) {
+        cli_fail("identify failed: %s", rdv_strerror(err));
+        finish(r, 1);
+        return;
+    }
+    struct rdv_peerid id;
+    char idtext[RDV_PEERID_TEXT_MAX] = "?";
+    if (rdv_peerid_from_pubkey(&peer->key, &id) == RDV_OK)
+        rdv_peerid_to_text(&id, idtext, sizeof(idtext));
+    json_t *agent = json_string(peer->agent_version ? peer->agent_version : "");
+    char *agent_txt = json_dumps(agent, JSON_ENCODE_ANY);
+    printf("{\"peer_id\": \"%s\", \"agent\": %s, ", idtext, agent_txt ? agent_txt : "\"\"");
+    free(agent_txt);
+    json_decref(agent);
+    print_json_str_array("protocols", peer->protocols, peer->nprotocols);
+    struct rdv_peer_record rec;
+    bool record_ok = peer->signed_record && rdv_signed_peer_record_open(peer->signed_record, peer->signed_record_len, &rec) == RDV_OK;
+    printf(", \"listen_addrs\": %zu, \"signed_record\": %s}\n", peer->nlisten,
+           !peer->signed_record ? "null" : record_ok && rdv_peerid_equal(&rec.peer_id, &id) ? "\"valid\"" : "\"invalid\"");
+    if (record_ok)
+        rdv_peer_record_free(&rec);
+    fflush(stdout);
+    finish(r, 0);
+}
+
+static void on_ping(void *arg, double rtt, int err)
+{
+    struct net_run *r = arg;
+    if (err) {
+        cli_fail("ping failed: %s", rdv_strerror(err));
+        finish(r, 1);
+        return;
+    }
+    printf("{\"rtt_ms\": %.3f}\n", rtt * 1000.0);
+    fflush(stdout);
+    finish(r, 0);
+}
+
 static void on_connected(void *arg, struct rdv_conn *c, int err)
 {
     struct net_run *r = arg;
@@ -200,7 +254,11 @@ static void on_connected(void *arg, struct rdv_conn *c, int err)
         finish(r, 1);
         return;
     }
-    if (r->o.discover) {
+    if (r->o.cmd == NET_IDENTIFY) {
+        err = rdv_identify_request(c, on_identify, r);
+    } else if (r->o.cmd == NET_PING) {
+        err = rdv_ping_request(c, on_ping, r);
+    } else if (r->o.cmd == NET_DISCOVER) {
         err = rdv_rpc_discover(c, r->o.ns, r->o.limit, on_discover, r);
     } else {
         struct rdv_buf env;
@@ -250,11 +308,11 @@ static int net_setup(struct net_run *r)
     return 0;
 }
 
-static int run_net(int argc, char **argv, bool discover)
+static int run_net(int argc, char **argv, enum net_cmd cmd)
 {
     struct net_run r;
     memset(&r, 0, sizeof(r));
-    r.o.discover = discover;
+    r.o.cmd = cmd;
     int rc = parse_net_opts(argc, argv, &r.o);
     if (rc)
         return rc;
@@ -275,5 +333,7 @@ static int run_net(int argc, char **argv, bool discover)
     return rc;
 }
 
-int cli_cmd_register(int argc, char **argv) { return run_net(argc, argv, false); }
-int cli_cmd_discover(int argc, char **argv) { return run_net(argc, argv, true); }
+int cli_cmd_register(int argc, char **argv) { return run_net(argc, argv, NET_REGISTER); }
+int cli_cmd_discover(int argc, char **argv) { return run_net(argc, argv, NET_DISCOVER); }
+int cli_cmd_identify(int argc, char **argv) { return run_net(argc, argv, NET_IDENTIFY); }
+int cli_cmd_ping(int argc, char **argv) { return run_net(argc, argv, NET_PING); }

@@ -300,6 +300,8 @@ static int cmd_record(int argc, char **argv)
 static const struct command commands[] = {
     {"register", "register --server MA/p2p/ID --ns NS [--ttl S] [--key FILE] [--addr MA]...   register a signed peer record", cli_cmd_register},
     {"discover", "discover --server MA/p2p/ID --ns NS [--limit N]   print one JSON line per verified registration", cli_cmd_discover},
+    {"identify", "identify --server MA/p2p/ID                       ask a libp2p peer who it is (JSON)", cli_cmd_identify},
+    {"ping", "ping --server MA/p2p/ID                           libp2p ping, prints the round trip", cli_cmd_ping},
     {"keygen", "keygen [--type ed25519|secp256k1] [--force] FILE   create an identity key (mode 0600), print its peer id", cmd_keygen},
     {"peer-id", "peer-id [--cid] KEYFILE                          print the peer id of a key file", cmd_peer_id},
     {"record", "record seal --key FILE --addr MA [MA...] [--seq N] OUT   sign a peer record (OUT may be -)\n"

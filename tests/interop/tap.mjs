@@ -30,15 +30,24 @@ export class Tap {
 
 // Runs main(tap) with an overall deadline; always prints the plan and exits
 // with a non-zero status on any failure, a thrown error, or the deadline.
-export function runTap (main, { timeoutMs = 30_000 } = {}) {
+export function runTap (main, { timeoutMs = 30_000, cleanupMs = 5_000 } = {}) {
   const tap = new Tap()
   const cleanups = []
   const onCleanup = fn => cleanups.push(fn)
+  let finishing = false
   const finish = async (extraFailure) => {
+    if (finishing) return
+    finishing = true
     if (extraFailure != null) tap.fail(extraFailure.name, extraFailure.err)
+    // Stop every node, but never let a stuck stop keep the process alive.
+    const hardExit = setTimeout(() => {
+      tap.diag(`cleanup did not finish within ${cleanupMs} ms`)
+      process.exit(tap.done() || 1)
+    }, cleanupMs)
     for (const fn of cleanups.reverse()) {
       try { await fn() } catch (err) { tap.diag(`cleanup: ${err.message}`) }
     }
+    clearTimeout(hardExit)
     process.exit(tap.done())
   }
   const timer = setTimeout(() => {
@@ -48,4 +57,3 @@ export function runTap (main, { timeoutMs = 30_000 } = {}) {
     () => { clearTimeout(timer); return finish() },
     err => { clearTimeout(timer); return finish({ name: 'unexpected error', err }) })
 }
-
