@@ -11,6 +11,10 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 ./scripts/install-deps.sh || exit 1
 [ -x configure ] || ./autogen.sh >/dev/null || exit 1
+# the pinned js-libp2p peers of the interop tests (lock file committed; no network past npm)
+if [ ! -d tests/interop/node_modules/libp2p ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules/.package-lock.json ]; then
+    (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+fi
 
 summary="$top/build/test-summary.txt"
 mkdir -p build

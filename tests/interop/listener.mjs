@@ -1,7 +1,7 @@
 // A js-libp2p peer for our C client to dial: Ed25519 identity, TCP + Noise +
 // yamux on 127.0.0.1, identify and ping, and a tiny in-memory rendezvous on
 // /vac/waku/rendezvous/0.0.1 that applies the same checks as our server
-// (namespace 1..255 bytes of UTF-8, envelope signature and domain, record peer
+// (namespace 1..256 bytes of UTF-8, envelope signature and domain, record peer
 // id == the stream's remote peer, at least one address, TTL 0..20 with 0 = 20).
 //
 // stdout: one line `LISTEN <multiaddr>/p2p/<id>` once listening, then on exit
@@ -12,6 +12,7 @@
 //
 //   node --import ./polyfill.mjs listener.mjs [--timeout 60]
 
+import './polyfill.mjs' // first: Promise.withResolvers before libp2p (also fine with --import)
 import { parseArgs } from 'node:util'
 import { lpStream } from '@libp2p/utils'
 import { PING_PROTOCOL } from '@libp2p/ping'
@@ -21,7 +22,7 @@ import { PROTOCOL, MessageType, Status, encodeMessage, decodeMessage, statusName
 const DEFAULT_TTL = 20
 const MAX_TTL = 20
 const MAX_DISCOVER = 1000
-const MAX_NS_BYTES = 255
+const MAX_NS_BYTES = 256
 const PING_LENGTH = 32
 
 const { values: opts } = parseArgs({

@@ -7,6 +7,7 @@
 //
 //   node --import ./polyfill.mjs register-discover.mjs --server /ip4/127.0.0.1/tcp/PORT/p2p/ID --ns NS
 
+import './polyfill.mjs' // first: Promise.withResolvers before libp2p (also fine with --import)
 import { PROTOCOL, Status, statusName } from './rdv-pb.mjs'
 import {
   runTap, parseCli, parseServer, makeNode, stopAll, ownAddrs, sealRecord, openRecord,

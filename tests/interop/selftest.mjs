@@ -6,6 +6,7 @@
 //
 //   node --import ./polyfill.mjs selftest.mjs
 
+import './polyfill.mjs' // first: Promise.withResolvers before libp2p (also fine with --import)
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
