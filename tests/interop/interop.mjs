@@ -6,7 +6,8 @@
 //   c) our C dialer (rendezvous-cli) against a js-libp2p listener: identify, ping, REGISTER,
 //      DISCOVER, and the js side saw our identify, registration and pings (listener.mjs);
 //   d) rendezvous-cli register + discover against rendezvousd interleaved with js peers;
-//   e) rendezvousd closes a js connection left idle past --idle-timeout.
+//   e) rendezvousd closes a js connection left idle past --idle-timeout, refuses streams past
+//      --max-streams and resets a stream whose request exceeds --max-message.
 import './polyfill.mjs';
 import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
@@ -73,6 +74,55 @@ await test('rendezvousd closes a js-libp2p connection idle past --idle-timeout',
   } finally {
     await node.stop();
     await stopDaemon(idle);
+  }
+});
+
+await test('streams past --max-streams are refused; the others keep working', async () => {
+  const { makeNode, RdvStream } = await import('./lib.mjs');
+  const { multiaddr } = await import('@multiformats/multiaddr');
+  const lim = await startDaemon(['--max-streams', '2']);
+  const { node } = await makeNode('Ed25519');
+  try {
+    const ma = multiaddr(lim.addrs[0]);
+    const a = await RdvStream.open(node, ma);
+    const b = await RdvStream.open(node, ma);
+    // js identify's own stream may still be open: keep opening until the server refuses one
+    let refused = false;
+    const extra = [];
+    for (let i = 0; i < 3 && !refused; i++) {
+      try {
+        const c = await RdvStream.open(node, ma);
+        extra.push(c);
+        await c.discover({ ns: 'x', limit: 0 });
+      } catch { refused = true; }
+    }
+    assert.ok(refused, 'a stream beyond the limit was refused');
+    const r = await a.discover({ ns: 'x', limit: 0 });
+    assert.equal(r.status, 0);
+    const r2 = await b.discover({ ns: 'x', limit: 0 });
+    assert.equal(r2.status, 0);
+  } finally {
+    await node.stop();
+    await stopDaemon(lim);
+  }
+});
+
+await test('a request over --max-message resets the stream, not the connection', async () => {
+  const { makeNode, RdvStream } = await import('./lib.mjs');
+  const { multiaddr } = await import('@multiformats/multiaddr');
+  const lim = await startDaemon(['--max-message', '1024']);
+  const { node } = await makeNode('Ed25519');
+  try {
+    const ma = multiaddr(lim.addrs[0]);
+    const big = await RdvStream.open(node, ma);
+    await assert.rejects(big.discover({ ns: 'n'.repeat(2000), limit: 0 }));
+    const small = await RdvStream.open(node, ma);
+    const r = await small.discover({ ns: 'n'.repeat(200), limit: 0 });
+    assert.equal(r.status, 0, 'a new stream on the same connection still works');
+    assert.equal(node.getConnections().length, 1);
+  } finally {
+    await node.stop();
+    await stopDaemon(lim);
   }
 });
 
