@@ -635,7 +635,8 @@ static void fail_expire(struct rdv_store *s, rdv_store_count_cb cb, void *arg) {
 static void fail_stats(struct rdv_store *s, rdv_store_stats_cb cb, void *arg) { cb(arg, ((struct fail_store *)s)->st, NULL); }
 static void fail_close(struct rdv_store *s) { (void)s; }
 
-static const struct rdv_store_ops fail_ops = { "fail", fail_put, fail_discover, fail_expire, fail_stats, fail_close };
+static const struct rdv_store_ops fail_ops = {
+    .kind = "fail", .put = fail_put, .discover = fail_discover, .expire = fail_expire, .stats = fail_stats, .close = fail_close};
 
 static void test_store_failures(void)
 {
@@ -719,7 +720,8 @@ static void async_run(struct async_store *a)
     }
 }
 
-static const struct rdv_store_ops async_ops = { "async", async_put, async_discover, fail_expire, fail_stats, fail_close };
+static const struct rdv_store_ops async_ops = {
+    .kind = "async", .put = async_put, .discover = async_discover, .expire = fail_expire, .stats = fail_stats, .close = fail_close};
 
 static void test_async_store(void)
 {
