@@ -786,11 +786,13 @@ static int conn_step(struct rdv_conn *c, bool *progress)
     bool was_ready = rdv_noise_ready(c->noise);
     err = rdv_noise_recv(c->noise, rdv_buf_head(&c->rbuf), c->rbuf.len, &used, &c->wbuf, &c->plain_in);
     rdv_buf_consume(&c->rbuf, used);
-    *progress = used > 0;
     if (!err && !was_ready && rdv_noise_ready(c->noise))
         err = conn_noise_ready(c);
+    size_t plain_before = c->plain_in.len;
     if (!err)
         err = conn_process_plain(c);
+    /* draining plain_in may let Noise decrypt frames it had to leave in rbuf: go round again */
+    *progress = used > 0 || c->plain_in.len < plain_before;
     return err;
 }
 
