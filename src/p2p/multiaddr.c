@@ -17,6 +17,7 @@
 #include "p2p/multibase.h"
 #include "p2p/varint.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 enum ma_kind {
     MK_NONE,     /* no value */
@@ -102,47 +103,13 @@ const char *rdv_ma_proto_name(uint32_t code)
 
 /* ---- value validation (shared by both directions) ------------------------------------------ */
 
-/* Well-formed UTF-8: no overlong forms, surrogates or code points past U+10FFFF. */
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            k = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i - 1 < k)
-            return false;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 /* Text-like values become C strings and path segments: NUL and (for names) '/' would change
  * the address's meaning when printed, so they are refused in binary input too. */
 static bool text_value_ok(const uint8_t *v, size_t n, bool allow_slash)
 {
     if (n == 0 || memchr(v, 0, n) || (!allow_slash && memchr(v, '/', n)))
         return false;
-    return utf8_valid(v, n);
+    return rdv_utf8_valid(v, n);
 }
 
 /* A multihash whose digest length matches the bytes present; for peer ids only identity

@@ -21,6 +21,7 @@
 #include "p2p/peer_record.h"
 #include "rendezvous.pb-c.h"
 #include "util/err.h"
+#include "util/utf8.h"
 
 typedef Rendezvous__Pb__Message PbMessage;
 typedef Rendezvous__Pb__Message__Register PbRegister;
@@ -63,39 +64,6 @@ void rdv_service_config_defaults(struct rdv_service_config *c)
     c->default_discover_limit = RDV_DEFAULT_DISCOVER_LIMIT;
     c->max_discover_limit = RDV_DEFAULT_MAX_DISCOVER_LIMIT;
     c->max_per_peer = RDV_DEFAULT_MAX_PER_PEER;
-}
-
-bool rdv_service_utf8_valid(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false; /* continuation byte, C0/C1 (always overlong), F5..FF */
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
 }
 
 /* ---- a minimal protobuf wire walker, only to see NULs protobuf-c hides --------------------
@@ -241,7 +209,7 @@ static struct verdict check_ns(const char *ns, size_t len, bool has_nul)
         return (struct verdict){ RDV_STATUS_E_INVALID_NAMESPACE, "unspecified namespace", "empty namespace" };
     if (len > RDV_NS_MAX)
         return (struct verdict){ RDV_STATUS_E_INVALID_NAMESPACE, "namespace too long", "namespace too long" };
-    if (!rdv_service_utf8_valid((const uint8_t *)ns, len))
+    if (!rdv_utf8_valid((const uint8_t *)ns, len))
         return (struct verdict){ RDV_STATUS_E_INVALID_NAMESPACE, "invalid namespace", "namespace not UTF-8" };
     return V_OK;
 }

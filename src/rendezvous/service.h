@@ -105,8 +105,6 @@ int rdv_service_finish_discover(struct rdv_service_request *r, enum rdv_store_st
                                 const struct rdv_store_record *recs, size_t n);
 void rdv_service_request_free(struct rdv_service_request *r);
 
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
-bool rdv_service_utf8_valid(const uint8_t *p, size_t n);
 
 /* Called once with the final request (status, detail, response bytes); r is freed after it returns.
  * An empty r->response means no answer could be built: reset the stream. */

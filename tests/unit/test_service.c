@@ -17,6 +17,7 @@
 #include "p2p/peerid.h"
 #include "rendezvous.pb-c.h"
 #include "rendezvous/service.h"
+#include "util/utf8.h"
 #include "store/memory.h"
 #include "tap.h"
 #include "testutil.h"
@@ -242,9 +243,9 @@ static void test_utf8(void)
         { "\xe2\x28\xa1", false, "bad continuation" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        is_int(rdv_service_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s)), cases[i].valid,
+        is_int(rdv_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s)), cases[i].valid,
                "utf8: %s is %s", cases[i].what, cases[i].valid ? "valid" : "invalid");
-    ok(rdv_service_utf8_valid(NULL, 0), "utf8: empty is valid");
+    ok(rdv_utf8_valid(NULL, 0), "utf8: empty is valid");
 }
 
 static void test_register_ok_and_discover(void)
