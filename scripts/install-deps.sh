@@ -8,7 +8,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
   libev-dev libpq-dev libmicrohttpd-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler
   libsodium-dev libsecp256k1-dev libleveldb-dev
   clang libclang-rt-14-dev
-  postgresql nodejs npm"
+  postgresql nodejs npm
+  chromium prometheus"
 
 missing=""
 for p in $PACKAGES; do

@@ -8,7 +8,7 @@
 #include "rendezvous.pb-c.h"
 #include "util/err.h"
 
-#define RPC_MAX_RESPONSE (4u << 20) /* a DISCOVER answer of 1000 records fits with room */
+#define RPC_MAX_RESPONSE RDV_MAX_RESPONSE
 
 struct rpc {
     bool discover;

@@ -9,5 +9,8 @@ int cli_cmd_register(int argc, char **argv);
 int cli_cmd_discover(int argc, char **argv);
 int cli_cmd_identify(int argc, char **argv);
 int cli_cmd_ping(int argc, char **argv);
+/* cli_client.c: built on librendezvous's public API */
+int cli_cmd_advertise(int argc, char **argv);
+int cli_cmd_find(int argc, char **argv);
 
 #endif

@@ -295,8 +295,11 @@ static int net_setup(struct net_run *r)
     size_t mhlen;
     if (!err && rdv_ma_p2p_peer(rdv_buf_head(&ma), ma.len, &mh, &mhlen) != RDV_OK)
         err = RDV_ERR_NOT_FOUND;
+    struct rdv_host_limits lim;
+    rdv_host_limits_defaults(&lim);
+    lim.max_stream_input = RDV_MAX_RESPONSE + 16; /* a DISCOVER answer may hold 1000 records */
     if (!err)
-        err = rdv_host_new(r->loop, &r->key, NULL, &r->log, &r->host);
+        err = rdv_host_new(r->loop, &r->key, &lim, &r->log, &r->host);
     if (!err)
         err = rdv_builtin_register(r->host); /* answer the server's identify, as a libp2p peer should */
     if (!err)

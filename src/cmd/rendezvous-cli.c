@@ -302,6 +302,9 @@ static const struct command commands[] = {
     {"discover", "discover --server MA/p2p/ID --ns NS [--limit N]   print one JSON line per verified registration", cli_cmd_discover},
     {"identify", "identify --server MA/p2p/ID                       ask a libp2p peer who it is (JSON)", cli_cmd_identify},
     {"ping", "ping --server MA/p2p/ID                           libp2p ping, prints the round trip", cli_cmd_ping},
+    {"advertise", "advertise --server MA/p2p/ID [--server ...] --ns NS [--ttl S] [--key FILE] [--addr MA]...\n"
+                  "                                                    stay registered until SIGINT/SIGTERM (JSON events)", cli_cmd_advertise},
+    {"find", "find --server MA/p2p/ID [--server ...] --ns NS [--limit N]   one JSON line per verified peer", cli_cmd_find},
     {"keygen", "keygen [--type ed25519|secp256k1] [--force] FILE   create an identity key (mode 0600), print its peer id", cmd_keygen},
     {"peer-id", "peer-id [--cid] KEYFILE                          print the peer id of a key file", cmd_peer_id},
     {"record", "record seal --key FILE --addr MA [MA...] [--seq N] OUT   sign a peer record (OUT may be -)\n"

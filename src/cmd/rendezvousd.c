@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin.h"
+#include "admin/telemetry.h"
 #include "p2p/builtin.h"
 #include "p2p/host.h"
 #include "p2p/keys.h"
@@ -20,6 +22,7 @@
 #include "rendezvous/service.h"
 #include "server/config.h"
 #include "store/store.h"
+#include "store/timed.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -35,6 +38,8 @@ struct daemon {
     struct rdv_host *host;
     struct rdv_service_config svc;
     struct rdv_rendezvous_server rz;
+    struct rdv_telemetry tm;
+    struct rdv_admin *admin;
     ev_timer expire_timer;
     ev_signal sigterm, sigint;
     bool stopping;
@@ -65,6 +70,8 @@ static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
         rdv_warn(&d->log, "expiry sweep failed: %s", rdv_store_status_name(st));
     else if (count)
         rdv_debug(&d->log, "expired %llu registrations", (unsigned long long)count);
+    if (st == RDV_STORE_OK)
+        rdv_metric_add(d->tm.expired, (double)count);
 }
 
 static void expire_tick(struct ev_loop *loop, ev_timer *w, int revents)
@@ -136,6 +143,35 @@ static void announce(struct daemon *d)
     fflush(stdout);
 }
 
+/* The admin HTTP endpoint (src/admin/), unless admin-listen is "off" or empty. */
+static int start_admin(struct daemon *d)
+{
+    char msg[512], *token = NULL;
+    const char *listen = d->cfg.admin_listen;
+    if (!*listen || strcmp(listen, "off") == 0)
+        return 0;
+    if (*d->cfg.admin_token_file && rdv_admin_load_token(d->cfg.admin_token_file, &token, msg, sizeof(msg))) {
+        rdv_error(&d->log, "%s", msg);
+        return 1;
+    }
+    struct rdv_admin_config ac;
+    rdv_admin_config_defaults(&ac);
+    ac.listen = listen;
+    ac.token = token;
+    struct rdv_admin_sources src = {.store = d->store, .host = d->host, .counters = &d->rz.counters,
+                                    .telemetry = &d->tm, .version = PACKAGE_VERSION};
+    int err = rdv_admin_start(d->loop, &ac, &src, &d->log, &d->admin, msg, sizeof(msg));
+    if (token)
+        sodium_memzero(token, strlen(token));
+    free(token);
+    if (err) {
+        rdv_error(&d->log, "%s", msg);
+        return 1;
+    }
+    rdv_info(&d->log, "admin API on http://%s/%s", rdv_admin_address(d->admin), ac.token ? " (token required)" : "");
+    return 0;
+}
+
 static void service_config_from(const struct rdv_server_config *c, struct rdv_service_config *s)
 {
     rdv_service_config_defaults(s);
@@ -152,10 +188,19 @@ static int daemon_start(struct daemon *d)
     char msg[512];
     if (load_or_create_identity(d))
         return 1;
-    if (rdv_store_open(d->cfg.store, d->loop, &d->log, &d->store, msg, sizeof(msg))) {
+    struct rdv_store_options sopt = {.timeout_ms = d->cfg.store_timeout_ms, .pool = d->cfg.store_pool};
+    if (rdv_store_open_with(d->cfg.store, &sopt, d->loop, &d->log, &d->store, msg, sizeof(msg))) {
         rdv_error(&d->log, "%s", msg);
         return 1;
     }
+    struct rdv_store *timed = NULL;
+    if (rdv_telemetry_init(&d->tm, PACKAGE_VERSION) == RDV_OK)
+        timed = rdv_store_timed_new(d->store, d->tm.store_seconds, d->tm.store_up);
+    if (!timed) {
+        rdv_error(&d->log, "out of memory");
+        return 1;
+    }
+    d->store = timed;
     struct rdv_host_limits lim;
     rdv_host_limits_defaults(&lim);
     lim.max_connections = d->cfg.max_connections;
@@ -167,10 +212,11 @@ static int daemon_start(struct daemon *d)
         return 1;
     service_config_from(&d->cfg, &d->svc);
     d->rz = (struct rdv_rendezvous_server){.cfg = &d->svc, .store = d->store, .log = &d->log,
-                                           .max_message = d->cfg.max_message};
+                                           .max_message = d->cfg.max_message,
+                                           .request_seconds = {d->tm.request_seconds[0], d->tm.request_seconds[1]}};
     if (rdv_builtin_register(d->host) || rdv_rendezvous_server_register(d->host, &d->rz))
         return 1;
-    if (start_listening(d))
+    if (start_listening(d) || start_admin(d))
         return 1;
     announce(d);
     ev_timer_init(&d->expire_timer, expire_tick, d->cfg.expire_interval_ms / 1000.0, d->cfg.expire_interval_ms / 1000.0);
@@ -186,10 +232,24 @@ static int daemon_start(struct daemon *d)
 
 static void daemon_stop(struct daemon *d)
 {
+    rdv_admin_stop(d->admin); /* before the store: its pending calls then find their requests orphaned */
     rdv_host_free(d->host);
     rdv_store_close(d->store);
+    rdv_telemetry_free(&d->tm);
     rdv_privkey_clear(&d->key);
     rdv_config_free(&d->cfg);
+}
+
+/* --init-db: create the store's schema (idempotent) and exit; no identity, no listening. */
+static int init_db(struct daemon *d)
+{
+    char msg[1024];
+    if (rdv_store_init(d->cfg.store, msg, sizeof(msg))) {
+        rdv_error(&d->log, "init-db: %s", msg);
+        return 1;
+    }
+    rdv_info(&d->log, "init-db: the store's schema is in place");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -221,6 +281,11 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (d.cfg.init_db) {
+        int irc = init_db(&d);
+        rdv_config_free(&d.cfg);
+        return irc;
+    }
     d.loop = ev_default_loop(EVFLAG_AUTO);
     int rc = daemon_start(&d);
     if (rc == 0)

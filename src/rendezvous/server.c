@@ -13,6 +13,7 @@ struct rz_stream {
     struct rdv_stream *st;  /* NULL once the stream has closed */
     bool busy;              /* a request is in the store */
     bool in_pump;
+    double started;         /* rdv_metrics_now() when the request in the store began */
 };
 
 static void rz_pump(struct rz_stream *z);
@@ -34,6 +35,7 @@ static void rz_done(void *arg, struct rdv_service_request *r)
     struct rdv_rendezvous_server *srv = z->srv;
     z->busy = false;
     srv->counters.requests[r->type == RDV_MSG_DISCOVER][rdv_rendezvous_status_index(r->status)]++;
+    rdv_metric_observe(srv->request_seconds[r->type == RDV_MSG_DISCOVER], rdv_metrics_now() - z->started);
     if (r->status != RDV_STATUS_OK)
         rdv_debug(srv->log, "rendezvous %s -> %s: %s", r->type == RDV_MSG_DISCOVER ? "DISCOVER" : "REGISTER",
                   rdv_status_name(r->status), r->detail ? r->detail : "");
@@ -70,6 +72,7 @@ static void rz_pump(struct rz_stream *z)
         int err = rc < 0 ? rc : RDV_OK;
         if (!err) {
             z->busy = true;
+            z->started = rdv_metrics_now();
             err = rdv_service_handle(z->srv->cfg, z->srv->store, rdv_conn_remote_peer(rdv_stream_conn(z->st)),
                                      msg, len, rz_done, z);
             if (err)

@@ -8,6 +8,7 @@
 #include "rendezvous/service.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 struct rdv_rendezvous_counters {
     uint64_t requests[2][8]; /* [register=0|discover=1][status index, see rdv_rendezvous_status_index] */
@@ -20,6 +21,7 @@ struct rdv_rendezvous_server {
     const struct rdv_log *log;
     size_t max_message;
     struct rdv_rendezvous_counters counters;
+    struct rdv_metric *request_seconds[2]; /* optional histograms [register|discover]: request to response */
 };
 
 int rdv_rendezvous_server_register(struct rdv_host *h, struct rdv_rendezvous_server *srv);

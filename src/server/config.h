@@ -18,13 +18,14 @@ struct rdv_server_config {
     char *identity;          /* key file, created on first start */
     char *store;             /* store URL */
     char *log_level;
-    char *admin_listen;      /* host:port, "" = off */
+    char *admin_listen;      /* IP:PORT; "off" or "" = no admin endpoint */
     char *admin_token_file;
     uint32_t default_ttl, min_ttl, max_ttl;
     uint32_t discover_limit, max_discover_limit, max_per_peer;
     uint32_t max_connections, max_streams, max_message;
     uint32_t handshake_timeout, idle_timeout; /* seconds */
     uint32_t expire_interval_ms;
+    uint32_t store_timeout_ms, store_pool; /* postgres */
     int help, version, init_db;
 };
 

@@ -1,9 +1,9 @@
 /* memory.h: the embedded in-memory store (the default, "memory:").
  *
- * Namespaces in a hash table; each namespace keeps its records in an array (for O(limit) random
- * sampling) indexed by a hash of peer id (O(1) upsert); one min-heap of expiry times across all
- * records lets expire() and every operation drop the dead in O(log n) each. A per-peer count
- * enforces max_per_peer. Completes every callback before returning. */
+ * The registration index of index.h (namespaces in a hash table, each keeping its records in an
+ * array for O(limit) random sampling and indexed by peer id for O(1) upsert; one min-heap of expiry
+ * times lets expire() and every operation drop the dead in O(log n) each; per-peer counts enforce
+ * max_per_peer) with the envelopes attached. Completes every callback before returning. */
 #ifndef RDV_STORE_MEMORY_H
 #define RDV_STORE_MEMORY_H
 

@@ -1,11 +1,16 @@
 /* store.c: backend-independent store helpers. */
 
+#include "config.h"
 #include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "store/memory.h"
+#include "store/postgres.h"
+#ifdef HAVE_LEVELDB
+#include "store/leveldb.h"
+#endif
 #include "util/err.h"
 
 #include <time.h>
@@ -32,9 +37,32 @@ static int64_t system_now_ms(void *ctx)
 
 const struct rdv_clock rdv_clock_system = { system_now_ms, NULL };
 
+static bool is_postgres_url(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+int rdv_store_open_with(const char *url, const struct rdv_store_options *opt, struct ev_loop *loop,
+                        const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen)
+{
+    if (is_postgres_url(url))
+        return rdv_store_postgres_open(url, opt ? opt->timeout_ms : 0, opt ? opt->pool : 0, loop, log, out, err,
+                                       errlen);
+    return rdv_store_open(url, loop, log, out, err, errlen);
+}
+
+int rdv_store_init(const char *url, char *err, size_t errlen)
+{
+    if (is_postgres_url(url))
+        return rdv_store_postgres_init(url, err, errlen);
+    return RDV_OK;
+}
+
 int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *log, struct rdv_store **out,
                    char *err, size_t errlen)
 {
+    if (is_postgres_url(url))
+        return rdv_store_postgres_open(url, 0, 0, loop, log, out, err, errlen);
     (void)loop;
     (void)log;
     if (strcmp(url, "memory:") == 0 || strcmp(url, "memory") == 0) {
@@ -45,6 +73,10 @@ int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *
         }
         return RDV_OK;
     }
+#ifdef HAVE_LEVELDB
+    if (strncmp(url, "leveldb:", 8) == 0)
+        return rdv_store_leveldb_open(url + 8, NULL, log, out, err, errlen);
+#endif
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "leveldb:", 8) == 0) {
         snprintf(err, errlen, "store '%s': this backend is not built yet (use memory:)", url);
         return RDV_ERR_UNSUPPORTED;

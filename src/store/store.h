@@ -57,6 +57,24 @@ typedef void (*rdv_store_discover_cb)(void *arg, enum rdv_store_status st,
 typedef void (*rdv_store_count_cb)(void *arg, enum rdv_store_status st, uint64_t count);
 typedef void (*rdv_store_stats_cb)(void *arg, enum rdv_store_status st, const struct rdv_store_stats *s);
 
+/* Browsing, for the admin API. Namespaces are ordered by their bytes, registrations of a namespace
+ * by peer id bytes; a page starts strictly after its cursor (the last key of the previous page),
+ * so pagination stays stable while records come and go. */
+struct rdv_store_ns_info {
+    const char *ns;
+    size_t ns_len;
+    uint64_t count;           /* live registrations */
+    int64_t soonest_expiry_ms; /* unix ms of the first and last expiry among them */
+    int64_t latest_expiry_ms;
+};
+/* more: whether a further page exists (the cursor for it is the last item's key). */
+typedef void (*rdv_store_ns_list_cb)(void *arg, enum rdv_store_status st, const struct rdv_store_ns_info *items,
+                                     size_t n, int more);
+typedef void (*rdv_store_reg_list_cb)(void *arg, enum rdv_store_status st, const struct rdv_store_record *recs,
+                                      size_t n, int more);
+/* Health: OK when the backend answers (readyz). */
+typedef void (*rdv_store_health_cb)(void *arg, enum rdv_store_status st);
+
 struct rdv_store;
 
 struct rdv_store_ops {
@@ -68,6 +86,14 @@ struct rdv_store_ops {
     /* Drops expired records; reports how many went. */
     void (*expire)(struct rdv_store *s, rdv_store_count_cb cb, void *arg);
     void (*stats)(struct rdv_store *s, rdv_store_stats_cb cb, void *arg);
+    /* Namespaces with live records whose name starts with prefix, after cursor (NULL/empty: from
+     * the start), at most limit. */
+    void (*list_namespaces)(struct rdv_store *s, const char *prefix, size_t prefix_len, const char *cursor,
+                            size_t cursor_len, uint32_t limit, rdv_store_ns_list_cb cb, void *arg);
+    /* Live registrations of ns ordered by peer id bytes, after cursor (NULL: from the start). */
+    void (*list_registrations)(struct rdv_store *s, const char *ns, size_t ns_len, const struct rdv_peerid *cursor,
+                               uint32_t limit, rdv_store_reg_list_cb cb, void *arg);
+    void (*health)(struct rdv_store *s, rdv_store_health_cb cb, void *arg);
     void (*close)(struct rdv_store *s);
 };
 
@@ -85,6 +111,16 @@ static inline void rdv_store_expire(struct rdv_store *s, rdv_store_count_cb cb, 
 { s->ops->expire(s, cb, arg); }
 static inline void rdv_store_stats(struct rdv_store *s, rdv_store_stats_cb cb, void *arg)
 { s->ops->stats(s, cb, arg); }
+static inline void rdv_store_list_namespaces(struct rdv_store *s, const char *prefix, size_t prefix_len,
+                                             const char *cursor, size_t cursor_len, uint32_t limit,
+                                             rdv_store_ns_list_cb cb, void *arg)
+{ s->ops->list_namespaces(s, prefix, prefix_len, cursor, cursor_len, limit, cb, arg); }
+static inline void rdv_store_list_registrations(struct rdv_store *s, const char *ns, size_t ns_len,
+                                                const struct rdv_peerid *cursor, uint32_t limit,
+                                                rdv_store_reg_list_cb cb, void *arg)
+{ s->ops->list_registrations(s, ns, ns_len, cursor, limit, cb, arg); }
+static inline void rdv_store_health(struct rdv_store *s, rdv_store_health_cb cb, void *arg)
+{ s->ops->health(s, cb, arg); }
 static inline void rdv_store_close(struct rdv_store *s) { if (s) s->ops->close(s); }
 
 /* A clock in unix milliseconds; injectable so tests control expiry. */
@@ -101,5 +137,19 @@ struct ev_loop;
 struct rdv_log;
 int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *log, struct rdv_store **out,
                    char *err, size_t errlen);
+
+/* Settings for backends that talk to a server; 0 takes the default. */
+struct rdv_store_options {
+    uint32_t timeout_ms; /* postgres: an operation unanswered this long completes UNAVAILABLE (1000) */
+    uint32_t pool;       /* postgres: connections per process (4) */
+};
+/* rdv_store_open with options (opt may be NULL). "postgres://..." and "postgresql://..." URLs go
+ * to libpq as they are. */
+int rdv_store_open_with(const char *url, const struct rdv_store_options *opt, struct ev_loop *loop,
+                        const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen);
+/* Creates what the backend needs before first use (postgres: applies sql/schema.sql; idempotent).
+ * Blocking: for `rendezvousd --init-db`. Backends without a schema: nothing to do, RDV_OK.
+ * Returns RDV_OK, or an error with a message in err. */
+int rdv_store_init(const char *url, char *err, size_t errlen);
 
 #endif

@@ -17,9 +17,12 @@ export function tempDir(prefix = 'rdv-test-') {
 }
 
 // Starts rendezvousd with args; resolves once it has printed its listen addresses.
-// Returns { proc, addrs, stderr() }. The daemon is killed at exit if still running.
+// Returns { proc, addrs, stderr(), adminUrl() }. The daemon is killed at exit if still running.
+// The admin endpoint listens on a free loopback port (not the fixed default) unless args say otherwise;
+// adminUrl() is its base URL from the log ("http://127.0.0.1:PORT/"), or undefined.
 export function startDaemon(args, { dir = tempDir(), timeoutMs = 10000, env = {} } = {}) {
-  const fullArgs = ['--identity', join(dir, 'identity.key'), '--listen', '/ip4/127.0.0.1/tcp/0', ...args];
+  const fullArgs = ['--identity', join(dir, 'identity.key'), '--listen', '/ip4/127.0.0.1/tcp/0',
+    '--admin-listen', '127.0.0.1:0', ...args];
   const proc = spawn(daemonPath, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   running.add(proc);
   proc.on('exit', () => running.delete(proc));
@@ -32,7 +35,7 @@ export function startDaemon(args, { dir = tempDir(), timeoutMs = 10000, env = {}
     rl.on('line', (line) => {
       addrs.push(line.trim());
       // every listen address is printed at once; give the rest of the burst a moment
-      setTimeout(() => { clearTimeout(timer); resolve({ proc, addrs, dir, stderr: () => err }); }, 50);
+      setTimeout(() => { clearTimeout(timer); resolve({ proc, addrs, dir, stderr: () => err, adminUrl: () => (err.match(/admin API on (http:\/\/\S+\/)/) || [])[1] }); }, 50);
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`rendezvousd exited ${code}: ${err}`)); });
   });

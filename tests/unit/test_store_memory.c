@@ -2,7 +2,8 @@
  *
  * Covers upsert/refresh/stale, expiry exactly at the boundary, ttl_left_ms, expire() and stats
  * counts, the per-peer cap, uniform random sampling, namespace clean-up, bad parameters, 10^5
- * records, and a randomized run checked against a brute-force model of the same operations. */
+ * records (also browsed page by page), and a randomized run checked against a brute-force model of
+ * the same operations, browsing included. The store contract (store_contract.c) runs separately. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,49 @@ static void stats_cb(void *arg, enum rdv_store_status st, const struct rdv_store
     R.calls++;
     R.st = st;
     R.stats = *s;
+}
+
+/* What the last browse callback reported (names are copied: they die with the callback). */
+struct browse {
+    size_t n;
+    int more;
+    char names[1000][16];
+    uint64_t counts[1000];
+    int64_t soonest[1000], latest[1000];
+    struct rdv_peerid peers[1000];
+    uint64_t seqs[1000];
+};
+
+static struct browse B;
+
+static void ns_cb(void *arg, enum rdv_store_status st, const struct rdv_store_ns_info *items, size_t n, int more)
+{
+    (void)arg;
+    R.calls++;
+    R.st = st;
+    B.n = n;
+    B.more = more;
+    for (size_t i = 0; i < n && i < 1000; i++) {
+        size_t l = items[i].ns_len < 15 ? items[i].ns_len : 15;
+        memcpy(B.names[i], items[i].ns, l);
+        B.names[i][l] = 0;
+        B.counts[i] = items[i].count;
+        B.soonest[i] = items[i].soonest_expiry_ms;
+        B.latest[i] = items[i].latest_expiry_ms;
+    }
+}
+
+static void regs_cb(void *arg, enum rdv_store_status st, const struct rdv_store_record *recs, size_t n, int more)
+{
+    (void)arg;
+    R.calls++;
+    R.st = st;
+    B.n = n;
+    B.more = more;
+    for (size_t i = 0; i < n && i < 1000; i++) {
+        B.peers[i] = recs[i].peer;
+        B.seqs[i] = recs[i].seq;
+    }
 }
 
 /* A peer id shaped like an identity multihash; the store only compares bytes. */
@@ -414,6 +458,60 @@ static void test_bulk(void)
     rdv_store_close(s);
 }
 
+/* 10^5 records in 10^4 namespaces, browsed to the end in pages of 1000 / 500. */
+static void test_browse_bulk(void)
+{
+    struct tclock c = { T0 };
+    struct rdv_clock clk = { tclock_now, &c };
+    struct rdv_store *s = rdv_store_memory_new(&clk);
+    char ns[16];
+    for (unsigned i = 0; i < 100000; i++) {
+        snprintf(ns, sizeof(ns), "b%05u", i % 10000);
+        put(s, ns, i, 1, "x", 60 + i % 7);
+    }
+    snprintf(ns, sizeof(ns), "b%05u", 1234u);
+    put(s, ns, 99, 1, "x", 600); /* one later expiry */
+    char cursor[16] = "";
+    unsigned seen = 0, pages = 0;
+    bool order = true, counts = true;
+    do {
+        rdv_store_list_namespaces(s, NULL, 0, cursor, strlen(cursor), 1000, ns_cb, NULL);
+        for (size_t i = 0; i < B.n; i++) {
+            char want[16];
+            snprintf(want, sizeof(want), "b%05u", seen++);
+            order = order && strcmp(B.names[i], want) == 0;
+            counts = counts && B.counts[i] == 10u + (seen - 1 == 1234);
+        }
+        if (B.n)
+            snprintf(cursor, sizeof(cursor), "%s", B.names[B.n - 1]);
+        pages++;
+    } while (B.more && pages < 20);
+    ok(order && seen == 10000 && pages == 10, "10^4 namespaces in 10 pages of 1000, each once, in order");
+    ok(counts, "each with its count");
+    rdv_store_list_namespaces(s, "b0123", 5, NULL, 0, 100, ns_cb, NULL);
+    ok(B.n == 10 && strcmp(B.names[4], "b01234") == 0 && B.latest[4] == T0 + 600000 && B.soonest[4] == T0 + 60000,
+       "prefix b0123: 10 namespaces; b01234's expiry range is 60..600 s");
+
+    /* One namespace of 10^4 records, paged by 500. */
+    for (unsigned i = 0; i < 10000; i++)
+        put(s, "big", i, 1, "x", 60);
+    struct rdv_peerid cur;
+    const struct rdv_peerid *cp = NULL;
+    unsigned got = 0;
+    order = true;
+    do {
+        rdv_store_list_registrations(s, "big", 3, cp, 500, regs_cb, NULL);
+        for (size_t i = 0; i < B.n; i++)
+            order = order && peer_is(&B.peers[i], got++);
+        if (B.n) {
+            cur = B.peers[B.n - 1];
+            cp = &cur;
+        }
+    } while (B.more && got < 20000);
+    ok(order && got == 10000, "10^4 registrations of one namespace paged by 500, in peer id order");
+    rdv_store_close(s);
+}
+
 /* ---- randomized run against a brute-force model --------------------------------------- */
 
 #define M_NS 8
@@ -429,6 +527,68 @@ static uint32_t rng(uint32_t n)
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return (uint32_t)(rng_state % n);
+}
+
+/* Browsing agrees with the model: namespaces m0..m7 (byte order = index order) in pages of 3,
+ * with counts and expiry ranges; each namespace's peers (byte order = index order) in pages of 5. */
+static bool model_browse(struct rdv_store *s, struct model_rec m[M_NS][M_PEERS], int64_t now)
+{
+    char cursor[16] = "";
+    int next = 0; /* the next live namespace expected */
+    for (;;) {
+        rdv_store_list_namespaces(s, "m", 1, cursor, strlen(cursor), 3, ns_cb, NULL);
+        for (size_t i = 0; i < B.n; i++) {
+            size_t live = 0;
+            int64_t lo = INT64_MAX, hi = INT64_MIN;
+            while (next < M_NS && !live) {
+                for (int p = 0; p < M_PEERS; p++)
+                    if (m[next][p].live && m[next][p].expires > now) {
+                        live++;
+                        lo = m[next][p].expires < lo ? m[next][p].expires : lo;
+                        hi = m[next][p].expires > hi ? m[next][p].expires : hi;
+                    }
+                next += !live;
+            }
+            char want[16];
+            snprintf(want, sizeof(want), "m%d", next++);
+            if (!live || strcmp(B.names[i], want) != 0 || B.counts[i] != live || B.soonest[i] != lo ||
+                B.latest[i] != hi)
+                return false;
+        }
+        if (!B.more)
+            break;
+        snprintf(cursor, sizeof(cursor), "%s", B.names[B.n - 1]);
+    }
+    for (; next < M_NS; next++) /* no live namespace may be left unlisted */
+        for (int p = 0; p < M_PEERS; p++)
+            if (m[next][p].live && m[next][p].expires > now)
+                return false;
+    for (int n = 0; n < M_NS; n++) {
+        char ns[16];
+        snprintf(ns, sizeof(ns), "m%d", n);
+        int p = 0;
+        struct rdv_peerid cur;
+        const struct rdv_peerid *cp = NULL;
+        do {
+            rdv_store_list_registrations(s, ns, strlen(ns), cp, 5, regs_cb, NULL);
+            for (size_t i = 0; i < B.n; i++) {
+                while (p < M_PEERS && !(m[n][p].live && m[n][p].expires > now))
+                    p++;
+                if (p == M_PEERS || !peer_is(&B.peers[i], (unsigned)p) || B.seqs[i] != m[n][p].seq)
+                    return false;
+                p++;
+            }
+            if (B.n) {
+                cur = B.peers[B.n - 1];
+                cp = &cur;
+            }
+        } while (B.more);
+        while (p < M_PEERS && !(m[n][p].live && m[n][p].expires > now))
+            p++;
+        if (p != M_PEERS)
+            return false; /* a live record was never listed */
+    }
+    return true;
 }
 
 static bool model_check(struct rdv_store *s, struct model_rec m[M_NS][M_PEERS], int64_t now)
@@ -456,7 +616,7 @@ static bool model_check(struct rdv_store *s, struct model_rec m[M_NS][M_PEERS], 
         }
     }
     struct rdv_store_stats st = stats(s);
-    return st.registrations == total && st.namespaces == spaces;
+    return st.registrations == total && st.namespaces == spaces && model_browse(s, m, now);
 }
 
 static void test_model(void)
@@ -514,6 +674,7 @@ int main(void)
     test_bad_params();
     test_sample();
     test_bulk();
+    test_browse_bulk();
     test_model();
     test_system_clock();
     return tap_done();

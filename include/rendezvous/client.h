@@ -1,0 +1,192 @@
+/* rendezvous/client.h: peer discovery through Waku rendezvous points (librendezvous).
+ *
+ * A libp2p application (a pubsub router, a chat node) uses this to find peers for a topic:
+ *
+ *   advertise  registers a signed peer record (this peer's id + listen multiaddrs) under a
+ *              namespace at every configured rendezvous point, and keeps it registered: it
+ *              re-registers at about 3/4 of the granted TTL (with jitter), retries refused or
+ *              failed registrations with exponential backoff, and re-registers at once when a
+ *              connection to a point comes back (so a restarted point learns about us again).
+ *   find_peers asks the reachable points for a namespace, merges their answers, and returns the
+ *              peers whose signed envelopes verify (signature, domain, payload type, record peer id
+ *              == signing key, namespace == the one asked). Answers are cached until each
+ *              record's remaining TTL runs out.
+ *
+ * The wire (/vac/waku/rendezvous/0.0.1 over TCP, Noise, yamux) is the library's business: nothing
+ * here needs libp2p knowledge beyond multiaddr strings. Everything runs on one libev loop that the
+ * application owns (or that the client creates: pass loop NULL); all calls must come from the
+ * thread that runs it. Callbacks are never made from inside the call that starts the work.
+ * Simple programs that would rather block: see rendezvous/blocking.h.
+ *
+ * Errors: functions return 0 or a negative enum rendezvous_error; rendezvous_strerror() names it.
+ * Lifetimes: strings passed in are copied; pointers handed to callbacks are valid during the call.
+ *
+ * Minimal use (error checks left out):
+ *
+ *   struct rendezvous_config cfg;
+ *   rendezvous_config_init(&cfg);
+ *   const char *points[] = {"/ip4/192.0.2.1/tcp/4040/p2p/12D3KooW..."};
+ *   const char *addrs[] = {"/ip4/198.51.100.7/tcp/60000"};
+ *   cfg.points = points; cfg.npoints = 1;
+ *   cfg.addrs = addrs; cfg.naddrs = 1;
+ *   struct rendezvous_client *c;
+ *   rendezvous_client_new(loop, &cfg, &c);
+ *   rendezvous_advertise(c, "my-topic", 0, on_advert, NULL, &ad);
+ *   rendezvous_find_peers(c, "my-topic", 20, on_peers, NULL, NULL);
+ *   ev_run(loop, 0);
+ *   ...
+ *   rendezvous_client_free(c);   // stops adverts and queries, closes connections, frees all
+ */
+#ifndef RENDEZVOUS_CLIENT_H
+#define RENDEZVOUS_CLIENT_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RENDEZVOUS_PROTOCOL "/vac/waku/rendezvous/0.0.1"
+#define RENDEZVOUS_MAX_POINTS 16    /* rendezvous points per client */
+#define RENDEZVOUS_MAX_ADDRS 64     /* listen addresses in our peer record */
+#define RENDEZVOUS_NS_MAX 256       /* namespace bytes, as the Go reference */
+
+/* The values equal the library's internal codes, so any code it returns has a name here. */
+enum rendezvous_error {
+    RENDEZVOUS_OK = 0,
+    RENDEZVOUS_ERR_INVALID = -1,          /* malformed argument or input */
+    RENDEZVOUS_ERR_TOO_LARGE = -3,        /* a length or count over its limit */
+    RENDEZVOUS_ERR_UNSUPPORTED = -4,      /* e.g. a point address that is not /ip4|ip6/.../tcp/... */
+    RENDEZVOUS_ERR_SIGNATURE = -5,        /* a record's signature does not verify */
+    RENDEZVOUS_ERR_PEER_ID_MISMATCH = -8, /* a record's peer id is not its signer's */
+    RENDEZVOUS_ERR_NOT_FOUND = -11,       /* e.g. a point address without /p2p/<id> */
+    RENDEZVOUS_ERR_UNAVAILABLE = -12,     /* no rendezvous point could be reached */
+    RENDEZVOUS_ERR_TIMEOUT = -13,
+    RENDEZVOUS_ERR_IO = -14,              /* a system call failed (errno tells more) */
+    RENDEZVOUS_ERR_CLOSED = -15,          /* the connection to a point closed */
+    RENDEZVOUS_ERR_REFUSED = -50,         /* a point answered with an error status */
+    RENDEZVOUS_ERR_NOMEM = -101,
+    RENDEZVOUS_ERR_PROTOCOL = -102,       /* a point broke the protocol */
+    RENDEZVOUS_ERR_INTERNAL = -104,
+};
+
+/* A short static name for any code the library returns. Never NULL. */
+const char *rendezvous_strerror(int err);
+/* The library's version, e.g. "0.1.0". */
+const char *rendezvous_version(void);
+
+struct rendezvous_config {
+    /* Rendezvous points: "/ip4|ip6/ADDR/tcp/PORT/p2p/PEER_ID" (the /p2p/ part is required: it is
+     * the identity the point must prove in the handshake). 1..RENDEZVOUS_MAX_POINTS. */
+    const char *const *points;
+    size_t npoints;
+    /* This peer's listen multiaddrs, put in its signed peer record (without /p2p/). When there are
+     * none, each point is told the local address of our connection to it (useful for tests and
+     * the CLI only: nobody can dial that). 0..RENDEZVOUS_MAX_ADDRS. */
+    const char *const *addrs;
+    size_t naddrs;
+    /* This peer's identity: a libp2p PrivateKey protobuf (what go-libp2p's MarshalPrivateKey and
+     * js-libp2p's privateKeyToProtobuf produce; ed25519 or secp256k1), or a file holding those
+     * bytes (rendezvous-cli keygen writes one). Neither: a fresh ed25519 key per client. */
+    const uint8_t *private_key;
+    size_t private_key_len;
+    const char *key_file;
+    double request_timeout;     /* seconds for a connection handshake or one request; 0 = 10 */
+    double keepalive_interval;  /* seconds between pings to a connected point; 0 = 15 */
+    double backoff_min;         /* first retry delay after a failure, seconds; 0 = 1 */
+    double backoff_max;         /* retry delays double up to this, seconds; 0 = 60 */
+    size_t cache_max_peers;     /* peers cached per namespace; 0 = 1000 */
+    /* Diagnostics: lines go to log_file (NULL = none) up to log_level
+     * (0 error, 1 warn, 2 info, 3 debug). */
+    FILE *log_file;
+    int log_level;
+};
+
+/* Zeroes cfg: every field's default. */
+void rendezvous_config_init(struct rendezvous_config *cfg);
+
+struct rendezvous_client;
+struct rendezvous_advert;
+struct rendezvous_find;
+
+/* Creates a client on loop (NULL: the client makes its own loop and frees it; see
+ * rendezvous_client_loop). Connections are made when first needed. Errors: RENDEZVOUS_ERR_INVALID
+ * (no points, too many, an unparsable address or key), RENDEZVOUS_ERR_NOT_FOUND (a point without
+ * /p2p/<id>), RENDEZVOUS_ERR_UNSUPPORTED (not a TCP address), RENDEZVOUS_ERR_IO (key_file
+ * unreadable), RENDEZVOUS_ERR_NOMEM. */
+int rendezvous_client_new(struct ev_loop *loop, const struct rendezvous_config *cfg, struct rendezvous_client **out);
+/* Stops every advert and query (no callbacks after this), closes the connections and frees the
+ * client. Registrations already made expire at the points by their TTL (the protocol has no
+ * unregister). May be called from a callback: the memory is then released on the next loop
+ * iteration. */
+void rendezvous_client_free(struct rendezvous_client *c);
+struct ev_loop *rendezvous_client_loop(const struct rendezvous_client *c);
+/* Writes our peer id (base58btc text, NUL-terminated) to out; returns its length or
+ * RENDEZVOUS_ERR_TOO_LARGE if cap is too small (64 bytes always suffice). */
+int rendezvous_client_peer_id(const struct rendezvous_client *c, char *out, size_t cap);
+/* Replaces our listen addresses: a new record (higher seq) is signed and every advert is
+ * re-registered with it now. */
+int rendezvous_client_set_addrs(struct rendezvous_client *c, const char *const *addrs, size_t naddrs);
+
+/* ---- advertise -------------------------------------------------------------------------------- */
+
+/* One registration attempt at one point. */
+struct rendezvous_advert_event {
+    const char *ns;
+    const char *point;         /* the point's address as configured */
+    int err;                   /* 0: registered; RENDEZVOUS_ERR_REFUSED: see status; else why no answer */
+    int status;                /* the point's ResponseStatus when it answered (0 OK, 100 E_INVALID_NAMESPACE,
+                                * 101 E_INVALID_PEER_INFO, 102 E_INVALID_TTL, 200 E_NOT_AUTHORIZED,
+                                * 300 E_INTERNAL_ERROR, 400 E_UNAVAILABLE) */
+    const char *status_text;   /* the point's text, "" if none */
+    int64_t ttl;               /* err 0: the TTL the point granted, seconds */
+    double next_in;            /* seconds until the next attempt at this point (refresh or retry);
+                                * 0 when it waits for the connection to come back */
+};
+typedef void (*rendezvous_advert_cb)(void *arg, const struct rendezvous_advert_event *ev);
+
+/* Starts advertising under ns (1..RENDEZVOUS_NS_MAX bytes) with the given TTL in seconds (0: the
+ * point's default). cb (may be NULL) hears about every attempt at every point. *out is the handle
+ * for rendezvous_advert_stop; it stays valid until then (or until the client is freed).
+ * Errors: RENDEZVOUS_ERR_INVALID (bad ns, ttl < 0), RENDEZVOUS_ERR_NOMEM. */
+int rendezvous_advertise(struct rendezvous_client *c, const char *ns, int64_t ttl, rendezvous_advert_cb cb, void *arg,
+                         struct rendezvous_advert **out);
+/* Stops refreshing (the registration then lapses within its TTL); no callback after this. */
+void rendezvous_advert_stop(struct rendezvous_advert *ad);
+/* The smallest TTL granted by any point so far, or 0 if none granted one yet. */
+int64_t rendezvous_advert_ttl(const struct rendezvous_advert *ad);
+
+/* ---- find_peers ------------------------------------------------------------------------------- */
+
+struct rendezvous_peer {
+    const char *peer_id;       /* base58btc text */
+    const char *const *addrs;  /* its multiaddrs as text, from its signed record */
+    size_t naddrs;
+    uint64_t seq;              /* the record's sequence number */
+    double ttl;                /* seconds the record has left */
+};
+/* err 0: at least one point answered, or the cache could answer. Otherwise (e.g.
+ * RENDEZVOUS_ERR_UNAVAILABLE: no point reachable) peers still holds what the cache has. */
+typedef void (*rendezvous_find_cb)(void *arg, int err, const struct rendezvous_peer *peers, size_t n);
+
+/* Finds up to limit peers advertising under ns (limit <= 0: as many as the points give).
+ * Our own record is left out; records without addresses too.
+ * The cache: when limit > 0 and the cache holds at least limit live records for ns, they are the
+ * answer and no point is asked. Otherwise every point that is not in backoff is asked at once
+ * (points are dialled if needed), each verified record is merged into the cache (a higher seq
+ * replaces a peer's record), and the answer is up to limit live records, those with the most TTL
+ * left first. cb (required) is called exactly once, unless cancelled. *out (may be NULL) is a
+ * handle for rendezvous_find_cancel, valid until cb runs. */
+int rendezvous_find_peers(struct rendezvous_client *c, const char *ns, int64_t limit, rendezvous_find_cb cb, void *arg,
+                          struct rendezvous_find **out);
+/* The callback will not be called. */
+void rendezvous_find_cancel(struct rendezvous_find *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,99 @@
+#!/bin/sh
+# bench-store.sh: REGISTER and DISCOVER throughput of one rendezvousd front-end on the memory store
+# and on PostgreSQL, side by side, in one run (a benchmark, not a test; figures: docs/performance.md).
+#
+#   scripts/bench-store.sh [BUILDDIR]        BUILDDIR holds rendezvousd and rendezvous-bench (default build/)
+#
+# Knobs (environment): SECONDS_PER_RUN (10), CONNECTIONS (16), DEPTH (4 requests in flight per
+# connection), POOL (4 PostgreSQL connections), NAMESPACES (10), LIMIT (10 records per DISCOVER),
+# RDV_PG_SERVER_OPTS (extra `-c name=value` for the server, e.g. "-c synchronous_commit=off").
+# PostgreSQL is a throw-away cluster made by tests/pg/pg-harness.sh (initdb on a free port, removed
+# afterwards). Each front-end is started fresh; REGISTER runs first and fills the namespaces that
+# DISCOVER then reads.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+if [ "${1:-}" != "--inside" ]; then
+    builddir=$(cd "${1:-$top/build}" && pwd)
+    for p in rendezvousd rendezvous-bench; do
+        [ -x "$builddir/$p" ] || { echo "bench-store: $builddir/$p not found (build first)" >&2; exit 1; }
+    done
+    exec "$top/tests/pg/pg-harness.sh" sh "$0" --inside "$builddir"
+fi
+
+builddir=$2
+T=${SECONDS_PER_RUN:-10}
+CONNS=${CONNECTIONS:-16}
+DEPTH=${DEPTH:-4}
+POOL=${POOL:-4}
+NS=${NAMESPACES:-10}
+LIMIT=${LIMIT:-10}
+work=$(mktemp -d "${TMPDIR:-/tmp}/rdv-bench.XXXXXX")
+daemon_pid=""
+cleanup() {
+    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$builddir/rendezvousd" --store "$RDV_PG_URL" --init-db 2>/dev/null
+
+# Starts a front-end on store $1; sets $server to its /p2p/ address.
+start_daemon() {
+    : > "$work/addr"
+    "$builddir/rendezvousd" --store "$1" --identity "$work/id.key" --listen /ip4/127.0.0.1/tcp/0 \
+        --admin-listen off --max-ttl 300 --store-pool "$POOL" --log-level warn >"$work/addr" 2>"$work/daemon.log" &
+    daemon_pid=$!
+    for _ in $(seq 100); do
+        server=$(head -n 1 "$work/addr")
+        [ -n "$server" ] && return 0
+        sleep 0.1
+    done
+    echo "bench-store: rendezvousd did not start:" >&2
+    cat "$work/daemon.log" >&2
+    exit 1
+}
+
+stop_daemon() {
+    kill "$daemon_pid"
+    wait "$daemon_pid" 2>/dev/null || true
+    daemon_pid=""
+}
+
+# CPU time (clock ticks) used so far by the given processes, and by the PostgreSQL server's
+# processes (the postmaster's children: backends, WAL writer, checkpointer...).
+ticks() {
+    for pid in "$@"; do cat "/proc/$pid/stat" 2>/dev/null; done | awk '{ s += $14 + $15 } END { print s + 0 }'
+}
+pg_pids() {
+    pm=$(head -n 1 "$RDV_PG_DIR/data/postmaster.pid")
+    echo "$pm"
+    ps -o pid= --ppid "$pm"
+}
+
+bench() { # op
+    d0=$(ticks "$daemon_pid")
+    p0=$(ticks $(pg_pids))
+    out=$("$builddir/rendezvous-bench" --server "$server" --op "$1" --connections "$CONNS" --depth "$DEPTH" \
+        --seconds "$T" --namespaces "$NS" --limit "$LIMIT" --ttl 300)
+    d1=$(ticks "$daemon_pid")
+    p1=$(ticks $(pg_pids))
+    hz=$(getconf CLK_TCK)
+    # the run lasts T seconds plus connection set-up and drain: a slight underestimate of the load
+    echo "$out; CPU: front-end $(( (d1 - d0) * 100 / hz / T ))%, PostgreSQL $(( (p1 - p0) * 100 / hz / T ))% of one core"
+}
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) CPUs; $T s per run, $CONNS connections x $DEPTH in flight, pool $POOL"
+echo "# PostgreSQL: $("$RDV_PG_BINDIR/postgres" --version) ${RDV_PG_SERVER_OPTS:-(default settings)}"
+for store in memory: "$RDV_PG_URL"; do
+    kind=${store%%:*}
+    [ "$kind" = postgresql ] && kind=postgres
+    start_daemon "$store"
+    echo "$kind $(bench register)"
+    echo "$kind $(bench discover)"
+    stop_daemon
+    if grep -q . "$work/daemon.log"; then
+        echo "# $kind front-end log:"
+        sed 's/^/#   /' "$work/daemon.log" | tail -n 5
+    fi
+done

@@ -1,0 +1,64 @@
+/* admin.h: the operator's HTTP endpoint: a JSON API over the store (stats, namespaces,
+ * registrations, with stable cursor pagination), Prometheus /metrics, /healthz and /readyz, and
+ * the static admin page (admin/, embedded at build time) at "/". docs/admin-api.md documents
+ * every endpoint.
+ *
+ * libmicrohttpd runs in external-event mode on the process's libev loop: its epoll fd is an ev_io
+ * and its next timeout an ev_timer, so there are no threads and no locks. Requests that need the
+ * store are suspended until the store answers (the postgres store answers later) and resumed
+ * then. Everything is GET/HEAD without a body; with a token configured every path but /healthz
+ * needs it (Bearer, or HTTP Basic with the token as password, for browsers). */
+#ifndef RDV_ADMIN_H
+#define RDV_ADMIN_H
+
+#include <ev.h>
+#include <stddef.h>
+
+#include "admin/telemetry.h"
+#include "p2p/host.h"
+#include "rendezvous/server.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#define RDV_ADMIN_MAX_CONNECTIONS 64         /* further clients wait in the listen backlog */
+#define RDV_ADMIN_CONNECTION_MEMORY 32768    /* per connection: request line + headers must fit */
+#define RDV_ADMIN_TIMEOUT_S 30               /* idle keep-alive connections are closed after this */
+#define RDV_ADMIN_TOKEN_MAX 512              /* bytes in the token file */
+#define RDV_ADMIN_DEFAULT_LIMIT 100          /* items per page when ?limit= is absent */
+#define RDV_ADMIN_MAX_LIMIT 1000
+
+/* What the API reports on. store and telemetry are required; host and counters may be NULL. */
+struct rdv_admin_sources {
+    struct rdv_store *store;
+    struct rdv_host *host;
+    const struct rdv_rendezvous_counters *counters;
+    struct rdv_telemetry *telemetry;
+    const char *version;
+};
+
+struct rdv_admin_config {
+    const char *listen;        /* "IPV4:PORT", "[IPV6]:PORT" or "PORT" (127.0.0.1); port 0 picks one */
+    const char *token;         /* NULL or "": no token needed */
+    unsigned max_connections;
+    size_t connection_memory;
+    unsigned timeout_s;
+};
+void rdv_admin_config_defaults(struct rdv_admin_config *c);
+
+struct rdv_admin;
+
+/* Binds and starts serving on loop. The sources must outlive the admin. Returns RDV_OK, or an
+ * error with a message in err (bad address, bind failure, libmicrohttpd refusing to start). */
+int rdv_admin_start(struct ev_loop *loop, const struct rdv_admin_config *cfg, const struct rdv_admin_sources *src,
+                    const struct rdv_log *log, struct rdv_admin **out, char *err, size_t errlen);
+/* The bound address, e.g. "127.0.0.1:4041" or "[::1]:4041" (the real port when 0 was asked). */
+const char *rdv_admin_address(const struct rdv_admin *a);
+/* Closes every connection and the listener. A store call still in flight completes harmlessly
+ * later, so stop the admin before closing the store. NULL is fine. */
+void rdv_admin_stop(struct rdv_admin *a);
+
+/* Reads a bearer token file: one line of printable ASCII (trailing whitespace is dropped), at
+ * most RDV_ADMIN_TOKEN_MAX bytes. *out is malloc'd. Returns RDV_OK or an error with err set. */
+int rdv_admin_load_token(const char *path, char **out, char *err, size_t errlen);
+
+#endif

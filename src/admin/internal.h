@@ -1,0 +1,72 @@
+/* internal.h: what http.c (libmicrohttpd, routing, auth) and api.c (the endpoints) share:
+ * the admin object, one request's state, and the ways a handler answers.
+ *
+ * A request's life: http.c creates it on the first call for a connection's request and runs the
+ * route's handler. The handler answers at once (rdv_admin_reply_*) or starts a store call
+ * (rdv_admin_store_begin) whose callback answers later; http.c suspends the connection until then.
+ * If the connection ends while a store call is in flight, the request is orphaned: the store
+ * callback frees it (rdv_admin_store_end returns true) and touches nothing else. */
+#ifndef RDV_ADMIN_INTERNAL_H
+#define RDV_ADMIN_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+
+#include "admin/admin.h"
+
+struct rdv_admin {
+    struct ev_loop *loop;
+    struct MHD_Daemon *mhd;
+    ev_io io;                     /* libmicrohttpd's epoll fd */
+    ev_timer timer;               /* its next timeout, or 0 to run again at once */
+    struct rdv_admin_sources src;
+    const struct rdv_log *log;
+    char *token;                  /* NULL: no auth */
+    char address[64];
+    struct rdv_admin_req *suspended;  /* requests waiting for the store, to resume at stop */
+};
+
+struct rdv_admin_req {
+    struct rdv_admin *a;
+    struct MHD_Connection *conn;  /* NULL once orphaned */
+    struct rdv_admin_req *prev, *next; /* on a->suspended */
+    bool dispatched, suspended, in_store, orphaned;
+    unsigned status;              /* the answer, once resp is set */
+    struct MHD_Response *resp;
+    /* endpoint state, kept across a store call */
+    struct rdv_store_stats stats;
+    enum rdv_store_status health;
+    char ns[RDV_NS_MAX];
+    size_t ns_len;
+};
+
+typedef void (*rdv_admin_handler)(struct rdv_admin_req *r, const char *rest, size_t rest_len);
+
+/* Answers: body is stolen (json_decref'd). */
+void rdv_admin_reply_json(struct rdv_admin_req *r, unsigned status, json_t *body);
+__attribute__((format(printf, 3, 4)))
+void rdv_admin_reply_error(struct rdv_admin_req *r, unsigned status, const char *fmt, ...);
+void rdv_admin_reply_bytes(struct rdv_admin_req *r, unsigned status, const char *content_type, const void *data, size_t len);
+
+/* Around every store call: begin before it, end first thing in its callback. end returns true
+ * when the request was orphaned (and is now freed): return at once. */
+void rdv_admin_store_begin(struct rdv_admin_req *r);
+bool rdv_admin_store_end(struct rdv_admin_req *r);
+
+/* Query parameters of the request (decoded, may hold NUL bytes). present = whether given.
+ * Returns RDV_OK, or an error after answering 400 itself. */
+int rdv_admin_query(struct rdv_admin_req *r, const char *key, char *out, size_t cap, size_t *len, bool *present);
+/* Answers 400 and returns an error if the query holds a key not in allowed (NULL-terminated) or
+ * a key twice. */
+int rdv_admin_query_check(struct rdv_admin_req *r, const char *const *allowed);
+
+/* The endpoints (api.c). rest: the path after the route's prefix, still percent-encoded. */
+void rdv_admin_api_healthz(struct rdv_admin_req *r, const char *rest, size_t rest_len);
+void rdv_admin_api_readyz(struct rdv_admin_req *r, const char *rest, size_t rest_len);
+void rdv_admin_api_metrics(struct rdv_admin_req *r, const char *rest, size_t rest_len);
+void rdv_admin_api_stats(struct rdv_admin_req *r, const char *rest, size_t rest_len);
+void rdv_admin_api_namespaces(struct rdv_admin_req *r, const char *rest, size_t rest_len);
+void rdv_admin_api_registrations(struct rdv_admin_req *r, const char *rest, size_t rest_len);
+
+#endif

@@ -1,0 +1,158 @@
+/* telemetry.c: see telemetry.h. Bucket bounds: a memory-store request takes microseconds and a
+ * PostgreSQL one a few milliseconds on a LAN, so the buckets run from 50 us to 5 s in roughly
+ * 1-2.5-5 steps; store operations use the same bounds so the two line up on one dashboard. */
+#include "admin/telemetry.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "rendezvous/service.h"
+#include "util/err.h"
+
+static const double latency_buckets[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                         0.01,    0.025,  0.05,    0.1,    0.25,  0.5,    1, 2.5, 5};
+#define NBUCKETS (sizeof(latency_buckets) / sizeof(latency_buckets[0]))
+
+static const char *const type_names[2] = {"register", "discover"};
+
+static struct rdv_metric *one(struct rdv_metrics *m, enum rdv_metric_type type, const char *name, const char *help)
+{
+    return rdv_metric_get(rdv_metrics_add(m, type, name, help, NULL, 0, NULL, 0), NULL);
+}
+
+/* requests_total: every (type, status) pair, statuses named as in the protocol. */
+static int add_requests(struct rdv_telemetry *t)
+{
+    static const enum rdv_status statuses[] = {
+        RDV_STATUS_OK, RDV_STATUS_E_INVALID_NAMESPACE, RDV_STATUS_E_INVALID_PEER_INFO, RDV_STATUS_E_INVALID_TTL,
+        RDV_STATUS_E_NOT_AUTHORIZED, RDV_STATUS_E_INTERNAL_ERROR, RDV_STATUS_E_UNAVAILABLE};
+    static const char *const labels[] = {"protocol", "type", "status"};
+    struct rdv_metric_family *f = rdv_metrics_add(t->reg, RDV_METRIC_COUNTER, "rendezvous_requests_total",
+                                                  "Rendezvous requests answered, by protocol, type and status.",
+                                                  labels, 3, NULL, 0);
+    for (int ty = 0; ty < 2; ty++) {
+        for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+            const char *v[] = {RDV_PROTOCOL_WAKU_V001, type_names[ty], rdv_status_name(statuses[i])};
+            t->requests[ty][rdv_rendezvous_status_index(statuses[i])] = rdv_metric_get(f, v);
+        }
+        const char *other[] = {RDV_PROTOCOL_WAKU_V001, type_names[ty], "OTHER"};
+        t->requests[ty][7] = rdv_metric_get(f, other);
+    }
+    for (int ty = 0; ty < 2; ty++)
+        for (int i = 0; i < 8; i++)
+            if (!t->requests[ty][i])
+                return RDV_ERR_NOMEM;
+    return RDV_OK;
+}
+
+static int add_durations(struct rdv_telemetry *t)
+{
+    static const char *const type_label[] = {"type"}, *const op_label[] = {"op"};
+    struct rdv_metric_family *f = rdv_metrics_add(
+        t->reg, RDV_METRIC_HISTOGRAM, "rendezvous_request_duration_seconds",
+        "Time from a complete rendezvous request to its response, by type.", type_label, 1, latency_buckets, NBUCKETS);
+    for (int ty = 0; ty < 2; ty++)
+        if (!(t->request_seconds[ty] = rdv_metric_get(f, (const char *const[]){type_names[ty]})))
+            return RDV_ERR_NOMEM;
+    t->store_seconds = rdv_metrics_add(t->reg, RDV_METRIC_HISTOGRAM, "rendezvous_store_operation_duration_seconds",
+                                       "Time from a store call to its answer, by operation.", op_label, 1,
+                                       latency_buckets, NBUCKETS);
+    return t->store_seconds ? RDV_OK : RDV_ERR_NOMEM;
+}
+
+static int add_handshakes(struct rdv_telemetry *t)
+{
+    static const char *const labels[] = {"result"};
+    struct rdv_metric_family *f = rdv_metrics_add(t->reg, RDV_METRIC_COUNTER, "rendezvous_handshakes_total",
+                                                  "libp2p connection upgrades (Noise + yamux), by result.", labels,
+                                                  1, NULL, 0);
+    t->handshakes_ok = rdv_metric_get(f, (const char *const[]){"ok"});
+    t->handshakes_failed = rdv_metric_get(f, (const char *const[]){"failed"});
+    return t->handshakes_ok && t->handshakes_failed ? RDV_OK : RDV_ERR_NOMEM;
+}
+
+static int add_build_info(struct rdv_telemetry *t, const char *version)
+{
+    static const char *const labels[] = {"version"};
+    struct rdv_metric_family *f = rdv_metrics_add(t->reg, RDV_METRIC_GAUGE, "rendezvous_build_info",
+                                                  "Always 1; the labels say which build is running.", labels, 1,
+                                                  NULL, 0);
+    struct rdv_metric *s = rdv_metric_get(f, (const char *const[]){version});
+    rdv_metric_set(s, 1);
+    return s ? RDV_OK : RDV_ERR_NOMEM;
+}
+
+static int add_gauges(struct rdv_telemetry *t)
+{
+    struct rdv_metrics *m = t->reg;
+    t->malformed = one(m, RDV_METRIC_COUNTER, "rendezvous_malformed_requests_total",
+                       "Rendezvous requests that could not be decoded or were too large (stream reset).");
+    t->registrations = one(m, RDV_METRIC_GAUGE, "rendezvous_registrations", "Live registrations in the store.");
+    t->namespaces = one(m, RDV_METRIC_GAUGE, "rendezvous_namespaces",
+                        "Namespaces with at least one live registration.");
+    t->connections = one(m, RDV_METRIC_GAUGE, "rendezvous_connections", "Open libp2p connections.");
+    t->store_up = one(m, RDV_METRIC_GAUGE, "rendezvous_store_up", "1 when the store answered its last call, else 0.");
+    t->expired = one(m, RDV_METRIC_COUNTER, "rendezvous_expired_total",
+                     "Registrations dropped by the expiry sweep.");
+    return t->malformed && t->registrations && t->namespaces && t->connections && t->store_up && t->expired
+               ? RDV_OK
+               : RDV_ERR_NOMEM;
+}
+
+int rdv_telemetry_init(struct rdv_telemetry *t, const char *version)
+{
+    memset(t, 0, sizeof(*t));
+    if (!(t->reg = rdv_metrics_new()))
+        return RDV_ERR_NOMEM;
+    int err = add_requests(t);
+    if (!err)
+        err = add_durations(t);
+    if (!err)
+        err = add_gauges(t);
+    if (!err)
+        err = add_handshakes(t);
+    if (!err)
+        err = add_build_info(t, version);
+    if (err) {
+        rdv_telemetry_free(t);
+        return err;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    t->started_unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    t->started = rdv_metrics_now();
+    return RDV_OK;
+}
+
+void rdv_telemetry_free(struct rdv_telemetry *t)
+{
+    rdv_metrics_free(t->reg);
+    memset(t, 0, sizeof(*t));
+}
+
+void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *host,
+                        const struct rdv_rendezvous_counters *rz)
+{
+    if (host) {
+        rdv_metric_set(t->connections, (double)host->connections);
+        rdv_metric_set(t->handshakes_ok, (double)host->handshakes_ok);
+        rdv_metric_set(t->handshakes_failed, (double)host->handshakes_failed);
+    }
+    if (rz) {
+        for (int ty = 0; ty < 2; ty++)
+            for (int i = 0; i < 8; i++)
+                rdv_metric_set(t->requests[ty][i], (double)rz->requests[ty][i]);
+        rdv_metric_set(t->malformed, (double)rz->bad_messages);
+    }
+}
+
+void rdv_telemetry_store_stats(struct rdv_telemetry *t, const struct rdv_store_stats *s)
+{
+    rdv_metric_set(t->registrations, (double)s->registrations);
+    rdv_metric_set(t->namespaces, (double)s->namespaces);
+}
+
+double rdv_telemetry_uptime(const struct rdv_telemetry *t)
+{
+    return rdv_metrics_now() - t->started;
+}

@@ -1,0 +1,227 @@
+/* advert.c: keeping a namespace registration alive at every rendezvous point.
+ *
+ * Each (advert, point) pair is a slot with three states (enum slot_state): WAITING for the point's
+ * connection, INFLIGHT with a REGISTER out, SCHEDULED with a timer for the next attempt. A granted
+ * registration is refreshed at about 3/4 of its TTL (rdv_backoff_refresh); a refusal is retried
+ * after an exponential backoff; a request without an answer closes the point's connection, and
+ * every slot of a lost connection goes back to WAITING, so it registers again as soon as the
+ * point is back (which covers a point that restarted with an empty store). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/backoff.h"
+#include "client/internal.h"
+#include "p2p/envelope.h"
+#include "p2p/multiaddr.h"
+#include "p2p/peer_record.h"
+#include "util/err.h"
+
+static void notify(struct advert_slot *s, int err, int status, const char *text, int64_t ttl, double next_in)
+{
+    struct rendezvous_advert *ad = s->ad;
+    struct rendezvous_client *c = ad->client;
+    if (!ad->cb || ad->stopped || c->closing)
+        return;
+    struct rendezvous_advert_event ev = {.ns = ad->ns, .point = s->pt->text, .err = err, .status = status,
+                                         .status_text = text ? text : "", .ttl = ttl, .next_in = next_in};
+    c->depth++;
+    ad->cb(ad->arg, &ev);
+    c->depth--;
+}
+
+static void slot_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct advert_slot *s = w->data;
+    s->state = SLOT_WAITING;
+    rdv_client_pump(s->pt);
+}
+
+static void slot_schedule(struct advert_slot *s, double delay)
+{
+    struct ev_loop *loop = s->ad->client->loop;
+    s->state = SLOT_SCHEDULED;
+    ev_timer_stop(loop, &s->timer);
+    ev_timer_set(&s->timer, delay, 0);
+    ev_timer_start(loop, &s->timer);
+}
+
+/* Our record for this point: the configured addresses, or else our end of the connection. */
+static int record_for(struct point *pt, struct rdv_buf *own, const uint8_t **env, size_t *len)
+{
+    struct rendezvous_client *c = pt->client;
+    if (c->naddrs) {
+        *env = rdv_buf_head(&c->envelope);
+        *len = c->envelope.len;
+        return RDV_OK;
+    }
+    struct rdv_peer_record rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.peer_id = c->self;
+    rec.seq = rdv_client_next_seq(c);
+    struct rdv_buf ma;
+    rdv_buf_init(&ma, RDV_MA_MAX_BINARY);
+    int err = rdv_ma_from_text(rdv_conn_local_addr(pt->conn), &ma);
+    if (!err)
+        err = rdv_peer_record_add_addr(&rec, rdv_buf_head(&ma), ma.len);
+    if (!err)
+        err = rdv_signed_peer_record_seal(&c->key, &rec, own);
+    rdv_buf_free(&ma);
+    rdv_peer_record_free(&rec);
+    *env = rdv_buf_head(own);
+    *len = own->len;
+    return err;
+}
+
+static void on_registered(void *arg, int err, enum rdv_status status, const char *text, int64_t ttl)
+{
+    struct op *op = arg;
+    struct advert_slot *s = op->slot;
+    struct point *pt = op->pt;
+    struct rendezvous_advert *ad = s->ad;
+    struct rendezvous_client *c = ad->client;
+    rdv_client_op_free(op);
+    pt->inflight--;
+    ad->inflight--;
+    s->state = SLOT_WAITING;
+    bool live = !c->closing && !ad->stopped;
+    double next_in = 0;
+    if (!live) {
+        /* only the counting below */
+    } else if (err) {
+        rdv_client_point_fail(pt, err, "no answer to REGISTER");
+    } else if (status != RDV_STATUS_OK) {
+        pt->answered = true;
+        s->failures++;
+        next_in = rdv_backoff_delay(c->backoff_min, c->backoff_max, s->failures, rdv_backoff_random());
+        rdv_warn(c->log, "rendezvous point %s refused to register '%s': status %d (%s); retry in %.1f s", pt->text,
+                 ad->ns, (int)status, text ? text : "", next_in);
+        slot_schedule(s, next_in);
+    } else {
+        pt->answered = true;
+        s->failures = 0;
+        s->granted = ttl > 0 ? ttl : ad->ttl > 0 ? ad->ttl : RDV_CLIENT_ASSUMED_TTL;
+        next_in = s->dirty ? 0 : rdv_backoff_refresh((double)s->granted, rdv_backoff_random());
+        rdv_debug(c->log, "registered '%s' at %s for %lld s; refresh in %.2f s", ad->ns, pt->text,
+                  (long long)s->granted, next_in);
+        slot_schedule(s, next_in);
+    }
+    s->dirty = false;
+    rdv_client_stream_closed(pt);
+    rdv_client_pump(pt);
+    /* without an answer the point goes down, and rdv_advert_point_down tells the slot */
+    if (live && !err)
+        notify(s, status != RDV_STATUS_OK ? RENDEZVOUS_ERR_REFUSED : RDV_OK, (int)status, text,
+               status != RDV_STATUS_OK ? 0 : s->granted, next_in);
+}
+
+void rdv_advert_register(struct advert_slot *s)
+{
+    struct point *pt = s->pt;
+    struct rendezvous_advert *ad = s->ad;
+    struct rdv_buf own;
+    rdv_buf_init(&own, RDV_ENVELOPE_MAX);
+    const uint8_t *env;
+    size_t len;
+    int err = record_for(pt, &own, &env, &len);
+    struct op *op = err ? NULL : rdv_client_op_new(pt);
+    if (!err && !op)
+        err = RDV_ERR_NOMEM;
+    if (!err) {
+        op->slot = s;
+        err = rdv_rpc_register(pt->conn, ad->ns, env, len, ad->ttl, on_registered, op);
+        if (err)
+            rdv_client_op_free(op);
+    }
+    rdv_buf_free(&own);
+    if (err) {
+        /* the connection is unusable (or memory is short): start over with a fresh one */
+        s->state = SLOT_WAITING;
+        rdv_client_point_fail(pt, err, "cannot send REGISTER");
+        return;
+    }
+    s->state = SLOT_INFLIGHT;
+    pt->inflight++;
+    pt->nstreams++;
+    ad->inflight++;
+}
+
+void rdv_advert_point_down(struct point *pt, int err, double retry_in)
+{
+    for (struct rendezvous_advert *ad = pt->client->adverts; ad; ad = ad->next)
+        if (!ad->stopped && ad->slots[pt->idx].state == SLOT_WAITING)
+            notify(&ad->slots[pt->idx], err, 0, NULL, 0, retry_in);
+}
+
+void rdv_advert_point_lost(struct point *pt)
+{
+    struct rendezvous_client *c = pt->client;
+    for (struct rendezvous_advert *ad = c->adverts; ad; ad = ad->next) {
+        struct advert_slot *s = &ad->slots[pt->idx];
+        if (s->state == SLOT_SCHEDULED)
+            ev_timer_stop(c->loop, &s->timer);
+        s->state = SLOT_WAITING;
+    }
+}
+
+int rendezvous_advertise(struct rendezvous_client *c, const char *ns, int64_t ttl, rendezvous_advert_cb cb, void *arg,
+                         struct rendezvous_advert **out)
+{
+    if (!c || !ns || !out || ttl < 0 || !*ns || strlen(ns) > RENDEZVOUS_NS_MAX)
+        return RDV_ERR_INVALID;
+    if (c->closing)
+        return RDV_ERR_CLOSED;
+    struct rendezvous_advert *ad = calloc(1, sizeof(*ad) + c->npoints * sizeof(ad->slots[0]));
+    if (!ad || !(ad->ns = strdup(ns))) {
+        free(ad);
+        return RDV_ERR_NOMEM;
+    }
+    ad->client = c;
+    ad->ttl = ttl;
+    ad->cb = cb;
+    ad->arg = arg;
+    for (size_t i = 0; i < c->npoints; i++) {
+        struct advert_slot *s = &ad->slots[i];
+        s->ad = ad;
+        s->pt = &c->points[i];
+        s->state = SLOT_WAITING;
+        ev_timer_init(&s->timer, slot_timer, 0, 0);
+        s->timer.data = s;
+    }
+    ad->next = c->adverts;
+    c->adverts = ad;
+    rdv_client_pump_all(c);
+    *out = ad;
+    return RDV_OK;
+}
+
+void rendezvous_advert_stop(struct rendezvous_advert *ad)
+{
+    if (!ad || ad->stopped)
+        return;
+    ad->stopped = true;
+    ad->cb = NULL;
+    for (size_t i = 0; i < ad->client->npoints; i++)
+        ev_timer_stop(ad->client->loop, &ad->slots[i].timer);
+    /* the client's reaper frees it once no REGISTER refers to it */
+}
+
+int64_t rendezvous_advert_ttl(const struct rendezvous_advert *ad)
+{
+    int64_t min = 0;
+    for (size_t i = 0; i < ad->client->npoints; i++) {
+        int64_t g = ad->slots[i].granted;
+        if (g > 0 && (min == 0 || g < min))
+            min = g;
+    }
+    return min;
+}
+
+void rdv_advert_free(struct rendezvous_advert *ad)
+{
+    for (size_t i = 0; i < ad->client->npoints; i++)
+        ev_timer_stop(ad->client->loop, &ad->slots[i].timer);
+    free(ad->ns);
+    free(ad);
+}

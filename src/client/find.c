@@ -1,0 +1,286 @@
+/* find.c: find_peers: ask the reachable rendezvous points, verify, merge, cache, answer.
+ *
+ * Every point that is not in backoff is asked at once and the answers are merged, rather than
+ * only the first reachable point: adverts register with all points, so any one of them should
+ * know everybody, but asking all of them costs one round trip either way and covers a point that
+ * restarted a moment ago or that a peer could not reach. Each record is checked before it is
+ * believed: the envelope signature under the peer-record domain, the payload type, the record's
+ * peer id against the signing key (rdv_signed_peer_record_open), the namespace against the one
+ * asked, and the TTL is capped; what fails is logged and dropped, the rest is used. The answer
+ * is always given from the loop, never from inside rendezvous_find_peers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/internal.h"
+#include "p2p/peer_record.h"
+#include "util/err.h"
+
+/* ---- answers ------------------------------------------------------------------------------------ */
+
+void rendezvous_peer_list_free(struct rendezvous_peer_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        struct rendezvous_peer *p = &l->peers[i];
+        for (size_t j = 0; j < p->naddrs; j++)
+            free((char *)p->addrs[j]);
+        free((void *)p->addrs);
+        free((char *)p->peer_id);
+    }
+    free(l->peers);
+    free(l);
+}
+
+static int peer_copy(struct rendezvous_peer *dst, const struct rendezvous_peer *src)
+{
+    *dst = *src;
+    dst->addrs = NULL;
+    dst->naddrs = 0;
+    char **addrs = calloc(src->naddrs ? src->naddrs : 1, sizeof(*addrs));
+    if (!(dst->peer_id = strdup(src->peer_id)) || !addrs) {
+        free(addrs);
+        return RDV_ERR_NOMEM;
+    }
+    dst->addrs = (const char *const *)addrs;
+    for (; dst->naddrs < src->naddrs; dst->naddrs++)
+        if (!(addrs[dst->naddrs] = strdup(src->addrs[dst->naddrs])))
+            return RDV_ERR_NOMEM;
+    return RDV_OK;
+}
+
+struct rendezvous_peer_list *rdv_find_list_copy(const struct rendezvous_peer *peers, size_t n)
+{
+    struct rendezvous_peer_list *l = calloc(1, sizeof(*l));
+    if (!l || !(l->peers = calloc(n ? n : 1, sizeof(*l->peers)))) {
+        free(l);
+        return NULL;
+    }
+    for (; l->n < n; l->n++) {
+        if (peer_copy(&l->peers[l->n], &peers[l->n]) != RDV_OK) {
+            l->n++; /* the partial copy is freed with the rest */
+            rendezvous_peer_list_free(l);
+            return NULL;
+        }
+    }
+    return l;
+}
+
+/* The cached live peers of f's namespace, as the application sees them (pointers into the cache:
+ * copied before any application code can change the cache). */
+static struct rendezvous_peer_list *answer_from_cache(struct rendezvous_find *f)
+{
+    struct rendezvous_client *c = f->client;
+    double now = ev_now(c->loop);
+    size_t live = rdv_cache_live(&c->cache, f->ns, now);
+    size_t max = f->limit > 0 && (uint64_t)f->limit < live ? (size_t)f->limit : live;
+    const struct rdv_cache_entry **ents = calloc(max ? max : 1, sizeof(*ents));
+    struct rendezvous_peer *peers = calloc(max ? max : 1, sizeof(*peers));
+    struct rendezvous_peer_list *l = NULL;
+    if (ents && peers) {
+        size_t k = rdv_cache_list(&c->cache, f->ns, now, ents, max);
+        for (size_t i = 0; i < k; i++)
+            peers[i] = (struct rendezvous_peer){.peer_id = ents[i]->id_text, .addrs = (const char *const *)ents[i]->addrs,
+                                                .naddrs = ents[i]->naddrs, .seq = ents[i]->seq,
+                                                .ttl = ents[i]->expires - now};
+        l = rdv_find_list_copy(peers, k);
+    }
+    free(ents);
+    free(peers);
+    return l;
+}
+
+static int find_result(const struct rendezvous_find *f)
+{
+    if (f->from_cache)
+        return RDV_OK;
+    int err = RDV_ERR_UNAVAILABLE;
+    for (size_t i = 0; i < f->client->npoints; i++) {
+        if (f->slots[i] == FSLOT_OK)
+            return RDV_OK;
+        if (f->slots[i] == FSLOT_REFUSED)
+            err = RENDEZVOUS_ERR_REFUSED;
+    }
+    return err;
+}
+
+static void find_answer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct rendezvous_find *f = w->data;
+    struct rendezvous_client *c = f->client;
+    f->done = true;
+    if (f->cancelled || c->closing)
+        return;
+    struct rendezvous_peer_list *l = answer_from_cache(f);
+    int err = l ? find_result(f) : RDV_ERR_NOMEM;
+    c->depth++;
+    f->cb(f->arg, err, l ? l->peers : NULL, l ? l->n : 0);
+    c->depth--;
+    rendezvous_peer_list_free(l);
+}
+
+/* Answers once no point is still to be heard from. */
+static void find_check(struct rendezvous_find *f)
+{
+    for (size_t i = 0; i < f->client->npoints; i++)
+        if (f->slots[i] == FSLOT_WAIT || f->slots[i] == FSLOT_INFLIGHT)
+            return;
+    if (!ev_is_active(&f->defer) && !f->done)
+        ev_timer_start(f->client->loop, &f->defer);
+}
+
+/* ---- asking ------------------------------------------------------------------------------------- */
+
+/* Why a record from a point was not believed. */
+enum verdict { KEPT, DROP_NAMESPACE, DROP_SIGNATURE, DROP_PEER_ID, DROP_MALFORMED, VERDICTS };
+
+/* Verifies one registration and merges it into the cache. */
+static enum verdict merge_one(struct rendezvous_find *f, const struct rdv_rpc_registration *g, double now)
+{
+    struct rendezvous_client *c = f->client;
+    if (!g->ns || strcmp(g->ns, f->ns) != 0)
+        return DROP_NAMESPACE; /* an answer for another namespace */
+    struct rdv_peer_record rec;
+    int err = rdv_signed_peer_record_open(g->envelope, g->envelope_len, &rec);
+    if (err == RDV_ERR_SIGNATURE || err == RDV_ERR_DOMAIN)
+        return DROP_SIGNATURE;
+    if (err == RDV_ERR_PEER_ID_MISMATCH)
+        return DROP_PEER_ID;
+    if (err)
+        return DROP_MALFORMED;
+    int64_t ttl = g->ttl <= 0 ? RDV_CLIENT_ASSUMED_TTL : g->ttl > RDV_CLIENT_MAX_RECORD_TTL ? RDV_CLIENT_MAX_RECORD_TTL : g->ttl;
+    if (!rdv_peerid_equal(&rec.peer_id, &c->self) && rec.naddrs > 0) {
+        int perr = rdv_cache_put(&c->cache, f->ns, &rec, now + (double)ttl);
+        if (perr && perr != RDV_ERR_STALE)
+            rdv_debug(c->log, "cache: a record of '%s' not kept: %s", f->ns, rdv_strerror(perr));
+    }
+    rdv_peer_record_free(&rec);
+    return KEPT;
+}
+
+static void merge(struct rendezvous_find *f, struct point *pt, const struct rdv_rpc_registration *regs, size_t n)
+{
+    double now = ev_now(f->client->loop);
+    size_t count[VERDICTS] = {0};
+    for (size_t i = 0; i < n; i++)
+        count[merge_one(f, &regs[i], now)]++;
+    if (count[KEPT] < n)
+        rdv_warn(f->client->log,
+                 "rendezvous point %s: dropped %zu of %zu records for '%s' that do not verify: %zu bad signature, "
+                 "%zu peer id not the signer's, %zu other namespace, %zu malformed",
+                 pt->text, n - count[KEPT], n, f->ns, count[DROP_SIGNATURE], count[DROP_PEER_ID],
+                 count[DROP_NAMESPACE], count[DROP_MALFORMED]);
+}
+
+static void on_discovered(void *arg, int err, enum rdv_status status, const char *text,
+                          const struct rdv_rpc_registration *regs, size_t n)
+{
+    struct op *op = arg;
+    struct rendezvous_find *f = op->find;
+    struct point *pt = op->pt;
+    struct rendezvous_client *c = f->client;
+    rdv_client_op_free(op);
+    pt->inflight--;
+    f->inflight--;
+    bool live = !c->closing && !f->cancelled;
+    if (!live) {
+        f->slots[pt->idx] = FSLOT_FAILED;
+    } else if (err) {
+        f->slots[pt->idx] = FSLOT_FAILED;
+        rdv_client_point_fail(pt, err, "no answer to DISCOVER");
+    } else if (status != RDV_STATUS_OK) {
+        pt->answered = true;
+        f->slots[pt->idx] = FSLOT_REFUSED;
+        rdv_warn(c->log, "rendezvous point %s refused to discover '%s': status %d (%s)", pt->text, f->ns, (int)status,
+                 text ? text : "");
+    } else {
+        pt->answered = true;
+        f->slots[pt->idx] = FSLOT_OK;
+        merge(f, pt, regs, n);
+    }
+    rdv_client_stream_closed(pt);
+    rdv_client_pump(pt);
+    if (live)
+        find_check(f);
+}
+
+void rdv_find_send(struct rendezvous_find *f, struct point *pt)
+{
+    struct op *op = rdv_client_op_new(pt);
+    int err = op ? RDV_OK : RDV_ERR_NOMEM;
+    if (!err) {
+        op->find = f;
+        err = rdv_rpc_discover(pt->conn, f->ns, f->limit > 0 ? f->limit : 0, on_discovered, op);
+        if (err)
+            rdv_client_op_free(op);
+    }
+    if (err) {
+        f->slots[pt->idx] = FSLOT_FAILED;
+        rdv_client_point_fail(pt, err, "cannot send DISCOVER");
+        find_check(f);
+        return;
+    }
+    f->slots[pt->idx] = FSLOT_INFLIGHT;
+    pt->inflight++;
+    pt->nstreams++;
+    f->inflight++;
+}
+
+void rdv_find_point_down(struct point *pt)
+{
+    for (struct rendezvous_find *f = pt->client->finds; f; f = f->next) {
+        if (!f->done && !f->cancelled && f->slots[pt->idx] == FSLOT_WAIT) {
+            f->slots[pt->idx] = FSLOT_FAILED;
+            find_check(f);
+        }
+    }
+}
+
+int rendezvous_find_peers(struct rendezvous_client *c, const char *ns, int64_t limit, rendezvous_find_cb cb, void *arg,
+                          struct rendezvous_find **out)
+{
+    if (!c || !ns || !cb || !*ns || strlen(ns) > RENDEZVOUS_NS_MAX)
+        return RDV_ERR_INVALID;
+    if (c->closing)
+        return RDV_ERR_CLOSED;
+    struct rendezvous_find *f = calloc(1, sizeof(*f));
+    if (!f || !(f->ns = strdup(ns))) {
+        free(f);
+        return RDV_ERR_NOMEM;
+    }
+    f->client = c;
+    f->limit = limit;
+    f->cb = cb;
+    f->arg = arg;
+    ev_timer_init(&f->defer, find_answer, 0, 0);
+    f->defer.data = f;
+    f->from_cache = limit > 0 && rdv_cache_live(&c->cache, ns, ev_now(c->loop)) >= (uint64_t)limit;
+    for (size_t i = 0; i < c->npoints; i++)
+        f->slots[i] = f->from_cache || c->points[i].state == POINT_BACKOFF ? FSLOT_SKIP : FSLOT_WAIT;
+    f->next = c->finds;
+    c->finds = f;
+    if (!f->from_cache)
+        rdv_client_pump_all(c);
+    find_check(f);
+    if (out)
+        *out = f;
+    return RDV_OK;
+}
+
+void rendezvous_find_cancel(struct rendezvous_find *f)
+{
+    if (!f || f->done || f->cancelled)
+        return;
+    f->cancelled = true;
+    ev_timer_stop(f->client->loop, &f->defer);
+    /* the client's reaper frees it once no DISCOVER refers to it */
+}
+
+void rdv_find_free(struct rendezvous_find *f)
+{
+    ev_timer_stop(f->client->loop, &f->defer);
+    free(f->ns);
+    free(f);
+}

@@ -1,0 +1,663 @@
+/* index.c: the in-memory registration index (see index.h).
+ *
+ * Three hash tables share one small open-addressing implementation (linear probing, load <= 1/2,
+ * backward-shift deletion so no tombstones pile up): namespaces by name, each namespace's records
+ * by peer id, and per-peer registration counts by peer id. Hashes are SipHash (libsodium's
+ * crypto_shorthash) under a random key drawn per index, so a peer choosing namespace names or
+ * keys cannot aim them all at one bucket.
+ *
+ * Every record also sits in one min-heap ordered by expiry and knows its heap index, so a refresh
+ * moves it in O(log n). Each namespace keeps its records in a dense array too: O(1) removal by
+ * swapping with the last, and O(k) random sampling by a partial Fisher-Yates shuffle in place.
+ *
+ * Insertion never fails half-way: it reserves every array and table slot it will need before
+ * linking anything, so an allocation failure leaves the index as it was. */
+#include "store/index.h"
+
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+
+/* ---- a small open-addressing hash table of item pointers -------------------------------- */
+
+struct rdv_index_hslot {
+    uint64_t hash;
+    void *item; /* NULL: empty slot */
+};
+
+typedef struct rdv_index_htab htab;
+typedef void (*hkey_fn)(const void *item, const uint8_t **key, size_t *len);
+
+#define HTAB_MIN_CAP 8
+
+static bool htab_match(const htab *t, const struct rdv_index_hslot *sl, uint64_t h, const uint8_t *k, size_t n)
+{
+    if (sl->hash != h)
+        return false;
+    const uint8_t *ik;
+    size_t in;
+    t->key(sl->item, &ik, &in);
+    return in == n && memcmp(ik, k, n) == 0;
+}
+
+/* Slot index of the item with key k, or SIZE_MAX. Terminates: the load factor keeps a free slot. */
+static size_t htab_find(const htab *t, uint64_t h, const uint8_t *k, size_t n)
+{
+    if (t->cap == 0)
+        return SIZE_MAX;
+    size_t mask = t->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        if (!t->slots[i].item)
+            return SIZE_MAX;
+        if (htab_match(t, &t->slots[i], h, k, n))
+            return i;
+    }
+}
+
+static void *htab_get(const htab *t, uint64_t h, const uint8_t *k, size_t n)
+{
+    size_t i = htab_find(t, h, k, n);
+    return i == SIZE_MAX ? NULL : t->slots[i].item;
+}
+
+static void htab_place(struct rdv_index_hslot *slots, size_t cap, uint64_t h, void *item)
+{
+    size_t mask = cap - 1, i = h & mask;
+    while (slots[i].item)
+        i = (i + 1) & mask;
+    slots[i].hash = h;
+    slots[i].item = item;
+}
+
+static int htab_resize(htab *t, size_t ncap)
+{
+    struct rdv_index_hslot *ns = calloc(ncap, sizeof(*ns));
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].item)
+            htab_place(ns, ncap, t->slots[i].hash, t->slots[i].item);
+    free(t->slots);
+    t->slots = ns;
+    t->cap = ncap;
+    return 0;
+}
+
+/* Makes room for `total` items so that inserting up to that many cannot fail. */
+static int htab_reserve(htab *t, size_t total)
+{
+    if (total <= t->cap / 2)
+        return 0;
+    if (total > SIZE_MAX / 4 / sizeof(struct rdv_index_hslot))
+        return -1;
+    size_t ncap = t->cap ? t->cap : HTAB_MIN_CAP;
+    while (ncap / 2 < total)
+        ncap *= 2;
+    return htab_resize(t, ncap);
+}
+
+/* Inserts an item whose key is absent; the caller reserved room first. */
+static void htab_insert(htab *t, uint64_t h, void *item)
+{
+    htab_place(t->slots, t->cap, h, item);
+    t->n++;
+}
+
+/* Backward-shift deletion: pull later members of the probe run into the hole when their home
+ * slot is not cyclically inside (hole, j], so lookups never need tombstones. */
+static void htab_delete_at(htab *t, size_t i)
+{
+    size_t mask = t->cap - 1;
+    for (size_t j = (i + 1) & mask; t->slots[j].item; j = (j + 1) & mask) {
+        size_t home = t->slots[j].hash & mask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
+    }
+    t->slots[i].item = NULL;
+    t->slots[i].hash = 0;
+    t->n--;
+    /* Give memory back after a burst; a failed shrink just keeps the bigger table. */
+    if (t->cap > HTAB_MIN_CAP && t->n < t->cap / 8)
+        (void)htab_resize(t, t->cap / 2);
+}
+
+static void htab_delete(htab *t, uint64_t h, const uint8_t *k, size_t n)
+{
+    size_t i = htab_find(t, h, k, n);
+    if (i != SIZE_MAX)
+        htab_delete_at(t, i);
+}
+
+/* ---- index objects --------------------------------------------------------------------- */
+
+typedef struct rdv_index_rec rec_t;
+typedef struct rdv_index_ns ns_t;
+
+struct peer_count {
+    struct rdv_peerid peer;
+    uint32_t count; /* records of this peer across namespaces */
+};
+
+struct rdv_index {
+    uint8_t hkey[crypto_shorthash_KEYBYTES];
+    htab spaces;  /* ns_t by name */
+    htab peers;   /* peer_count by peer id */
+    rec_t **heap; /* min-heap on expires_ms */
+    size_t heap_n, heap_cap;
+};
+
+static void ns_key(const void *item, const uint8_t **k, size_t *n)
+{
+    const ns_t *ns = item;
+    *k = ns->name;
+    *n = ns->len;
+}
+
+static void rec_key(const void *item, const uint8_t **k, size_t *n)
+{
+    const rec_t *r = item;
+    *k = r->peer.bytes;
+    *n = r->peer.len;
+}
+
+static void peer_key(const void *item, const uint8_t **k, size_t *n)
+{
+    const struct peer_count *p = item;
+    *k = p->peer.bytes;
+    *n = p->peer.len;
+}
+
+static uint64_t ix_hash(const struct rdv_index *ix, const void *p, size_t n)
+{
+    uint8_t out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, p, n, ix->hkey);
+    uint64_t h;
+    memcpy(&h, out, sizeof(h));
+    return h;
+}
+
+/* Grows a record-pointer array (a namespace's records, the heap) to hold `need` elements. */
+static int rec_array_reserve(rec_t ***arr, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 4;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / sizeof(**arr))
+            return -1;
+        ncap *= 2;
+    }
+    rec_t **p = realloc(*arr, ncap * sizeof(**arr));
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+int rdv_index_bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
+{
+    size_t m = an < bn ? an : bn;
+    int c = m ? memcmp(a, b, m) : 0;
+    if (c)
+        return c;
+    return (an > bn) - (an < bn);
+}
+
+/* ---- expiry heap ----------------------------------------------------------------------- */
+
+static void heap_set(struct rdv_index *ix, size_t i, rec_t *r)
+{
+    ix->heap[i] = r;
+    r->heap_idx = i;
+}
+
+static void heap_up(struct rdv_index *ix, size_t i)
+{
+    rec_t *r = ix->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (ix->heap[parent]->expires_ms <= r->expires_ms)
+            break;
+        heap_set(ix, i, ix->heap[parent]);
+        i = parent;
+    }
+    heap_set(ix, i, r);
+}
+
+static void heap_down(struct rdv_index *ix, size_t i)
+{
+    rec_t *r = ix->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= ix->heap_n)
+            break;
+        if (c + 1 < ix->heap_n && ix->heap[c + 1]->expires_ms < ix->heap[c]->expires_ms)
+            c++;
+        if (r->expires_ms <= ix->heap[c]->expires_ms)
+            break;
+        heap_set(ix, i, ix->heap[c]);
+        i = c;
+    }
+    heap_set(ix, i, r);
+}
+
+static void heap_remove(struct rdv_index *ix, size_t i)
+{
+    rec_t *last = ix->heap[--ix->heap_n];
+    if (i == ix->heap_n)
+        return;
+    heap_set(ix, i, last);
+    heap_up(ix, i);
+    heap_down(ix, last->heap_idx);
+}
+
+/* ---- namespaces and peer counts -------------------------------------------------------- */
+
+static ns_t *ns_find(const struct rdv_index *ix, uint64_t h, const void *name, size_t len)
+{
+    return htab_get(&ix->spaces, h, name, len);
+}
+
+static void rec_free(rec_t *r)
+{
+    free(r->data);
+    free(r);
+}
+
+static void ns_free(ns_t *ns)
+{
+    for (size_t i = 0; i < ns->n; i++)
+        rec_free(ns->recs[i]);
+    free(ns->recs);
+    free(ns->by_peer.slots);
+    free(ns->name);
+    free(ns);
+}
+
+static ns_t *ns_create(struct rdv_index *ix, uint64_t h, const void *name, size_t len)
+{
+    if (htab_reserve(&ix->spaces, ix->spaces.n + 1))
+        return NULL;
+    ns_t *ns = calloc(1, sizeof(*ns));
+    if (!ns)
+        return NULL;
+    ns->name = malloc(len);
+    if (!ns->name) {
+        free(ns);
+        return NULL;
+    }
+    memcpy(ns->name, name, len);
+    ns->len = len;
+    ns->hash = h;
+    ns->by_peer.key = rec_key;
+    htab_insert(&ix->spaces, h, ns);
+    return ns;
+}
+
+/* Removes an empty namespace. */
+static void ns_remove(struct rdv_index *ix, ns_t *ns)
+{
+    htab_delete(&ix->spaces, ns->hash, ns->name, ns->len);
+    ns_free(ns);
+}
+
+static struct peer_count *peer_find(const struct rdv_index *ix, uint64_t h, const struct rdv_peerid *id)
+{
+    return htab_get(&ix->peers, h, id->bytes, id->len);
+}
+
+static void peer_release(struct rdv_index *ix, const rec_t *r)
+{
+    size_t i = htab_find(&ix->peers, r->peer_hash, r->peer.bytes, r->peer.len);
+    if (i == SIZE_MAX)
+        return;
+    struct peer_count *p = ix->peers.slots[i].item;
+    if (--p->count == 0) {
+        htab_delete_at(&ix->peers, i);
+        free(p);
+    }
+}
+
+/* ---- records --------------------------------------------------------------------------- */
+
+struct rdv_index *rdv_index_new(void)
+{
+    if (sodium_init() < 0)
+        return NULL;
+    struct rdv_index *ix = calloc(1, sizeof(*ix));
+    if (!ix)
+        return NULL;
+    randombytes_buf(ix->hkey, sizeof(ix->hkey));
+    ix->spaces.key = ns_key;
+    ix->peers.key = peer_key;
+    return ix;
+}
+
+void rdv_index_free(struct rdv_index *ix)
+{
+    if (!ix)
+        return;
+    for (size_t i = 0; i < ix->spaces.cap; i++)
+        if (ix->spaces.slots[i].item)
+            ns_free(ix->spaces.slots[i].item);
+    for (size_t i = 0; i < ix->peers.cap; i++)
+        free(ix->peers.slots[i].item);
+    free(ix->spaces.slots);
+    free(ix->peers.slots);
+    free(ix->heap);
+    sodium_memzero(ix->hkey, sizeof(ix->hkey));
+    free(ix);
+}
+
+rec_t *rdv_index_find(struct rdv_index *ix, const void *ns, size_t ns_len, const struct rdv_peerid *peer)
+{
+    ns_t *n = ns_find(ix, ix_hash(ix, ns, ns_len), ns, ns_len);
+    return n ? htab_get(&n->by_peer, ix_hash(ix, peer->bytes, peer->len), peer->bytes, peer->len) : NULL;
+}
+
+enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_store_put *p, rec_t **existing)
+{
+    *existing = rdv_index_find(ix, p->ns, p->ns_len, p->peer);
+    if (*existing)
+        return p->seq < (*existing)->seq ? RDV_STORE_STALE : RDV_STORE_OK;
+    if (p->max_per_peer) {
+        const struct peer_count *pc = peer_find(ix, ix_hash(ix, p->peer->bytes, p->peer->len), p->peer);
+        if (pc && pc->count >= p->max_per_peer)
+            return RDV_STORE_LIMIT;
+    }
+    return RDV_STORE_OK;
+}
+
+/* Reserves every slot a new record needs, so the linking step cannot fail. */
+static int rec_reserve(struct rdv_index *ix, ns_t *ns, bool new_peer)
+{
+    if (rec_array_reserve(&ns->recs, &ns->cap, ns->n + 1) || htab_reserve(&ns->by_peer, ns->n + 1) ||
+        rec_array_reserve(&ix->heap, &ix->heap_cap, ix->heap_n + 1))
+        return -1;
+    return new_peer ? htab_reserve(&ix->peers, ix->peers.n + 1) : 0;
+}
+
+static void rec_link(struct rdv_index *ix, ns_t *ns, rec_t *r, struct peer_count *pc, struct peer_count *npc)
+{
+    r->ns = ns;
+    r->ns_idx = ns->n;
+    ns->recs[ns->n++] = r;
+    htab_insert(&ns->by_peer, r->peer_hash, r);
+    heap_set(ix, ix->heap_n++, r);
+    heap_up(ix, r->heap_idx);
+    if (!pc) {
+        npc->peer = r->peer;
+        htab_insert(&ix->peers, r->peer_hash, npc);
+        pc = npc;
+    }
+    pc->count++;
+}
+
+int rdv_index_insert(struct rdv_index *ix, const void *name, size_t len, const struct rdv_peerid *peer,
+                     uint64_t seq, int64_t registered_ms, int64_t expires_ms, rec_t **out)
+{
+    uint64_t nh = ix_hash(ix, name, len), ph = ix_hash(ix, peer->bytes, peer->len);
+    ns_t *ns = ns_find(ix, nh, name, len);
+    bool new_ns = ns == NULL;
+    if (new_ns && !(ns = ns_create(ix, nh, name, len)))
+        return RDV_ERR_NOMEM;
+    struct peer_count *pc = peer_find(ix, ph, peer);
+    rec_t *r = calloc(1, sizeof(*r));
+    struct peer_count *npc = pc ? NULL : calloc(1, sizeof(*npc));
+    if (!r || (!pc && !npc) || rec_reserve(ix, ns, !pc)) {
+        free(r);
+        free(npc);
+        if (new_ns)
+            ns_remove(ix, ns);
+        return RDV_ERR_NOMEM;
+    }
+    r->peer = *peer;
+    r->peer_hash = ph;
+    r->seq = seq;
+    r->registered_ms = registered_ms;
+    r->expires_ms = expires_ms;
+    rec_link(ix, ns, r, pc, npc);
+    if (out)
+        *out = r;
+    return RDV_OK;
+}
+
+void rdv_index_update(struct rdv_index *ix, rec_t *r, uint64_t seq, int64_t registered_ms, int64_t expires_ms)
+{
+    r->seq = seq;
+    r->registered_ms = registered_ms;
+    r->expires_ms = expires_ms;
+    heap_up(ix, r->heap_idx);
+    heap_down(ix, r->heap_idx);
+}
+
+void rdv_index_remove(struct rdv_index *ix, rec_t *r)
+{
+    ns_t *ns = r->ns;
+    heap_remove(ix, r->heap_idx);
+    rec_t *last = ns->recs[--ns->n];
+    ns->recs[r->ns_idx] = last;
+    last->ns_idx = r->ns_idx;
+    htab_delete(&ns->by_peer, r->peer_hash, r->peer.bytes, r->peer.len);
+    peer_release(ix, r);
+    rec_free(r);
+    if (ns->n == 0)
+        ns_remove(ix, ns);
+}
+
+rec_t *rdv_index_soonest(const struct rdv_index *ix)
+{
+    return ix->heap_n ? ix->heap[0] : NULL;
+}
+
+size_t rdv_index_records(const struct rdv_index *ix) { return ix->heap_n; }
+size_t rdv_index_namespaces(const struct rdv_index *ix) { return ix->spaces.n; }
+
+/* ---- sampling -------------------------------------------------------------------------- */
+
+/* Partial Fisher-Yates in place: afterwards recs[0..k) is a uniform random k-subset. Order in
+ * the namespace array carries no meaning, so shuffling it costs O(k) and no allocation. */
+static void ns_sample_front(ns_t *ns, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        size_t left = ns->n - i;
+        /* randombytes_uniform takes 32 bits; no namespace holds 2^32 records. */
+        size_t j = i + randombytes_uniform(left > UINT32_MAX ? UINT32_MAX : (uint32_t)left);
+        rec_t *a = ns->recs[i], *b = ns->recs[j];
+        ns->recs[i] = b;
+        b->ns_idx = i;
+        ns->recs[j] = a;
+        a->ns_idx = j;
+    }
+}
+
+void rdv_index_sample(struct rdv_index *ix, const void *name, size_t len, uint32_t limit,
+                      rec_t *const **recs, size_t *k)
+{
+    ns_t *ns = len ? ns_find(ix, ix_hash(ix, name, len), name, len) : NULL;
+    *recs = NULL;
+    *k = 0;
+    if (!ns)
+        return;
+    *k = limit && limit < ns->n ? limit : ns->n;
+    if (*k < ns->n)
+        ns_sample_front(ns, *k);
+    *recs = ns->recs;
+}
+
+/* ---- browsing: the `limit` smallest items after a cursor --------------------------------
+ * A bounded max-heap keeps the limit+1 smallest candidates seen so far (the extra one answers
+ * `more`), so a page costs O(m log limit) over m candidates and no full sort. */
+
+typedef int (*item_cmp_fn)(const void *a, const void *b);
+
+struct topk {
+    const void **h;
+    size_t n, cap;
+    item_cmp_fn cmp;
+};
+
+static void topk_sift_down(struct topk *t, size_t i)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= t->n)
+            return;
+        if (c + 1 < t->n && t->cmp(t->h[c + 1], t->h[c]) > 0)
+            c++;
+        if (t->cmp(t->h[i], t->h[c]) >= 0)
+            return;
+        const void *tmp = t->h[i];
+        t->h[i] = t->h[c];
+        t->h[c] = tmp;
+        i = c;
+    }
+}
+
+static void topk_offer(struct topk *t, const void *item)
+{
+    if (t->n < t->cap) {
+        size_t i = t->n++;
+        t->h[i] = item;
+        while (i > 0 && t->cmp(t->h[(i - 1) / 2], t->h[i]) < 0) {
+            const void *tmp = t->h[i];
+            t->h[i] = t->h[(i - 1) / 2];
+            t->h[(i - 1) / 2] = tmp;
+            i = (i - 1) / 2;
+        }
+    } else if (t->cmp(item, t->h[0]) < 0) {
+        t->h[0] = item;
+        topk_sift_down(t, 0);
+    }
+}
+
+static int ns_cmp(const void *a, const void *b)
+{
+    const ns_t *x = a, *y = b;
+    return rdv_index_bytes_cmp(x->name, x->len, y->name, y->len);
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    const rec_t *x = a, *y = b;
+    return rdv_index_bytes_cmp(x->peer.bytes, x->peer.len, y->peer.bytes, y->peer.len);
+}
+
+static int qsort_adapter_ns(const void *a, const void *b)
+{
+    return ns_cmp(*(const void *const *)a, *(const void *const *)b);
+}
+
+static int qsort_adapter_rec(const void *a, const void *b)
+{
+    return rec_cmp(*(const void *const *)a, *(const void *const *)b);
+}
+
+/* Sets up a top-k of min(limit, m) + 1 slots for m candidates. */
+static int topk_init(struct topk *t, uint32_t limit, size_t m, item_cmp_fn cmp)
+{
+    t->cap = (limit < m ? limit : m) + 1;
+    t->n = 0;
+    t->cmp = cmp;
+    t->h = malloc(t->cap * sizeof(*t->h));
+    return t->h ? 0 : RDV_ERR_NOMEM;
+}
+
+/* Sorts the kept items, reports whether one beyond limit was seen, and drops it. */
+static size_t topk_finish(struct topk *t, uint32_t limit, int (*qcmp)(const void *, const void *), int *more)
+{
+    qsort(t->h, t->n, sizeof(*t->h), qcmp);
+    *more = t->n > limit;
+    return t->n > limit ? limit : t->n;
+}
+
+static void ns_expiry_range(const ns_t *ns, int64_t *lo, int64_t *hi)
+{
+    *lo = INT64_MAX;
+    *hi = INT64_MIN;
+    for (size_t i = 0; i < ns->n; i++) {
+        int64_t e = ns->recs[i]->expires_ms;
+        *lo = e < *lo ? e : *lo;
+        *hi = e > *hi ? e : *hi;
+    }
+}
+
+static bool ns_selected(const ns_t *ns, const void *prefix, size_t plen, const void *cursor, size_t clen)
+{
+    if (plen && (ns->len < plen || memcmp(ns->name, prefix, plen) != 0))
+        return false;
+    return !clen || rdv_index_bytes_cmp(ns->name, ns->len, cursor, clen) > 0;
+}
+
+int rdv_index_list_namespaces(struct rdv_index *ix, const void *prefix, size_t prefix_len,
+                              const void *cursor, size_t cursor_len, uint32_t limit,
+                              struct rdv_store_ns_info **items, size_t *n, int *more)
+{
+    *items = NULL;
+    *n = 0;
+    *more = 0;
+    struct topk t;
+    if (topk_init(&t, limit, ix->spaces.n, ns_cmp))
+        return RDV_ERR_NOMEM;
+    for (size_t i = 0; i < ix->spaces.cap; i++) {
+        const ns_t *ns = ix->spaces.slots[i].item;
+        if (ns && ns_selected(ns, prefix, prefix ? prefix_len : 0, cursor, cursor ? cursor_len : 0))
+            topk_offer(&t, ns);
+    }
+    size_t k = topk_finish(&t, limit, qsort_adapter_ns, more);
+    struct rdv_store_ns_info *out = k ? malloc(k * sizeof(*out)) : NULL;
+    if (k && !out) {
+        free(t.h);
+        *more = 0;
+        return RDV_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < k; i++) {
+        const ns_t *ns = t.h[i];
+        out[i] = (struct rdv_store_ns_info){ .ns = (const char *)ns->name, .ns_len = ns->len, .count = ns->n };
+        ns_expiry_range(ns, &out[i].soonest_expiry_ms, &out[i].latest_expiry_ms);
+    }
+    free(t.h);
+    *items = out;
+    *n = k;
+    return RDV_OK;
+}
+
+int rdv_index_list_registrations(struct rdv_index *ix, const void *name, size_t len,
+                                 const struct rdv_peerid *cursor, uint32_t limit,
+                                 rec_t ***recs, size_t *n, int *more)
+{
+    *recs = NULL;
+    *n = 0;
+    *more = 0;
+    ns_t *ns = len ? ns_find(ix, ix_hash(ix, name, len), name, len) : NULL;
+    if (!ns)
+        return RDV_OK;
+    struct topk t;
+    if (topk_init(&t, limit, ns->n, rec_cmp))
+        return RDV_ERR_NOMEM;
+    for (size_t i = 0; i < ns->n; i++) {
+        const rec_t *r = ns->recs[i];
+        if (!cursor || rdv_index_bytes_cmp(r->peer.bytes, r->peer.len, cursor->bytes, cursor->len) > 0)
+            topk_offer(&t, r);
+    }
+    size_t k = topk_finish(&t, limit, qsort_adapter_rec, more);
+    rec_t **out = k ? malloc(k * sizeof(*out)) : NULL;
+    if (k && !out) {
+        free(t.h);
+        *more = 0;
+        return RDV_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < k; i++)
+        out[i] = (rec_t *)t.h[i]; /* the index's own records, kept const only while ranked */
+    free(t.h);
+    *recs = out;
+    *n = k;
+    return RDV_OK;
+}

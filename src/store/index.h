@@ -1,0 +1,104 @@
+/* index.h: the in-memory registration index shared by the memory and LevelDB stores.
+ *
+ * It holds, for every registration, its namespace, peer id, seq, registration and expiry times,
+ * plus optional bytes owned by the backend (the memory store keeps the envelope there; the
+ * LevelDB store keeps envelopes on disk and leaves them NULL). Backends decide what a put means
+ * with rdv_index_admit(), then insert or update; they purge by looking at rdv_index_soonest().
+ *
+ * Costs: find/insert/update/remove O(log n) (hash tables + one expiry min-heap); sampling k
+ * records of a namespace O(k); listing a page of `limit` namespaces or registrations
+ * O(m log limit) where m is the number of namespaces (or the namespace's records), plus the
+ * records of the namespaces listed (their soonest/latest expiry is computed by a scan). Nothing is
+ * kept sorted, so the listing cost is paid per call: about 10 ms per page at 10^5 namespaces. */
+#ifndef RDV_STORE_INDEX_H
+#define RDV_STORE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct rdv_index;
+
+/* private: an open-addressing hash table of item pointers (see index.c) */
+struct rdv_index_hslot;
+struct rdv_index_htab {
+    struct rdv_index_hslot *slots;
+    size_t cap; /* 0 or a power of two */
+    size_t n;
+    void (*key)(const void *item, const uint8_t **key, size_t *len);
+};
+
+/* A namespace with at least one record. Read-only outside index.c. */
+struct rdv_index_ns {
+    uint8_t *name;
+    size_t len;
+    size_t n;               /* records */
+    /* private */
+    uint64_t hash;
+    struct rdv_index_rec **recs; /* dense, in no particular order */
+    size_t cap;
+    struct rdv_index_htab by_peer; /* rdv_index_rec by peer id */
+};
+
+/* One registration. Backends read every field and may set data/data_len (freed with the record);
+ * they change seq and times only through rdv_index_update(). */
+struct rdv_index_rec {
+    struct rdv_index_ns *ns;
+    struct rdv_peerid peer;
+    uint64_t seq;
+    int64_t registered_ms;
+    int64_t expires_ms;     /* live while now < expires_ms */
+    uint8_t *data;          /* backend bytes or NULL; free()d with the record */
+    size_t data_len;
+    /* private */
+    uint64_t peer_hash;
+    size_t heap_idx;
+    size_t ns_idx;
+};
+
+/* Returns NULL on allocation failure (or when libsodium cannot start). */
+struct rdv_index *rdv_index_new(void);
+void rdv_index_free(struct rdv_index *ix);
+
+struct rdv_index_rec *rdv_index_find(struct rdv_index *ix, const void *ns, size_t ns_len,
+                                     const struct rdv_peerid *peer);
+/* What a put of p means for the index: OK (new record, or *existing for a refresh), STALE (lower
+ * seq than the record held) or LIMIT (a new record beyond p->max_per_peer). Changes nothing. */
+enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_store_put *p,
+                                      struct rdv_index_rec **existing);
+/* Adds a record that is not yet held. Returns 0, or RDV_ERR_NOMEM leaving the index unchanged. */
+int rdv_index_insert(struct rdv_index *ix, const void *ns, size_t ns_len, const struct rdv_peerid *peer,
+                     uint64_t seq, int64_t registered_ms, int64_t expires_ms, struct rdv_index_rec **out);
+/* Changes a held record's seq and times (a refresh, or undoing one). Cannot fail. */
+void rdv_index_update(struct rdv_index *ix, struct rdv_index_rec *r, uint64_t seq, int64_t registered_ms,
+                      int64_t expires_ms);
+/* Unlinks and frees r (and its data); its namespace goes with its last record. */
+void rdv_index_remove(struct rdv_index *ix, struct rdv_index_rec *r);
+/* The record that expires first, or NULL when empty. */
+struct rdv_index_rec *rdv_index_soonest(const struct rdv_index *ix);
+
+size_t rdv_index_records(const struct rdv_index *ix);
+size_t rdv_index_namespaces(const struct rdv_index *ix);
+
+/* Records of ns with the first *k of them a uniformly random k-subset, k = min(limit, n) (limit 0:
+ * all). *recs is NULL (k = 0) when ns is unknown. Valid until the index changes. */
+void rdv_index_sample(struct rdv_index *ix, const void *ns, size_t ns_len, uint32_t limit,
+                      struct rdv_index_rec *const **recs, size_t *k);
+
+/* A page of namespaces starting with prefix and ordered after cursor by bytes (see store.h).
+ * *items is malloc'd (free it; NULL when *n is 0) and points into the index: valid until it
+ * changes. Returns 0 or RDV_ERR_NOMEM. */
+int rdv_index_list_namespaces(struct rdv_index *ix, const void *prefix, size_t prefix_len,
+                              const void *cursor, size_t cursor_len, uint32_t limit,
+                              struct rdv_store_ns_info **items, size_t *n, int *more);
+/* A page of the records of ns ordered by peer id bytes after cursor (NULL: from the start).
+ * *recs is malloc'd (free it; NULL when *n is 0). Returns 0 or RDV_ERR_NOMEM. */
+int rdv_index_list_registrations(struct rdv_index *ix, const void *ns, size_t ns_len,
+                                 const struct rdv_peerid *cursor, uint32_t limit,
+                                 struct rdv_index_rec ***recs, size_t *n, int *more);
+
+/* Byte order of store.h: memcmp over the common length, then the shorter first. */
+int rdv_index_bytes_cmp(const void *a, size_t an, const void *b, size_t bn);
+
+#endif

@@ -1,0 +1,638 @@
+/* pg_pool.c: see pg_pool.h.
+ *
+ * Each connection is a small state machine (enum conn_state) driven by one ev_io on its socket and
+ * one ev_timer (connect deadline or backoff wait). Operations live in exactly one list at a time:
+ * the pool's shared wait queue, a connection's own wait queue (operations pinned to it), or a
+ * connection's pipeline (sent, answers pending, in send order). A result belongs to the
+ * operation at the head of its connection's pipeline: in pipeline mode libpq returns each
+ * statement's result followed by NULL, and one PGRES_PIPELINE_SYNC per operation, which is when
+ * the operation completes.
+ *
+ * Callbacks may re-enter the pool (submit more, or free it). Every entry point holds a depth
+ * count; freeing while inside only marks the pool closing and the outermost exit frees it. Loops
+ * that call back re-check the connection's epoch (bumped whenever it is torn down) afterwards. */
+#include "store/pg_pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+struct rdv_pg_list {
+    struct rdv_pg_op *head, *tail;
+    size_t n;
+};
+
+enum conn_state {
+    CONN_WAIT,       /* down; the timer starts the next attempt (backoff) */
+    CONN_CONNECTING, /* PQconnectPoll in progress; the timer is the connect deadline */
+    CONN_PREPARING,  /* up; the PREPAREs are in flight */
+    CONN_READY,      /* takes operations */
+};
+
+struct rdv_pg_conn {
+    struct rdv_pg_pool *pool;
+    unsigned idx;
+    enum conn_state state;
+    PGconn *pg;
+    ev_io io;
+    int io_fd, io_events;
+    ev_timer timer;
+    uint32_t backoff_ms;
+    uint64_t gen;             /* sessions so far; the current one's number while up */
+    uint64_t epoch;           /* bumped at every tear-down: loops detect it under their feet */
+    unsigned fails;           /* consecutive failures (only the first is logged as a warning) */
+    size_t prep_left;         /* CONN_PREPARING: PREPARE results still to come */
+    bool prep_failed;
+    bool expect_null;         /* a statement's result was read: the NULL that ends it comes next */
+    struct rdv_pg_list pipe;  /* sent */
+    struct rdv_pg_list waitq; /* pinned to this connection, not sent yet */
+};
+
+struct rdv_pg_pool {
+    struct ev_loop *loop;
+    const struct rdv_log *log;
+    struct rdv_pg_pool_config cfg;
+    char *conninfo;
+    struct rdv_pg_conn *conns;
+    struct rdv_pg_list waitq; /* any connection */
+    int depth;
+    bool closing;
+};
+
+static void conn_start(struct rdv_pg_conn *c);
+static void conn_fail(struct rdv_pg_conn *c, const char *why);
+static void pool_dispatch(struct rdv_pg_pool *p);
+
+/* ---- lists --------------------------------------------------------------------------------- */
+
+static void list_push(struct rdv_pg_list *l, struct rdv_pg_op *op)
+{
+    op->prev = l->tail;
+    op->next = NULL;
+    if (l->tail)
+        l->tail->next = op;
+    else
+        l->head = op;
+    l->tail = op;
+    l->n++;
+    op->list = l;
+}
+
+static void list_unlink(struct rdv_pg_op *op)
+{
+    struct rdv_pg_list *l = op->list;
+    if (!l)
+        return;
+    if (op->prev)
+        op->prev->next = op->next;
+    else
+        l->head = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    else
+        l->tail = op->prev;
+    l->n--;
+    op->prev = op->next = NULL;
+    op->list = NULL;
+}
+
+/* ---- entering and leaving the pool ----------------------------------------------------------- */
+
+static void pool_enter(struct rdv_pg_pool *p) { p->depth++; }
+
+static void pool_destroy(struct rdv_pg_pool *p)
+{
+    if (p->cfg.on_free)
+        p->cfg.on_free(p->cfg.free_arg);
+    free(p->conns);
+    free(p->conninfo);
+    free(p);
+}
+
+/* Returns true when the pool is gone (the caller must not touch it). */
+static bool pool_leave(struct rdv_pg_pool *p)
+{
+    if (--p->depth == 0 && p->closing) {
+        pool_destroy(p);
+        return true;
+    }
+    return false;
+}
+
+/* ---- completing operations ------------------------------------------------------------------- */
+
+/* Unlinks, reports and frees one operation. */
+static void op_complete(struct rdv_pg_op *op, enum rdv_store_status st)
+{
+    struct rdv_pg_pool *p = op->pool;
+    list_unlink(op);
+    ev_timer_stop(p->loop, &op->deadline);
+    op->on_done(op, st);
+    free(op);
+}
+
+/* Completes every operation of a list with st; the list is detached first, so callbacks that
+ * submit more cannot make this loop endless. */
+static void list_fail_all(struct rdv_pg_list *l, enum rdv_store_status st)
+{
+    struct rdv_pg_list mine = *l;
+    for (struct rdv_pg_op *op = mine.head; op; op = op->next)
+        op->list = &mine;
+    memset(l, 0, sizeof(*l));
+    while (mine.head)
+        op_complete(mine.head, st);
+}
+
+/* ---- classification -------------------------------------------------------------------------- */
+
+bool rdv_pg_sqlstate_transient(const char *s)
+{
+    if (!s || strlen(s) != 5)
+        return false;
+    return strncmp(s, "08", 2) == 0      /* connection exception */
+        || strncmp(s, "53", 2) == 0      /* insufficient resources (too many connections, disk full) */
+        || strncmp(s, "57", 2) == 0      /* operator intervention: shutdown, cannot connect now, cancel */
+        || strncmp(s, "40", 2) == 0      /* serialization failure, deadlock */
+        || strcmp(s, "55P03") == 0;      /* lock not available */
+}
+
+/* libpq messages end in a newline; logs want one line. */
+static const char *one_line(char *buf, size_t cap, const char *msg)
+{
+    snprintf(buf, cap, "%s", msg ? msg : "");
+    for (char *q = buf; *q; q++)
+        if (*q == '\n' || *q == '\r')
+            *q = ' ';
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == ' ')
+        buf[--n] = '\0';
+    return buf;
+}
+
+/* ---- the socket watcher ---------------------------------------------------------------------- */
+
+/* While connecting, libpq may close its socket and open another that gets the same number (next
+ * address of a host, a refused SSL or GSS attempt): the kernel forgets the old registration, so
+ * re-arm every time then; ev_io_set makes libev tell the kernel again. */
+static void conn_watch(struct rdv_pg_conn *c, int events)
+{
+    int fd = PQsocket(c->pg);
+    if (c->state != CONN_CONNECTING && fd == c->io_fd && events == c->io_events && ev_is_active(&c->io))
+        return;
+    ev_io_stop(c->pool->loop, &c->io);
+    c->io_fd = fd;
+    c->io_events = events;
+    if (fd < 0)
+        return;
+    ev_io_set(&c->io, fd, events);
+    ev_io_start(c->pool->loop, &c->io);
+}
+
+/* Pushes out what libpq has buffered; watches for writability while some is left. */
+static bool conn_flush(struct rdv_pg_conn *c)
+{
+    int r = PQflush(c->pg);
+    if (r < 0) {
+        conn_fail(c, "cannot send");
+        return false;
+    }
+    conn_watch(c, r ? EV_READ | EV_WRITE : EV_READ);
+    return true;
+}
+
+/* ---- tearing down and backing off ------------------------------------------------------------ */
+
+static bool pool_any_alive(const struct rdv_pg_pool *p)
+{
+    for (unsigned i = 0; i < p->cfg.size; i++)
+        if (p->conns[i].state != CONN_WAIT)
+            return true;
+    return false;
+}
+
+static void conn_close(struct rdv_pg_conn *c)
+{
+    ev_io_stop(c->pool->loop, &c->io);
+    ev_timer_stop(c->pool->loop, &c->timer);
+    c->io_fd = -1;
+    c->io_events = 0;
+    if (c->pg)
+        PQfinish(c->pg);
+    c->pg = NULL;
+    c->expect_null = false;
+    c->prep_left = 0;
+    c->epoch++;
+}
+
+static void conn_backoff(struct rdv_pg_conn *c)
+{
+    struct rdv_pg_pool *p = c->pool;
+    c->state = CONN_WAIT;
+    ev_timer_stop(p->loop, &c->timer);
+    ev_timer_set(&c->timer, c->backoff_ms / 1000.0, 0.);
+    ev_timer_start(p->loop, &c->timer);
+    c->backoff_ms = c->backoff_ms * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : c->backoff_ms * 2;
+}
+
+/* The connection is unusable: close it, fail what it carried, retry later. When no connection is
+ * left even trying, requests waiting for one would only wait for their deadline: fail them now. */
+static void conn_fail(struct rdv_pg_conn *c, const char *why)
+{
+    struct rdv_pg_pool *p = c->pool;
+    char msg[512];
+    const char *detail = c->pg ? one_line(msg, sizeof(msg), PQerrorMessage(c->pg)) : "";
+    if (c->fails++ == 0)
+        rdv_warn(p->log, "postgres: connection %u: %s%s%s; reconnecting (backoff from %u ms)", c->idx, why,
+                 *detail ? ": " : "", detail, c->backoff_ms);
+    else
+        rdv_debug(p->log, "postgres: connection %u: %s%s%s (attempt %u)", c->idx, why, *detail ? ": " : "", detail,
+                  c->fails);
+    conn_close(c);
+    conn_backoff(c);
+    list_fail_all(&c->pipe, RDV_STORE_UNAVAILABLE);
+    if (p->closing)
+        return;
+    list_fail_all(&c->waitq, RDV_STORE_UNAVAILABLE);
+    if (!p->closing && !pool_any_alive(p))
+        list_fail_all(&p->waitq, RDV_STORE_UNAVAILABLE);
+}
+
+/* ---- connecting -------------------------------------------------------------------------------- */
+
+static void notice_quiet(void *arg, const char *message)
+{
+    struct rdv_pg_conn *c = arg;
+    char buf[256];
+    rdv_debug(c->pool->log, "postgres: connection %u: notice: %s", c->idx, one_line(buf, sizeof(buf), message));
+}
+
+/* Up: non-blocking, pipeline mode, and every statement prepared in one round trip. */
+static void conn_connected(struct rdv_pg_conn *c)
+{
+    struct rdv_pg_pool *p = c->pool;
+    ev_timer_stop(p->loop, &c->timer);
+    PQsetNoticeProcessor(c->pg, notice_quiet, c);
+    if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
+        conn_fail(c, "cannot enter pipeline mode");
+        return;
+    }
+    for (size_t i = 0; i < p->cfg.nstmts; i++)
+        if (!PQsendPrepare(c->pg, p->cfg.stmts[i].name, p->cfg.stmts[i].sql, 0, NULL)) {
+            conn_fail(c, "cannot send PREPARE");
+            return;
+        }
+    if (!PQpipelineSync(c->pg)) {
+        conn_fail(c, "cannot send sync");
+        return;
+    }
+    c->state = CONN_PREPARING;
+    c->prep_left = p->cfg.nstmts;
+    c->prep_failed = false;
+    conn_flush(c);
+}
+
+static void conn_poll_connect(struct rdv_pg_conn *c)
+{
+    switch (PQconnectPoll(c->pg)) {
+    case PGRES_POLLING_READING:
+        conn_watch(c, EV_READ);
+        break;
+    case PGRES_POLLING_WRITING:
+        conn_watch(c, EV_WRITE);
+        break;
+    case PGRES_POLLING_OK:
+        conn_connected(c);
+        break;
+    case PGRES_POLLING_FAILED:
+    default:
+        conn_fail(c, "cannot connect");
+        break;
+    }
+}
+
+static void conn_start(struct rdv_pg_conn *c)
+{
+    struct rdv_pg_pool *p = c->pool;
+    static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+    const char *const vals[] = {p->conninfo, "rendezvousd", NULL};
+    c->pg = PQconnectStartParams(keys, vals, 1);
+    if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
+        conn_fail(c, c->pg ? "cannot start connecting" : "out of memory");
+        return;
+    }
+    c->state = CONN_CONNECTING;
+    ev_timer_stop(p->loop, &c->timer);
+    ev_timer_set(&c->timer, p->cfg.connect_timeout_ms / 1000.0, 0.);
+    ev_timer_start(p->loop, &c->timer);
+    /* libpq: before the first PQconnectPoll, act as if it had asked to wait for writability */
+    conn_watch(c, EV_WRITE);
+}
+
+/* ---- results ----------------------------------------------------------------------------------- */
+
+static enum rdv_store_status result_failure(struct rdv_pg_conn *c, const PGresult *res)
+{
+    char buf[512];
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    bool transient = rdv_pg_sqlstate_transient(state);
+    RDV_LOG(c->pool->log, transient ? RDV_LOG_WARN : RDV_LOG_ERROR,
+            "postgres: connection %u: statement failed (%s): %s", c->idx, state ? state : "no SQLSTATE", one_line(buf, sizeof(buf), PQresultErrorMessage(res)));
+    return transient ? RDV_STORE_UNAVAILABLE : RDV_STORE_ERROR;
+}
+
+static void prep_result(struct rdv_pg_conn *c, PGresult *res)
+{
+    ExecStatusType t = PQresultStatus(res);
+    if (t == PGRES_PIPELINE_SYNC) {
+        if (c->prep_failed || c->prep_left) {
+            rdv_error(c->pool->log, "postgres: preparing statements failed: is the schema there? "
+                                    "(rendezvousd --init-db creates it)");
+            conn_fail(c, "cannot prepare statements");
+            return;
+        }
+        c->state = CONN_READY;
+        c->gen++;
+        if (c->fails)
+            rdv_info(c->pool->log, "postgres: connection %u is up again", c->idx);
+        c->fails = 0;
+        c->backoff_ms = c->pool->cfg.backoff_min_ms;
+        return;
+    }
+    c->expect_null = true;
+    if (c->prep_left)
+        c->prep_left--;
+    if (t != PGRES_COMMAND_OK) {
+        if (t != PGRES_PIPELINE_ABORTED)
+            result_failure(c, res);
+        c->prep_failed = true;
+    }
+}
+
+static void op_result(struct rdv_pg_conn *c, PGresult *res, bool *kept)
+{
+    struct rdv_pg_op *op = c->pipe.head;
+    ExecStatusType t = PQresultStatus(res);
+    size_t idx = op->got++;
+    c->expect_null = true;
+    if (t == PGRES_TUPLES_OK || t == PGRES_COMMAND_OK) {
+        if (op->st == RDV_STORE_OK && idx < op->nq && op->on_result)
+            *kept = op->on_result(op, idx, res);
+    } else if (t != PGRES_PIPELINE_ABORTED && op->st == RDV_STORE_OK) {
+        op->st = result_failure(c, res);
+    }
+}
+
+/* Handles one result; returns false when the loop must stop (connection torn down or pool gone). */
+static bool conn_take(struct rdv_pg_conn *c, PGresult *res)
+{
+    struct rdv_pg_pool *p = c->pool;
+    uint64_t epoch = c->epoch;
+    bool kept = false;
+    if (c->state == CONN_PREPARING) {
+        prep_result(c, res);
+    } else if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+        struct rdv_pg_op *op = c->pipe.head;
+        enum rdv_store_status st = op->got == op->nq ? op->st : RDV_STORE_ERROR;
+        op_complete(op, st);
+    } else {
+        op_result(c, res, &kept);
+    }
+    if (!kept)
+        PQclear(res);
+    return !p->closing && c->epoch == epoch;
+}
+
+/* Reads every result that has fully arrived. */
+static void conn_drain(struct rdv_pg_conn *c)
+{
+    while (c->state == CONN_PREPARING || c->pipe.head) {
+        if (PQisBusy(c->pg))
+            break;
+        PGresult *res = PQgetResult(c->pg);
+        if (!res) {
+            if (!c->expect_null)
+                break; /* nothing more has arrived */
+            c->expect_null = false;
+            continue;
+        }
+        if (!conn_take(c, res))
+            return;
+    }
+    if (PQstatus(c->pg) == CONNECTION_BAD)
+        conn_fail(c, "connection lost");
+}
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    struct rdv_pg_conn *c = w->data;
+    struct rdv_pg_pool *p = c->pool;
+    pool_enter(p);
+    if (c->state == CONN_CONNECTING) {
+        conn_poll_connect(c);
+    } else if (c->pg) {
+        /* libpq: after reading, flush again whatever it could not send before */
+        if ((revents & EV_READ) && !PQconsumeInput(c->pg))
+            conn_fail(c, "connection lost");
+        else if (conn_flush(c))
+            conn_drain(c);
+    }
+    if (!p->closing)
+        pool_dispatch(p);
+    pool_leave(p);
+}
+
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct rdv_pg_conn *c = w->data;
+    struct rdv_pg_pool *p = c->pool;
+    pool_enter(p);
+    if (c->state == CONN_WAIT)
+        conn_start(c);
+    else if (c->state == CONN_CONNECTING)
+        conn_fail(c, "connect timed out");
+    if (!p->closing)
+        pool_dispatch(p);
+    pool_leave(p);
+}
+
+/* ---- sending ----------------------------------------------------------------------------------- */
+
+static void conn_send(struct rdv_pg_conn *c, struct rdv_pg_op *op)
+{
+    list_unlink(op);
+    list_push(&c->pipe, op);
+    op->conn = c;
+    op->gen = c->gen;
+    for (size_t i = 0; i < op->nq; i++) {
+        const struct rdv_pg_query *q = &op->q[i];
+        if (!PQsendQueryPrepared(c->pg, q->stmt, q->nparams, q->values, q->lengths, q->formats, 1)) {
+            conn_fail(c, "cannot send a statement");
+            return;
+        }
+    }
+    if (!PQpipelineSync(c->pg)) {
+        conn_fail(c, "cannot send sync");
+        return;
+    }
+    conn_flush(c);
+}
+
+static struct rdv_pg_conn *least_busy(struct rdv_pg_pool *p)
+{
+    struct rdv_pg_conn *best = NULL;
+    for (unsigned i = 0; i < p->cfg.size; i++) {
+        struct rdv_pg_conn *c = &p->conns[i];
+        if (c->state == CONN_READY && c->pipe.n < p->cfg.max_inflight && (!best || c->pipe.n < best->pipe.n))
+            best = c;
+    }
+    return best;
+}
+
+/* Moves waiting operations into pipelines with room: pinned ones first, then the shared queue to
+ * the least busy connection. Sending may fail a connection, which re-enters nothing but lists. */
+static void pool_dispatch(struct rdv_pg_pool *p)
+{
+    for (unsigned i = 0; i < p->cfg.size && !p->closing; i++) {
+        struct rdv_pg_conn *c = &p->conns[i];
+        while (!p->closing && c->state == CONN_READY && c->waitq.head && c->pipe.n < p->cfg.max_inflight)
+            conn_send(c, c->waitq.head);
+    }
+    struct rdv_pg_conn *c;
+    while (!p->closing && p->waitq.head && (c = least_busy(p)))
+        conn_send(c, p->waitq.head);
+}
+
+/* ---- operations -------------------------------------------------------------------------------- */
+
+static void op_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct rdv_pg_op *op = w->data;
+    struct rdv_pg_pool *p = op->pool;
+    pool_enter(p);
+    if (op->conn) {
+        char why[96];
+        snprintf(why, sizeof(why), "no answer within %u ms", p->cfg.timeout_ms);
+        conn_fail(op->conn, why); /* completes op with everything else in that pipeline */
+    } else {
+        op_complete(op, RDV_STORE_UNAVAILABLE);
+    }
+    if (!p->closing)
+        pool_dispatch(p);
+    pool_leave(p);
+}
+
+void rdv_pg_pool_submit(struct rdv_pg_pool *p, struct rdv_pg_op *op)
+{
+    op->pool = p;
+    op->conn = NULL;
+    op->list = NULL;
+    op->got = 0;
+    op->st = RDV_STORE_OK;
+    ev_timer_init(&op->deadline, op_deadline_cb, p->cfg.timeout_ms / 1000.0, 0.);
+    op->deadline.data = op;
+    /* callers may have blocked since the loop last looked at the clock: deadlines count from now */
+    ev_now_update(p->loop);
+    pool_enter(p);
+    bool pinned = op->pin >= 0 && (unsigned)op->pin < p->cfg.size;
+    struct rdv_pg_conn *pc = pinned ? &p->conns[op->pin] : NULL;
+    if (p->closing || (pinned ? pc->state == CONN_WAIT : !pool_any_alive(p)) ||
+        (op->pin >= 0 && !pinned) || p->waitq.n >= p->cfg.max_queued) {
+        op_complete(op, RDV_STORE_UNAVAILABLE); /* nothing could answer it in time */
+    } else {
+        list_push(pinned ? &pc->waitq : &p->waitq, op);
+        ev_timer_start(p->loop, &op->deadline);
+        pool_dispatch(p);
+    }
+    pool_leave(p);
+}
+
+/* ---- the pool ---------------------------------------------------------------------------------- */
+
+uint64_t rdv_pg_pool_generation(const struct rdv_pg_pool *p, unsigned idx)
+{
+    return idx < p->cfg.size && p->conns[idx].state == CONN_READY ? p->conns[idx].gen : 0;
+}
+
+static int check_conninfo(const char *conninfo, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
+    if (!opts) {
+        char buf[256];
+        snprintf(err, errlen, "store: bad PostgreSQL connection string: %s",
+                 msg ? one_line(buf, sizeof(buf), msg) : "out of memory");
+        PQfreemem(msg);
+        return msg ? RDV_ERR_INVALID : RDV_ERR_NOMEM;
+    }
+    PQconninfoFree(opts);
+    return RDV_OK;
+}
+
+int rdv_pg_pool_new(struct ev_loop *loop, const struct rdv_log *log, const struct rdv_pg_pool_config *cfg,
+                    struct rdv_pg_pool **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!cfg->size || !cfg->timeout_ms || !cfg->max_inflight) {
+        snprintf(err, errlen, "store: bad PostgreSQL pool settings");
+        return RDV_ERR_INVALID;
+    }
+    int rc = check_conninfo(cfg->conninfo, err, errlen);
+    if (rc)
+        return rc;
+    struct rdv_pg_pool *p = calloc(1, sizeof(*p));
+    if (!p || !(p->conns = calloc(cfg->size, sizeof(*p->conns))) || !(p->conninfo = strdup(cfg->conninfo))) {
+        if (p) {
+            free(p->conns);
+            free(p);
+        }
+        snprintf(err, errlen, "out of memory");
+        return RDV_ERR_NOMEM;
+    }
+    p->loop = loop;
+    p->log = log;
+    p->cfg = *cfg;
+    p->cfg.conninfo = p->conninfo;
+    for (unsigned i = 0; i < cfg->size; i++) {
+        struct rdv_pg_conn *c = &p->conns[i];
+        c->pool = p;
+        c->idx = i;
+        c->io_fd = -1;
+        c->backoff_ms = cfg->backoff_min_ms;
+        ev_init(&c->io, conn_io_cb);
+        c->io.data = c;
+        ev_init(&c->timer, conn_timer_cb);
+        c->timer.data = c;
+    }
+    pool_enter(p);
+    ev_now_update(loop);
+    for (unsigned i = 0; i < cfg->size; i++)
+        conn_start(&p->conns[i]);
+    pool_leave(p);
+    *out = p;
+    return RDV_OK;
+}
+
+void rdv_pg_pool_free(struct rdv_pg_pool *p)
+{
+    if (!p || p->closing)
+        return;
+    pool_enter(p);
+    p->closing = true;
+    for (unsigned i = 0; i < p->cfg.size; i++) {
+        struct rdv_pg_conn *c = &p->conns[i];
+        conn_close(c);
+        c->state = CONN_WAIT;
+        list_fail_all(&c->pipe, RDV_STORE_UNAVAILABLE);
+        list_fail_all(&c->waitq, RDV_STORE_UNAVAILABLE);
+    }
+    list_fail_all(&p->waitq, RDV_STORE_UNAVAILABLE);
+    pool_leave(p);
+}

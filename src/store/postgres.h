@@ -1,0 +1,48 @@
+/* postgres.h: the PostgreSQL store ("postgres://..." and "postgresql://..." URLs, any libpq
+ * connection string).
+ *
+ * Registrations live in one table (sql/schema.sql), so several rendezvousd front-ends on one
+ * database serve the same registrations. Every operation is a prepared statement run through a
+ * small pool of non-blocking, pipelined libpq connections on the caller's libev loop (pg_pool.h):
+ * callbacks always run later from the loop, except that an operation fails at once (UNAVAILABLE)
+ * when no connection is up or coming up. An operation unanswered after timeout_ms completes
+ * UNAVAILABLE. A put answered OK has committed.
+ *
+ * Expiry uses the database clock: expires_at = now() + ttl at the upsert, discover and the browse
+ * operations only read rows with expires_at > now(), and ttl_left_ms is computed in SQL.
+ * expire() is the reaper's step: it sweeps expired rows in batches only while this store holds a
+ * session-level advisory lock, which one store among all front-ends on the database wins with
+ * pg_try_advisory_lock on its first connection; when that front-end dies its session ends, the lock
+ * is free, and the next expire() of another front-end takes it over. */
+#ifndef RDV_STORE_POSTGRES_H
+#define RDV_STORE_POSTGRES_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define RDV_PG_DEFAULT_TIMEOUT_MS 1000
+#define RDV_PG_DEFAULT_POOL 4
+#define RDV_PG_MAX_POOL 64
+#define RDV_PG_REAP_BATCH 1000     /* rows per DELETE */
+#define RDV_PG_REAP_MAX_BATCHES 10 /* per expire() call; the next call goes on */
+#define RDV_PG_PAGE_MAX 10000      /* cap on one browse page or discover sample */
+
+struct ev_loop;
+struct rdv_log;
+
+/* timeout_ms 0 and pool 0 take the defaults. Returns RDV_OK; RDV_ERR_INVALID (bad connection
+ * string or settings, message in err); RDV_ERR_NOMEM. Does not wait for the database: a store
+ * opened while it is down answers UNAVAILABLE until it is back. */
+int rdv_store_postgres_open(const char *conninfo, uint32_t timeout_ms, unsigned pool, struct ev_loop *loop,
+                            const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen);
+
+/* Applies sql/schema.sql (idempotent; serialized among concurrent callers by an advisory lock).
+ * Blocking: for `rendezvousd --init-db` and tests, never for the request path. Returns RDV_OK, or
+ * RDV_ERR_UNAVAILABLE / RDV_ERR_INVALID with the server's message in err. */
+int rdv_store_postgres_init(const char *conninfo, char *err, size_t errlen);
+
+/* The schema text compiled in (sql/schema.sql). */
+const char *rdv_store_postgres_schema(void);
+
+#endif

@@ -1,0 +1,516 @@
+/* test_client.c: librendezvous's public API on real sockets: argument checking, an unreachable
+ * point (fails fast, then skipped while in backoff; adverts keep retrying), and a rendezvous point
+ * served in this process (src/rendezvous/server.c on the memory store, loopback TCP): advertise,
+ * find with and without the cache (the server's DISCOVER count tells whether it was asked), a new
+ * record replacing the old after set_addrs, our own record left out, the keepalive, and freeing a
+ * client from inside its callback or with requests in flight (ASan's leak check watches). */
+#include "config.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "client/internal.h"
+#include "p2p/builtin.h"
+#include "p2p/multiaddr.h"
+#include "p2p/peer_record.h"
+#include "rendezvous/server.h"
+#include "store/memory.h"
+#include "tap.h"
+#include "util/err.h"
+
+/* ---- helpers ------------------------------------------------------------------------------------- */
+
+struct until {
+    bool expired;
+    ev_timer t;
+};
+
+static void until_expired(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    ((struct until *)w->data)->expired = true;
+}
+
+/* Runs loop until *flag (if given) or `seconds` pass. Returns whether *flag came true. */
+static bool run_until(struct ev_loop *loop, const bool *flag, double seconds)
+{
+    struct until u = {.expired = false};
+    ev_timer_init(&u.t, until_expired, seconds, 0);
+    u.t.data = &u;
+    ev_timer_start(loop, &u.t);
+    while (!(flag && *flag) && !u.expired)
+        ev_run(loop, EVRUN_ONCE);
+    ev_timer_stop(loop, &u.t);
+    return flag && *flag;
+}
+
+/* A loopback port nobody listens on (bound, then released). */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void some_peer_id(char *out, size_t cap)
+{
+    struct rdv_privkey k;
+    struct rdv_peerid id;
+    rdv_privkey_generate(RDV_KEY_ED25519, &k);
+    rdv_peerid_from_pubkey(&k.pub, &id);
+    rdv_peerid_to_text(&id, out, cap);
+    rdv_privkey_clear(&k);
+}
+
+/* ---- a rendezvous point in this process --------------------------------------------------------- */
+
+/* How the point answers /ipfs/ping/1.0.0: as go-libp2p and rendezvousd do (echo for as long as
+ * the stream lives), as nim-libp2p does (one echo, then close), or not at all. */
+enum ping_mode { PING_STREAM, PING_ONCE, PING_NONE };
+
+struct point_srv {
+    enum ping_mode ping;
+    unsigned ping_streams, pings;
+    struct rdv_privkey key;
+    struct rdv_host *host;
+    struct rdv_store *store;
+    struct rdv_service_config cfg;
+    struct rdv_rendezvous_server srv;
+    char addr[RDV_MA_MAX_TEXT + RDV_PEERID_TEXT_MAX + 8];
+};
+
+static void once_open(struct rdv_stream *st)
+{
+    ((struct point_srv *)rdv_stream_handler_ctx(st))->ping_streams++;
+}
+
+static void once_data(struct rdv_stream *st)
+{
+    struct point_srv *p = rdv_stream_handler_ctx(st);
+    struct rdv_buf *in = rdv_stream_input(st);
+    if (in->len < RDV_PING_SIZE)
+        return;
+    rdv_stream_write(st, rdv_buf_head(in), RDV_PING_SIZE);
+    rdv_buf_reset(in);
+    p->pings++;
+    rdv_stream_close(st);
+}
+
+static void once_close(struct rdv_stream *st, int err)
+{
+    (void)st;
+    (void)err;
+}
+
+static const struct rdv_stream_handler ping_once = {.on_open = once_open, .on_data = once_data, .on_close = once_close};
+
+static int point_start(struct ev_loop *loop, struct point_srv *p, enum ping_mode ping)
+{
+    memset(p, 0, sizeof(*p));
+    p->ping = ping;
+    rdv_service_config_defaults(&p->cfg);
+    struct rdv_buf ma, addrs[4];
+    rdv_buf_init(&ma, 0);
+    int err = rdv_privkey_generate(RDV_KEY_ED25519, &p->key);
+    if (!err && !(p->store = rdv_store_memory_new(NULL)))
+        err = RDV_ERR_NOMEM;
+    if (!err)
+        err = rdv_host_new(loop, &p->key, NULL, NULL, &p->host);
+    p->srv = (struct rdv_rendezvous_server){.cfg = &p->cfg, .store = p->store, .max_message = RDV_MAX_MESSAGE};
+    if (!err && ping == PING_STREAM)
+        err = rdv_builtin_register(p->host);
+    if (!err && ping == PING_ONCE)
+        err = rdv_host_handle(p->host, RDV_PING_PROTOCOL, &ping_once, p);
+    if (!err)
+        err = rdv_rendezvous_server_register(p->host, &p->srv);
+    if (!err)
+        err = rdv_ma_from_text("/ip4/127.0.0.1/tcp/0", &ma);
+    if (!err)
+        err = rdv_host_listen(p->host, rdv_buf_head(&ma), ma.len);
+    rdv_buf_free(&ma);
+    if (err)
+        return err;
+    size_t n = rdv_host_listen_addrs(p->host, addrs, 4);
+    char text[RDV_MA_MAX_TEXT], id[RDV_PEERID_TEXT_MAX];
+    rdv_ma_to_text(rdv_buf_head(&addrs[0]), addrs[0].len, text, sizeof(text));
+    rdv_peerid_to_text(rdv_host_peer_id(p->host), id, sizeof(id));
+    snprintf(p->addr, sizeof(p->addr), "%s/p2p/%s", text, id);
+    for (size_t i = 0; i < n; i++)
+        rdv_buf_free(&addrs[i]);
+    return RDV_OK;
+}
+
+static void point_stop(struct point_srv *p)
+{
+    rdv_host_free(p->host);
+    rdv_store_close(p->store);
+    rdv_privkey_clear(&p->key);
+}
+
+static uint64_t discovers(const struct point_srv *p) { return p->srv.counters.requests[1][0]; }
+
+static void put_done(void *arg, enum rdv_store_status st) { *(int *)arg += st == RDV_STORE_OK; }
+
+/* Stores n signed records of made-up peers under ns straight into the point's store. */
+static int fill(struct point_srv *p, const char *ns, int n)
+{
+    int stored = 0;
+    for (int i = 0; i < n; i++) {
+        struct rdv_privkey k;
+        struct rdv_peer_record r;
+        struct rdv_buf env, ma;
+        memset(&r, 0, sizeof(r));
+        rdv_buf_init(&env, 0);
+        rdv_buf_init(&ma, 0);
+        rdv_privkey_generate(RDV_KEY_ED25519, &k);
+        rdv_peerid_from_pubkey(&k.pub, &r.peer_id);
+        r.seq = 1;
+        char text[64];
+        snprintf(text, sizeof(text), "/ip4/10.1.%d.%d/tcp/%d", i / 250, i % 250, 1000 + i);
+        rdv_ma_from_text(text, &ma);
+        rdv_peer_record_add_addr(&r, rdv_buf_head(&ma), ma.len);
+        rdv_signed_peer_record_seal(&k, &r, &env);
+        struct rdv_store_put put = {.ns = ns, .ns_len = strlen(ns), .peer = &r.peer_id, .seq = 1,
+                                    .envelope = rdv_buf_head(&env), .envelope_len = env.len, .ttl_s = 60};
+        rdv_store_put(p->store, &put, put_done, &stored);
+        rdv_peer_record_free(&r);
+        rdv_buf_free(&env);
+        rdv_buf_free(&ma);
+        rdv_privkey_clear(&k);
+    }
+    return stored;
+}
+
+/* ---- argument checks ---------------------------------------------------------------------------- */
+
+static void test_config_errors(void)
+{
+    struct rendezvous_config cfg;
+    struct rendezvous_client *c = NULL;
+    char id[RDV_PEERID_TEXT_MAX], good[300], text[400];
+    some_peer_id(id, sizeof(id));
+    snprintf(good, sizeof(good), "/ip4/127.0.0.1/tcp/%d/p2p/%s", closed_port(), id);
+    const char *points[1] = {good};
+
+    rendezvous_config_init(&cfg);
+    is_int(rendezvous_client_new(NULL, NULL, &c), RENDEZVOUS_ERR_INVALID, "no config");
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_INVALID, "no points");
+    const char *no_p2p[1] = {"/ip4/127.0.0.1/tcp/4040"};
+    cfg.points = no_p2p;
+    cfg.npoints = 1;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_NOT_FOUND, "a point without /p2p/");
+    snprintf(text, sizeof(text), "/dns4/example.org/tcp/4040/p2p/%s", id);
+    const char *dns[1] = {text};
+    cfg.points = dns;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_UNSUPPORTED, "a /dns4 point (not dialable here)");
+    const char *junk[1] = {"not a multiaddr"};
+    cfg.points = junk;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_INVALID, "junk");
+    cfg.points = points;
+    cfg.npoints = RENDEZVOUS_MAX_POINTS + 1;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_INVALID, "too many points");
+    cfg.npoints = 1;
+    const char *bad_addr[1] = {"/ip4/1.2.3.4/tcp/99999"};
+    cfg.addrs = bad_addr;
+    cfg.naddrs = 1;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_INVALID, "a bad listen address");
+    cfg.addrs = NULL;
+    cfg.naddrs = 0;
+    cfg.private_key = (const uint8_t *)"\x08\x01\x12\x01x";
+    cfg.private_key_len = 5;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_INVALID, "a bad private key");
+    cfg.private_key = NULL;
+    cfg.key_file = "/nonexistent/key";
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_IO, "an unreadable key file");
+    cfg.key_file = NULL;
+    cfg.request_timeout = -1;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_INVALID, "a negative timeout");
+    ok(c == NULL, "no client came out of the failures");
+
+    /* a given key is our identity */
+    struct rdv_privkey k;
+    struct rdv_buf kb;
+    struct rdv_peerid kid;
+    char want[RDV_PEERID_TEXT_MAX], got[RDV_PEERID_TEXT_MAX];
+    rdv_buf_init(&kb, 0);
+    rdv_privkey_generate(RDV_KEY_SECP256K1, &k);
+    rdv_privkey_marshal(&k, &kb);
+    rdv_peerid_from_pubkey(&k.pub, &kid);
+    rdv_peerid_to_text(&kid, want, sizeof(want));
+    rendezvous_config_init(&cfg);
+    cfg.points = points;
+    cfg.npoints = 1;
+    cfg.private_key = rdv_buf_head(&kb);
+    cfg.private_key_len = kb.len;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_OK, "a client with a secp256k1 key");
+    is_int(rendezvous_client_peer_id(c, got, sizeof(got)), (int)strlen(want), "peer id length");
+    is_str(got, want, "its peer id is the key's");
+    is_int(rendezvous_client_peer_id(c, got, 8), RENDEZVOUS_ERR_TOO_LARGE, "peer id into a small buffer");
+    struct rendezvous_advert *ad;
+    is_int(rendezvous_advertise(c, "", 0, NULL, NULL, &ad), RENDEZVOUS_ERR_INVALID, "advertise: empty namespace");
+    char big[RENDEZVOUS_NS_MAX + 2];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    is_int(rendezvous_advertise(c, big, 0, NULL, NULL, &ad), RENDEZVOUS_ERR_INVALID, "advertise: 257-byte namespace");
+    big[RENDEZVOUS_NS_MAX] = '\0';
+    is_int(rendezvous_advertise(c, "t", -1, NULL, NULL, &ad), RENDEZVOUS_ERR_INVALID, "advertise: negative ttl");
+    is_int(rendezvous_find_peers(c, "t", 5, NULL, NULL, NULL), RENDEZVOUS_ERR_INVALID, "find: no callback");
+    const char *bad_set[1] = {"/ip4/1.2.3"};
+    is_int(rendezvous_client_set_addrs(c, bad_set, 1), RENDEZVOUS_ERR_INVALID, "set_addrs: refuses a bad address");
+    ok(c->naddrs == 0 && c->envelope.len == 0, "and keeps what it had");
+    rendezvous_client_free(c);
+    rdv_buf_free(&kb);
+    rdv_privkey_clear(&k);
+    is_str(rendezvous_strerror(RENDEZVOUS_ERR_REFUSED), "refused by the rendezvous point", "strerror(REFUSED)");
+    ok(rendezvous_strerror(RENDEZVOUS_ERR_UNAVAILABLE) && *rendezvous_strerror(-77), "strerror never NULL");
+    is_str(rendezvous_version(), PACKAGE_VERSION, "version");
+}
+
+/* ---- an unreachable point ----------------------------------------------------------------------- */
+
+struct events {
+    int n, errors;
+    double min_next, max_next;
+    bool enough;
+};
+
+static void count_event(void *arg, const struct rendezvous_advert_event *ev)
+{
+    struct events *e = arg;
+    e->n++;
+    e->errors += ev->err != 0;
+    if (e->n == 1 || ev->next_in < e->min_next)
+        e->min_next = ev->next_in;
+    if (ev->next_in > e->max_next)
+        e->max_next = ev->next_in;
+    e->enough = e->n >= 3;
+}
+
+static void test_unreachable(void)
+{
+    char id[RDV_PEERID_TEXT_MAX], addr[300];
+    some_peer_id(id, sizeof(id));
+    snprintf(addr, sizeof(addr), "/ip4/127.0.0.1/tcp/%d/p2p/%s", closed_port(), id);
+    const char *points[1] = {addr};
+    struct rendezvous_config cfg;
+    rendezvous_config_init(&cfg);
+    cfg.points = points;
+    cfg.npoints = 1;
+    cfg.backoff_min = 30; /* the second find falls in the backoff */
+    cfg.request_timeout = 2;
+    struct rendezvous_client *c;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_OK, "a client of a closed port");
+    struct rendezvous_peer_list *l = (void *)1;
+    is_int(rendezvous_find_peers_wait(c, "t", 0, &l), RENDEZVOUS_ERR_UNAVAILABLE, "find: unavailable");
+    ok(l == NULL, "no list on error");
+    ok(c->points[0].state == POINT_BACKOFF && c->points[0].failures == 1, "the point is in backoff");
+    is_int(rendezvous_find_peers_wait(c, "t", 0, &l), RENDEZVOUS_ERR_UNAVAILABLE, "find again: unavailable at once");
+    is_int(c->points[0].failures, 1, "without another dial");
+    struct rendezvous_advert *ad;
+    int64_t ttl = -1;
+    is_int(rendezvous_advertise_wait(c, "t", 0, &ad, &ttl), RENDEZVOUS_ERR_UNAVAILABLE, "advertise_wait: unavailable");
+    ok(ad != NULL && ttl == 0, "the advert exists, nothing granted");
+    ok(ad->slots[0].state == SLOT_WAITING, "it waits for the point to come back");
+    rendezvous_client_free(c); /* with the advert still on */
+
+    /* adverts keep trying, each attempt reported with its retry delay */
+    cfg.backoff_min = 0.1;
+    cfg.backoff_max = 0.2;
+    struct ev_loop *loop = ev_loop_new(0);
+    is_int(rendezvous_client_new(loop, &cfg, &c), RENDEZVOUS_OK, "a client on our loop");
+    struct events e = {0};
+    is_int(rendezvous_advertise(c, "t", 0, count_event, &e, &ad), RENDEZVOUS_OK, "advertise");
+    ok(run_until(loop, &e.enough, 10), "three attempts reported");
+    is_int(e.errors, e.n, "each one an error");
+    ok(e.min_next >= 0.05 && e.max_next <= 0.2, "retry delays within [min/2, max] (%.3f..%.3f)", e.min_next, e.max_next);
+    ok(rendezvous_advert_ttl(ad) == 0, "no TTL granted");
+    rendezvous_advert_stop(ad);
+    int before = e.n;
+    run_until(loop, NULL, 0.5);
+    is_int(e.n, before, "no events after stop");
+    rendezvous_client_free(c);
+    ev_loop_destroy(loop);
+}
+
+/* ---- against a point in this process ------------------------------------------------------------ */
+
+static struct rendezvous_client *client_of(struct ev_loop *loop, const char *point, const char *addr, double keepalive)
+{
+    const char *points[1] = {point};
+    const char *addrs[1] = {addr};
+    struct rendezvous_config cfg;
+    rendezvous_config_init(&cfg);
+    cfg.points = points;
+    cfg.npoints = 1;
+    cfg.addrs = addrs;
+    cfg.naddrs = addr ? 1 : 0;
+    cfg.keepalive_interval = keepalive;
+    struct rendezvous_client *c = NULL;
+    return rendezvous_client_new(loop, &cfg, &c) == RENDEZVOUS_OK ? c : NULL;
+}
+
+struct answer {
+    bool done;
+    int err;
+    size_t n;
+    struct rendezvous_client *free_me;
+};
+
+static void freeing_cb(void *arg, int err, const struct rendezvous_peer *peers, size_t n)
+{
+    (void)peers;
+    struct answer *a = arg;
+    a->done = true;
+    a->err = err;
+    a->n = n;
+    rendezvous_client_free(a->free_me); /* from inside: must be deferred */
+}
+
+static void test_point(void)
+{
+    struct ev_loop *loop = ev_loop_new(0);
+    struct point_srv p;
+    if (!ok(point_start(loop, &p, PING_STREAM) == RDV_OK, "a rendezvous point in this process")) {
+        ev_loop_destroy(loop);
+        return;
+    }
+    struct rendezvous_client *a = client_of(loop, p.addr, "/ip4/10.0.0.1/tcp/1", 0);
+    struct rendezvous_client *b = client_of(loop, p.addr, NULL, 0);
+    ok(a && b, "two clients");
+    char aid[RDV_PEERID_TEXT_MAX];
+    rendezvous_client_peer_id(a, aid, sizeof(aid));
+    struct rendezvous_advert *ad;
+    int64_t ttl = 0;
+    is_int(rendezvous_advertise_wait(a, "topic", 0, &ad, &ttl), RENDEZVOUS_OK, "a advertises");
+    is_int(ttl, RDV_DEFAULT_TTL_S, "granted the default TTL");
+    is_int(rendezvous_advert_ttl(ad), RDV_DEFAULT_TTL_S, "advert_ttl agrees");
+    ok(a->points[0].state == POINT_OPEN && a->points[0].ka, "connected, keepalive stream open");
+
+    struct rendezvous_peer_list *l = NULL;
+    is_int(rendezvous_find_peers_wait(b, "topic", 0, &l), RENDEZVOUS_OK, "b finds (limit 0)");
+    ok(l && l->n == 1 && strcmp(l->peers[0].peer_id, aid) == 0, "a's record");
+    ok(l && l->n == 1 && l->peers[0].naddrs == 1 && strcmp(l->peers[0].addrs[0], "/ip4/10.0.0.1/tcp/1") == 0, "with a's address");
+    ok(l && l->n == 1 && l->peers[0].ttl > 18 && l->peers[0].ttl <= 20, "and its remaining TTL (%.2f)", l && l->n ? l->peers[0].ttl : -1);
+    uint64_t seq1 = l && l->n ? l->peers[0].seq : 0;
+    rendezvous_peer_list_free(l);
+    is_int(discovers(&p), 1, "the point was asked once");
+    is_int(rendezvous_find_peers_wait(b, "topic", 1, &l), RENDEZVOUS_OK, "b finds again, limit 1");
+    ok(l && l->n == 1, "one peer");
+    rendezvous_peer_list_free(l);
+    is_int(discovers(&p), 1, "answered from the cache: the point was not asked");
+    is_int(rendezvous_find_peers_wait(b, "topic", 2, &l), RENDEZVOUS_OK, "limit 2, more than cached");
+    rendezvous_peer_list_free(l);
+    is_int(discovers(&p), 2, "asks the point");
+    is_int(rendezvous_find_peers_wait(a, "topic", 0, &l), RENDEZVOUS_OK, "a finds");
+    ok(l && l->n == 0, "not itself");
+    rendezvous_peer_list_free(l);
+
+    const char *next[2] = {"/ip4/10.0.0.2/tcp/2", "/ip6/::1/tcp/3"};
+    is_int(rendezvous_client_set_addrs(a, next, 2), RENDEZVOUS_OK, "a moves");
+    run_until(loop, NULL, 0.3);
+    is_int(rendezvous_find_peers_wait(b, "topic", 0, &l), RENDEZVOUS_OK, "b finds");
+    ok(l && l->n == 1 && l->peers[0].naddrs == 2 && strcmp(l->peers[0].addrs[1], "/ip6/::1/tcp/3") == 0,
+       "the new record replaced the old one in b's cache");
+    ok(l && l->n == 1 && l->peers[0].seq > seq1, "with a higher seq");
+    rendezvous_peer_list_free(l);
+
+    /* a large answer: 700 records, well over 64 KiB */
+    is_int(fill(&p, "crowd", 700), 700, "700 registrations in the point's store");
+    is_int(rendezvous_find_peers_wait(b, "crowd", 0, &l), RENDEZVOUS_OK, "b finds them");
+    ok(l && l->n == 700, "all 700 (%zu)", l ? l->n : 0);
+    rendezvous_peer_list_free(l);
+    is_int(rendezvous_find_peers_wait(b, "crowd", 10, &l), RENDEZVOUS_OK, "limit 10");
+    ok(l && l->n == 10, "from the cache: 10");
+    rendezvous_peer_list_free(l);
+
+    /* the keepalive: pings every 50 ms, all echoed, the connection stays */
+    struct rendezvous_client *k = client_of(loop, p.addr, NULL, 0.05);
+    is_int(rendezvous_find_peers_wait(k, "topic", 0, &l), RENDEZVOUS_OK, "a third client connects");
+    rendezvous_peer_list_free(l);
+    run_until(loop, NULL, 0.5);
+    ok(k->points[0].state == POINT_OPEN && k->points[0].healthy && k->points[0].ka && k->points[0].failures == 0,
+       "after ten keepalive intervals: still connected and healthy");
+    rendezvous_client_free(k);
+
+    /* freed from inside its own callback */
+    struct rendezvous_client *f = client_of(loop, p.addr, NULL, 0);
+    struct answer ans = {.free_me = f};
+    is_int(rendezvous_find_peers(f, "topic", 0, freeing_cb, &ans, NULL), RENDEZVOUS_OK, "a find");
+    ok(run_until(loop, &ans.done, 5) && ans.err == 0 && ans.n == 1, "answered; the callback frees the client");
+    run_until(loop, NULL, 0.1); /* the deferred free runs */
+
+    /* freed with a REGISTER in flight */
+    struct rendezvous_advert *ad2;
+    is_int(rendezvous_advertise(a, "topic-2", 5, NULL, NULL, &ad2), RENDEZVOUS_OK, "another advert");
+    ok(a->points[0].inflight == 1, "its REGISTER is out");
+    rendezvous_advert_stop(ad);
+    rendezvous_client_free(a);
+    rendezvous_client_free(b);
+    run_until(loop, NULL, 0.1);
+    point_stop(&p);
+    ev_loop_destroy(loop);
+}
+
+/* Keepalive against points whose ping streams end after one echo, or that do not answer ping. */
+static void test_ping_variants(void)
+{
+    struct ev_loop *loop = ev_loop_new(0);
+    struct point_srv p;
+    if (!ok(point_start(loop, &p, PING_ONCE) == RDV_OK, "a point answering one ping per stream")) {
+        ev_loop_destroy(loop);
+        return;
+    }
+    struct rendezvous_client *c = client_of(loop, p.addr, NULL, 0.05);
+    struct rendezvous_peer_list *l = NULL;
+    is_int(rendezvous_find_peers_wait(c, "t", 0, &l), RENDEZVOUS_OK, "find");
+    rendezvous_peer_list_free(l);
+    run_until(loop, NULL, 0.6);
+    ok(p.pings >= 5 && p.ping_streams >= p.pings, "pinged on fresh streams (%u pings, %u streams)", p.pings, p.ping_streams);
+    ok(c->points[0].state == POINT_OPEN && c->points[0].healthy && c->points[0].failures == 0 && c->points[0].ka,
+       "the connection stays, healthy");
+    rendezvous_client_free(c);
+    run_until(loop, NULL, 0.05);
+    point_stop(&p);
+
+    if (!ok(point_start(loop, &p, PING_NONE) == RDV_OK, "a point without ping")) {
+        ev_loop_destroy(loop);
+        return;
+    }
+    c = client_of(loop, p.addr, "/ip4/10.0.0.5/tcp/5", 0.05);
+    struct rendezvous_advert *ad;
+    int64_t ttl;
+    is_int(rendezvous_advertise_wait(c, "t", 0, &ad, &ttl), RENDEZVOUS_OK, "advertise works");
+    run_until(loop, NULL, 0.2);
+    ok(c->points[0].no_keepalive || c->points[0].state == POINT_IDLE, "no keepalive");
+    ok(c->points[0].state == POINT_IDLE && c->points[0].failures == 0 && !c->points[0].conn,
+       "once idle the connection is let go, without counting a failure");
+    is_int(rendezvous_find_peers_wait(c, "t", 0, &l), RENDEZVOUS_OK, "find dials again");
+    ok(l && l->n == 0, "(only ourselves registered)");
+    rendezvous_peer_list_free(l);
+    is_int(discovers(&p), 1, "the point answered");
+    rendezvous_client_free(c);
+    run_until(loop, NULL, 0.05);
+    point_stop(&p);
+    ev_loop_destroy(loop);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    test_config_errors();
+    test_unreachable();
+    test_point();
+    test_ping_variants();
+    return tap_done();
+}

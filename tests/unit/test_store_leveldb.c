@@ -1,0 +1,432 @@
+/* test_store_leveldb.c: the LevelDB store: the store contract, then what only a disk store has:
+ * the key layout (`ns 0x00 peer_id`, read back with LevelDB itself), persistence across
+ * close/reopen (records, seq, expiry, per-peer counts), expired records deleted at open, a
+ * directory held by another store, foreign and malformed data, NUL in namespaces, 10^5 records
+ * reloaded, and opening through rdv_store_open("leveldb:..."). */
+#include <errno.h>
+#include <ftw.h>
+#include <leveldb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/leveldb.h"
+#include "store_contract.h"
+#include "tap.h"
+#include "util/err.h"
+
+#define T0 1700000000000LL
+
+struct tclock { int64_t now; };
+
+static int64_t tclock_now(void *ctx) { return ((struct tclock *)ctx)->now; }
+
+static bool contract_ok(bool cond, const char *name)
+{
+    return ok(cond, "%s", name);
+}
+
+/* ---- temporary directories ------------------------------------------------------------- */
+
+struct dirs {
+    char base[256];
+    unsigned next;
+};
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void dirs_init(struct dirs *d)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(d->base, sizeof(d->base), "%s/rdv-leveldb-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(d->base)) {
+        printf("Bail out! mkdtemp %s: %s\n", d->base, strerror(errno));
+        exit(1);
+    }
+    d->next = 0;
+}
+
+/* A fresh path under the base directory (LevelDB creates it). */
+static void dirs_new(struct dirs *d, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/db%u", d->base, d->next++);
+}
+
+static void dirs_cleanup(struct dirs *d)
+{
+    nftw(d->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct rdv_store *make_leveldb(void *ctx, const struct rdv_clock *clock)
+{
+    char path[300], err[256];
+    dirs_new(ctx, path, sizeof(path));
+    struct rdv_store *s;
+    if (rdv_store_leveldb_open(path, clock, NULL, &s, err, sizeof(err))) {
+        printf("# %s\n", err);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- synchronous wrappers -------------------------------------------------------------- */
+
+struct result {
+    enum rdv_store_status st;
+    size_t n;
+    struct rdv_store_record recs[8];
+    uint8_t env[8][32];
+    struct rdv_store_stats stats;
+};
+
+static void put_cb(void *arg, enum rdv_store_status st)
+{
+    ((struct result *)arg)->st = st;
+}
+
+static void disc_cb(void *arg, enum rdv_store_status st, const struct rdv_store_record *recs, size_t n)
+{
+    struct result *r = arg;
+    r->st = st;
+    r->n = n;
+    for (size_t i = 0; i < n && i < 8; i++) {
+        r->recs[i] = recs[i];
+        size_t el = recs[i].envelope_len < 32 ? recs[i].envelope_len : 32;
+        memcpy(r->env[i], recs[i].envelope, el); /* the copy: recs[i].envelope dies with the callback */
+        r->recs[i].envelope = NULL;
+        r->recs[i].envelope_len = el;
+    }
+}
+
+static void stats_cb(void *arg, enum rdv_store_status st, const struct rdv_store_stats *s)
+{
+    struct result *r = arg;
+    r->st = st;
+    r->stats = *s;
+}
+
+static void count_cb(void *arg, enum rdv_store_status st, uint64_t count)
+{
+    *(uint64_t *)arg = st == RDV_STORE_OK ? count : UINT64_MAX;
+}
+
+static struct rdv_peerid mkpeer(unsigned i)
+{
+    struct rdv_peerid p;
+    memset(&p, 0, sizeof(p));
+    p.len = 38;
+    p.bytes[1] = 0x24;
+    p.bytes[5] = (uint8_t)i;
+    return p;
+}
+
+static enum rdv_store_status put_ns(struct rdv_store *s, const char *ns, size_t ns_len, unsigned peer, uint64_t seq,
+                                    const char *env, uint32_t ttl, uint32_t cap)
+{
+    struct rdv_peerid id = mkpeer(peer);
+    struct rdv_store_put p = { .ns = ns, .ns_len = ns_len, .peer = &id, .seq = seq, .envelope = (const uint8_t *)env,
+                               .envelope_len = strlen(env), .ttl_s = ttl, .max_per_peer = cap };
+    struct result r = { .st = RDV_STORE_UNAVAILABLE };
+    rdv_store_put(s, &p, put_cb, &r);
+    return r.st;
+}
+
+static enum rdv_store_status put(struct rdv_store *s, const char *ns, unsigned peer, uint64_t seq, const char *env,
+                                 uint32_t ttl, uint32_t cap)
+{
+    return put_ns(s, ns, strlen(ns), peer, seq, env, ttl, cap);
+}
+
+static struct result discover(struct rdv_store *s, const char *ns)
+{
+    struct result r = { .st = RDV_STORE_UNAVAILABLE };
+    rdv_store_discover(s, ns, strlen(ns), 0, disc_cb, &r);
+    return r;
+}
+
+static struct rdv_store_stats stats(struct rdv_store *s)
+{
+    struct result r = { .st = RDV_STORE_UNAVAILABLE };
+    rdv_store_stats(s, stats_cb, &r);
+    return r.stats;
+}
+
+static struct rdv_store *open_at(const char *path, struct rdv_clock *clk)
+{
+    char err[256];
+    struct rdv_store *s = NULL;
+    if (rdv_store_leveldb_open(path, clk, NULL, &s, err, sizeof(err)))
+        diag("open %s: %s", path, err);
+    return s;
+}
+
+/* ---- LevelDB seen directly ------------------------------------------------------------- */
+
+static leveldb_t *raw_open(const char *path, bool create)
+{
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_options_set_create_if_missing(o, create);
+    char *err = NULL;
+    leveldb_t *db = leveldb_open(o, path, &err);
+    leveldb_options_destroy(o);
+    if (err) {
+        diag("raw open %s: %s", path, err);
+        leveldb_free(err);
+    }
+    return db;
+}
+
+static bool raw_has(leveldb_t *db, const void *key, size_t kl, size_t *vl)
+{
+    leveldb_readoptions_t *ro = leveldb_readoptions_create();
+    char *err = NULL;
+    char *v = leveldb_get(db, ro, key, kl, vl, &err);
+    leveldb_readoptions_destroy(ro);
+    leveldb_free(err);
+    leveldb_free(v);
+    return v != NULL;
+}
+
+static void raw_put(leveldb_t *db, const void *key, size_t kl, const void *val, size_t vl)
+{
+    leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+    char *err = NULL;
+    leveldb_put(db, wo, key, kl, val, vl, &err);
+    leveldb_writeoptions_destroy(wo);
+    if (err)
+        diag("raw put: %s", err);
+    leveldb_free(err);
+}
+
+static size_t record_key(uint8_t *k, const char *ns, unsigned peer)
+{
+    struct rdv_peerid id = mkpeer(peer);
+    size_t nl = strlen(ns);
+    memcpy(k, ns, nl);
+    k[nl] = 0;
+    memcpy(k + nl + 1, id.bytes, id.len);
+    return nl + 1 + id.len;
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+static void test_persistence(struct dirs *d)
+{
+    char path[300];
+    dirs_new(d, path, sizeof(path));
+    struct tclock c = { T0 };
+    struct rdv_clock clk = { tclock_now, &c };
+    struct rdv_store *s = open_at(path, &clk);
+    ok(s != NULL, "a new directory opens");
+    if (!s)
+        return;
+    is_str(s->ops->kind, "leveldb", "kind is leveldb");
+    is_int(put(s, "waku/a", 1, 5, "env-1-5", 10, 0), RDV_STORE_OK, "put (10 s)");
+    is_int(put(s, "waku/a", 2, 3, "env-2-3", 60, 0), RDV_STORE_OK, "put (60 s)");
+    is_int(put(s, "waku/b", 2, 4, "env-2-4", 60, 0), RDV_STORE_OK, "put the same peer elsewhere");
+    is_int(put_ns(s, "a\0b", 3, 1, 1, "x", 60, 0), RDV_STORE_ERROR, "a namespace holding NUL is refused");
+    rdv_store_close(s);
+
+    leveldb_t *db = raw_open(path, false);
+    uint8_t key[300];
+    size_t vl = 0;
+    ok(db && raw_has(db, key, record_key(key, "waku/a", 2), &vl), "on disk the key is ns 0x00 peer_id");
+    is_int(vl, 25 + 7, "the value is a 25-byte header and the envelope");
+    if (db)
+        leveldb_close(db);
+
+    c.now = T0 + 5000;
+    s = open_at(path, &clk);
+    ok(s != NULL, "reopened");
+    if (!s)
+        return;
+    struct rdv_store_stats st = stats(s);
+    ok(st.registrations == 3 && st.namespaces == 2, "3 registrations in 2 namespaces came back");
+    struct result r = discover(s, "waku/a");
+    is_int(r.n, 2, "both records of waku/a");
+    bool fields = r.n == 2;
+    for (size_t i = 0; i < r.n && i < 2; i++) {
+        bool one = r.recs[i].peer.bytes[5] == 1;
+        fields = fields && r.recs[i].seq == (one ? 5u : 3u) && r.recs[i].ttl_left_ms == (one ? 5000 : 55000) &&
+                 r.recs[i].registered_at_ms == T0 &&
+                 r.recs[i].envelope_len == 7 && memcmp(r.env[i], one ? "env-1-5" : "env-2-3", 7) == 0;
+    }
+    if (!ok(fields, "seq, envelope, remaining TTL and registration time survive"))
+        for (size_t i = 0; i < r.n && i < 2; i++)
+            diag("peer %u seq %llu ttl_left %lld registered %lld env %zu", r.recs[i].peer.bytes[5],
+                 (unsigned long long)r.recs[i].seq, (long long)r.recs[i].ttl_left_ms,
+                 (long long)r.recs[i].registered_at_ms, r.recs[i].envelope_len);
+    is_int(put(s, "waku/a", 1, 4, "older", 60, 0), RDV_STORE_STALE, "seq survives: a lower one is STALE");
+    is_int(put(s, "waku/c", 2, 1, "x", 60, 2), RDV_STORE_LIMIT, "per-peer counts survive: LIMIT at cap 2");
+    is_int(put(s, "waku/c", 3, 1, "x", 60, 2), RDV_STORE_OK, "another peer fits");
+    rdv_store_close(s);
+
+    c.now = T0 + 10000; /* waku/a's peer 1 expired while closed */
+    s = open_at(path, &clk);
+    st = stats(s);
+    ok(st.registrations == 3 && st.namespaces == 3, "a record that expired while closed is not loaded");
+    is_int(put(s, "waku/a", 1, 1, "new", 60, 0), RDV_STORE_OK, "its (ns, peer) takes a lower seq again");
+    rdv_store_close(s);
+
+    c.now = T0 + 66000; /* all but waku/a peer 1 (now until T0+70 s) expired */
+    s = open_at(path, &clk);
+    st = stats(s);
+    ok(st.registrations == 1 && st.namespaces == 1, "at open only the live record is loaded");
+    rdv_store_close(s);
+    db = raw_open(path, false);
+    ok(db && !raw_has(db, key, record_key(key, "waku/a", 2), &vl) &&
+           !raw_has(db, key, record_key(key, "waku/c", 3), &vl) && raw_has(db, key, record_key(key, "waku/a", 1), &vl),
+       "expired records were deleted from disk at open");
+    if (db)
+        leveldb_close(db);
+}
+
+static void test_expire_deletes(struct dirs *d)
+{
+    char path[300];
+    dirs_new(d, path, sizeof(path));
+    struct tclock c = { T0 };
+    struct rdv_clock clk = { tclock_now, &c };
+    struct rdv_store *s = open_at(path, &clk);
+    if (!s)
+        return;
+    put(s, "e", 1, 1, "x", 1, 0);
+    put(s, "e", 2, 1, "x", 100, 0);
+    c.now += 1000;
+    stats(s); /* any operation purges */
+    rdv_store_close(s);
+    leveldb_t *db = raw_open(path, false);
+    uint8_t key[300];
+    size_t vl;
+    ok(db && !raw_has(db, key, record_key(key, "e", 1), &vl) && raw_has(db, key, record_key(key, "e", 2), &vl),
+       "a purge deletes the expired record from disk and keeps the live one");
+    if (db)
+        leveldb_close(db);
+}
+
+static void test_refusals(struct dirs *d)
+{
+    char path[300], err[256];
+    dirs_new(d, path, sizeof(path));
+    struct rdv_store *s = open_at(path, NULL), *s2 = NULL;
+    ok(s != NULL, "open with the system clock");
+    int rc = rdv_store_leveldb_open(path, NULL, NULL, &s2, err, sizeof(err));
+    is_int(rc, RDV_ERR_IO, "a second open of a held directory fails");
+    ok(s2 == NULL && strstr(err, path) && strstr(err, "lock"), "naming the directory and the lock (%s)", err);
+    rdv_store_close(s);
+
+    rc = rdv_store_leveldb_open("", NULL, NULL, &s2, err, sizeof(err));
+    is_int(rc, RDV_ERR_INVALID, "an empty path is refused");
+
+    /* Another program's database: keys but no format key. */
+    dirs_new(d, path, sizeof(path));
+    leveldb_t *db = raw_open(path, true);
+    raw_put(db, "hello", 5, "world", 5);
+    leveldb_close(db);
+    rc = rdv_store_leveldb_open(path, NULL, NULL, &s2, err, sizeof(err));
+    is_int(rc, RDV_ERR_INVALID, "a foreign database is refused");
+    ok(strstr(err, "not a rendezvousd store") != NULL, "saying so (%s)", err);
+
+    /* Another layout version. */
+    dirs_new(d, path, sizeof(path));
+    db = raw_open(path, true);
+    raw_put(db, "\0rdv-format", 11, "rendezvousd-leveldb-99", 22);
+    leveldb_close(db);
+    rc = rdv_store_leveldb_open(path, NULL, NULL, &s2, err, sizeof(err));
+    is_int(rc, RDV_ERR_INVALID, "another layout version is refused");
+
+    rc = rdv_store_leveldb_open("/proc/no/such/dir", NULL, NULL, &s2, err, sizeof(err));
+    is_int(rc, RDV_ERR_IO, "an unusable path fails with IO");
+}
+
+static void test_malformed(struct dirs *d)
+{
+    char path[300];
+    dirs_new(d, path, sizeof(path));
+    struct tclock c = { T0 };
+    struct rdv_clock clk = { tclock_now, &c };
+    struct rdv_store *s = open_at(path, &clk);
+    if (!s)
+        return;
+    put(s, "good", 1, 1, "fine", 60, 0);
+    rdv_store_close(s);
+    leveldb_t *db = raw_open(path, false);
+    uint8_t key[300];
+    raw_put(db, key, record_key(key, "bad", 1), "\x01short", 6);        /* value too short */
+    raw_put(db, key, record_key(key, "bad", 2), "\x09" "0123456789012345678901234567", 29); /* version 9 */
+    raw_put(db, "nosep", 5, "x", 1);                                    /* no separator */
+    raw_put(db, "x\0", 2, "x", 1);                                      /* empty peer id */
+    leveldb_close(db);
+    s = open_at(path, &clk);
+    ok(s != NULL, "malformed records do not stop the open");
+    if (!s)
+        return;
+    struct rdv_store_stats st = stats(s);
+    ok(st.registrations == 1 && st.namespaces == 1, "they are ignored; the good record is there");
+    is_int(discover(s, "bad").n, 0, "discover never returns them");
+    is_int(discover(s, "good").n, 1, "the good one is found");
+    rdv_store_close(s);
+}
+
+static void test_bulk_reload(struct dirs *d)
+{
+    char path[300];
+    dirs_new(d, path, sizeof(path));
+    struct tclock c = { T0 };
+    struct rdv_clock clk = { tclock_now, &c };
+    struct rdv_store *s = open_at(path, &clk);
+    if (!s)
+        return;
+    bool all = true;
+    char ns[32];
+    for (unsigned i = 0; i < 100000; i++) {
+        snprintf(ns, sizeof(ns), "bulk/%u", i / 1000);
+        struct rdv_peerid id = mkpeer(0);
+        id.bytes[2] = (uint8_t)(i >> 16);
+        id.bytes[3] = (uint8_t)(i >> 8);
+        id.bytes[4] = (uint8_t)i;
+        struct rdv_store_put p = { .ns = ns, .ns_len = strlen(ns), .peer = &id, .seq = 1,
+                                   .envelope = (const uint8_t *)"bulk", .envelope_len = 4,
+                                   .ttl_s = 1 + i % 100 };
+        struct result r = { .st = RDV_STORE_UNAVAILABLE };
+        rdv_store_put(s, &p, put_cb, &r);
+        all = all && r.st == RDV_STORE_OK;
+    }
+    ok(all, "10^5 puts OK");
+    rdv_store_close(s);
+    c.now = T0 + 50000; /* records with TTL 1..50 s expired: half */
+    s = open_at(path, &clk);
+    struct rdv_store_stats st = stats(s);
+    ok(st.registrations == 50000 && st.namespaces == 100, "reopened at 50 s: 5*10^4 live in 100 namespaces (%llu)",
+       (unsigned long long)st.registrations);
+    c.now = T0 + 100000;
+    uint64_t count = 0;
+    rdv_store_expire(s, count_cb, &count);
+    is_int(count, 50000, "at 100 s expire() drops the other half");
+    rdv_store_close(s);
+    s = open_at(path, &clk);
+    ok(s && stats(s).registrations == 0, "and they are gone from disk");
+    rdv_store_close(s);
+}
+
+int main(void)
+{
+    struct dirs d;
+    dirs_init(&d);
+    struct rdv_store_contract c = { .make = make_leveldb, .ctx = &d, .ok = contract_ok };
+    rdv_store_contract_run("leveldb", &c);
+    test_persistence(&d);
+    test_expire_deletes(&d);
+    test_refusals(&d);
+    test_malformed(&d);
+    test_bulk_reload(&d);
+    dirs_cleanup(&d);
+    return tap_done();
+}

@@ -1,0 +1,524 @@
+/* test_store_pg.c: the PostgreSQL store against a real server ($RDV_PG_URL; tests/pg/pg-harness.sh
+ * makes a throw-away cluster and runs this under it).
+ *
+ * Runs the whole store contract (store_contract.h) on the database clock, then what only a shared
+ * database shows: --init-db's schema is idempotent; two stores (two front-ends) on one database
+ * see each other's writes; the per-peer cap and the seq rule hold under concurrent puts from
+ * both; the reaper lock has one holder and passes on when it closes. And the faults: a bad
+ * connection string, a closed port, a server that accepts but never answers, a hung backend
+ * (SIGSTOP) and a database without the schema all answer UNAVAILABLE instead of hanging, and the
+ * store recovers; closing with operations pending (even from inside a callback) answers each of
+ * them exactly once. */
+#include <arpa/inet.h>
+#include <ev.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "store/postgres.h"
+#include "store_contract.h"
+#include "tap.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define WAIT_CAP_S 15.0 /* a callback that has not come by then never will: fail, do not hang */
+
+static struct ev_loop *loop;
+static const char *url;
+static PGconn *admin; /* blocking: test set-up only */
+static struct rdv_log quiet = {RDV_LOG_ERROR, NULL}; /* RDV_TEST_LOG=debug for more */
+
+static bool contract_ok(bool cond, const char *name) { return ok(cond, "%s", name); }
+
+/* ---- blocking helpers for set-up ------------------------------------------------------------ */
+
+static bool sql(const char *q)
+{
+    PGresult *r = PQexec(admin, q);
+    bool good = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!good)
+        diag("SQL failed: %s: %s", q, PQresultErrorMessage(r));
+    PQclear(r);
+    return good;
+}
+
+static long sql_count(const char *q)
+{
+    PGresult *r = PQexec(admin, q);
+    long n = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return n;
+}
+
+static void sleep_loop(double s)
+{
+    ev_sleep(s);
+    ev_run(loop, EVRUN_NOWAIT);
+}
+
+/* Closed stores' sessions end a moment after PQfinish; the next store must not find the reaper
+ * lock still held by one of them. */
+static void wait_sessions_gone(void)
+{
+    static const char *q = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rendezvousd'";
+    for (int i = 0; i < 100 && sql_count(q); i++)
+        ev_sleep(0.05);
+}
+
+static struct rdv_store *open_store(const char *conninfo, uint32_t timeout_ms, unsigned pool)
+{
+    struct rdv_store *s = NULL;
+    char err[256];
+    if (rdv_store_postgres_open(conninfo, timeout_ms, pool, loop, &quiet, &s, err, sizeof(err)))
+        diag("open: %s", err);
+    return s;
+}
+
+static struct rdv_store *make_pg(void *ctx, const struct rdv_clock *clock)
+{
+    (void)ctx;
+    (void)clock; /* the database keeps time */
+    wait_sessions_gone();
+    if (!sql("TRUNCATE rdv_registrations"))
+        return NULL;
+    return open_store(url, 5000, 2);
+}
+
+/* ---- asynchronous calls, waited for ---------------------------------------------------------- */
+
+struct res {
+    int calls;
+    enum rdv_store_status st;
+    size_t n;
+    uint64_t count;
+    uint64_t seq[64];
+};
+
+static void wake(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)revents;
+    *(bool *)w->data = true;
+    ev_break(l, EVBREAK_ONE);
+}
+
+/* Runs the loop until *calls reaches want (or the cap passes). */
+static bool wait_calls(const int *calls, int want)
+{
+    bool over = false;
+    ev_timer cap;
+    ev_timer_init(&cap, wake, WAIT_CAP_S, 0.);
+    cap.data = &over;
+    ev_timer_start(loop, &cap);
+    while (*calls < want && !over)
+        ev_run(loop, EVRUN_ONCE);
+    ev_timer_stop(loop, &cap);
+    return *calls >= want;
+}
+
+static bool all_called(const struct res *rs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (rs[i].calls < 1)
+            return false;
+    return true;
+}
+
+/* Waits until every one of n operations has called back. */
+static void wait_all(const struct res *rs, int n)
+{
+    bool over = false;
+    ev_timer cap;
+    ev_timer_init(&cap, wake, WAIT_CAP_S, 0.);
+    cap.data = &over;
+    ev_timer_start(loop, &cap);
+    while (!all_called(rs, n) && !over)
+        ev_run(loop, EVRUN_ONCE);
+    ev_timer_stop(loop, &cap);
+}
+
+static void on_put(void *arg, enum rdv_store_status st)
+{
+    struct res *r = arg;
+    r->calls++;
+    r->st = st;
+}
+
+static void on_disc(void *arg, enum rdv_store_status st, const struct rdv_store_record *recs, size_t n)
+{
+    struct res *r = arg;
+    r->calls++;
+    r->st = st;
+    r->n = n;
+    for (size_t i = 0; i < n && i < 64; i++)
+        r->seq[i] = recs[i].seq;
+}
+
+static void on_count(void *arg, enum rdv_store_status st, uint64_t count)
+{
+    struct res *r = arg;
+    r->calls++;
+    r->st = st;
+    r->count = count;
+}
+
+static void on_health(void *arg, enum rdv_store_status st) { on_put(arg, st); }
+
+static struct rdv_peerid peer_n(unsigned n)
+{
+    struct rdv_peerid p = {.len = 34};
+    p.bytes[0] = 0x00;
+    p.bytes[1] = 32;
+    p.bytes[2] = (uint8_t)(n >> 8);
+    p.bytes[3] = (uint8_t)n;
+    return p;
+}
+
+static const uint8_t ENV[] = {1, 2, 3, 4};
+
+static void put_async(struct rdv_store *s, const char *ns, const struct rdv_peerid *peer, uint64_t seq, uint32_t ttl,
+                      uint32_t cap, struct res *r)
+{
+    struct rdv_store_put p = {.ns = ns, .ns_len = strlen(ns), .peer = peer, .seq = seq, .envelope = ENV,
+                              .envelope_len = sizeof(ENV), .ttl_s = ttl, .max_per_peer = cap};
+    rdv_store_put(s, &p, on_put, r);
+}
+
+static enum rdv_store_status put_wait(struct rdv_store *s, const char *ns, unsigned peer, uint64_t seq, uint32_t ttl)
+{
+    struct res r = {0};
+    struct rdv_peerid id = peer_n(peer);
+    put_async(s, ns, &id, seq, ttl, 0, &r);
+    return wait_calls(&r.calls, 1) ? r.st : (enum rdv_store_status)-1;
+}
+
+static struct res discover_wait(struct rdv_store *s, const char *ns)
+{
+    struct res r = {0};
+    rdv_store_discover(s, ns, strlen(ns), 0, on_disc, &r);
+    if (!wait_calls(&r.calls, 1))
+        r.st = (enum rdv_store_status)-1;
+    return r;
+}
+
+static struct res expire_wait(struct rdv_store *s)
+{
+    struct res r = {0};
+    rdv_store_expire(s, on_count, &r);
+    if (!wait_calls(&r.calls, 1))
+        r.st = (enum rdv_store_status)-1;
+    return r;
+}
+
+static enum rdv_store_status health_wait(struct rdv_store *s)
+{
+    struct res r = {0};
+    rdv_store_health(s, on_health, &r);
+    return wait_calls(&r.calls, 1) ? r.st : (enum rdv_store_status)-1;
+}
+
+/* Retries health until the store answers OK (it reconnects with backoff up to 5 s). */
+static bool recovers(struct rdv_store *s)
+{
+    for (int i = 0; i < 100; i++) {
+        if (health_wait(s) == RDV_STORE_OK)
+            return true;
+        sleep_loop(0.1);
+    }
+    return false;
+}
+
+/* ---- schema ------------------------------------------------------------------------------------ */
+
+static void test_init(void)
+{
+    char err[512] = "";
+    int rc = rdv_store_postgres_init(url, err, sizeof(err));
+    if (!ok(rc == RDV_OK, "init applies the schema"))
+        diag("%s", err);
+    ok(rdv_store_postgres_init(url, err, sizeof(err)) == RDV_OK, "init again: idempotent");
+    is_int(sql_count("SELECT count(*) FROM rdv_schema_version"), 1, "one schema version row");
+    is_int(sql_count("SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 3,
+           "primary key (discovery) + expiry + per-peer indexes");
+    ok(strstr(rdv_store_postgres_schema(), "CREATE TABLE IF NOT EXISTS rdv_registrations") != NULL,
+       "the compiled-in schema is sql/schema.sql");
+}
+
+/* ---- two front-ends on one database ----------------------------------------------------------- */
+
+static void test_two_stores(void)
+{
+    wait_sessions_gone();
+    sql("TRUNCATE rdv_registrations");
+    struct rdv_store *a = open_store(url, 5000, 2), *b = open_store(url, 5000, 3);
+    is_int(put_wait(a, "two/x", 1, 5, 30), RDV_STORE_OK, "put through A");
+    struct res r = discover_wait(b, "two/x");
+    ok(r.st == RDV_STORE_OK && r.n == 1 && r.seq[0] == 5, "B discovers A's registration");
+    is_int(put_wait(b, "two/x", 1, 4, 30), RDV_STORE_STALE, "B: a lower seq than A wrote is STALE");
+    is_int(put_wait(b, "two/x", 1, UINT64_MAX, 30), RDV_STORE_OK, "B: seq 2^64-1 (beyond bigint) is stored");
+    r = discover_wait(a, "two/x");
+    ok(r.n == 1 && r.seq[0] == UINT64_MAX, "A reads seq 2^64-1 back");
+
+    /* The cap is counted in SQL under a per-peer lock: 24 concurrent puts of one peer into 24
+     * namespaces, split over both stores' pipelines (5 connections), may admit exactly 3. */
+    struct res rs[24] = {{0}};
+    struct rdv_peerid p = peer_n(77);
+    char names[24][16];
+    for (int i = 0; i < 24; i++) {
+        snprintf(names[i], sizeof(names[i]), "cap/%d", i);
+        put_async(i % 2 ? a : b, names[i], &p, 1, 30, 3, &rs[i]);
+    }
+    wait_all(rs, 24);
+    int oks = 0, limits = 0;
+    for (int i = 0; i < 24; i++) {
+        oks += rs[i].calls == 1 && rs[i].st == RDV_STORE_OK;
+        limits += rs[i].calls == 1 && rs[i].st == RDV_STORE_LIMIT;
+    }
+    ok(oks == 3 && limits == 21, "concurrent puts from two front-ends: exactly max_per_peer admitted (%d ok, %d limit)",
+       oks, limits);
+    is_int(sql_count("SELECT count(*) FROM rdv_registrations WHERE position('cap/'::bytea IN ns) = 1"), 3,
+           "and exactly 3 rows hold that peer's cap/ namespaces");
+
+    /* The seq rule under concurrency: the highest seq wins whatever order the puts commit in. */
+    struct res sq[16] = {{0}};
+    struct rdv_peerid q = peer_n(78);
+    for (int i = 0; i < 16; i++)
+        put_async(i % 2 ? a : b, "seq/race", &q, (uint64_t)(100 + (i * 7) % 16), 30, 0, &sq[i]);
+    wait_all(sq, 16);
+    r = discover_wait(a, "seq/race");
+    ok(r.n == 1 && r.seq[0] == 115, "16 racing puts with seqs 100..115: 115 is kept (got %llu)",
+       r.n ? (unsigned long long)r.seq[0] : 0ULL);
+    rdv_store_close(a);
+    rdv_store_close(b);
+}
+
+/* ---- the reaper lock --------------------------------------------------------------------------- */
+
+static void test_reaper(void)
+{
+    wait_sessions_gone();
+    sql("TRUNCATE rdv_registrations");
+    struct rdv_store *a = open_store(url, 5000, 2), *b = open_store(url, 5000, 2);
+    struct res ra = expire_wait(a);
+    ok(ra.st == RDV_STORE_OK, "A's expire() runs (takes the reaper lock)");
+    is_int(sql_count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"), 1,
+           "one advisory lock is held");
+    for (unsigned i = 0; i < 5; i++)
+        put_wait(b, "reap/x", i, 1, 1);
+    sleep_loop(1.3);
+    struct res d = discover_wait(b, "reap/x");
+    ok(d.st == RDV_STORE_OK && d.n == 0, "expired rows are hidden before any reaper ran");
+    is_int(sql_count("SELECT count(*) FROM rdv_registrations"), 5, "... and still in the table");
+    struct res rb = expire_wait(b);
+    ok(rb.st == RDV_STORE_OK && rb.count == 0, "B does not hold the lock: its expire() deletes nothing");
+    is_int(sql_count("SELECT count(*) FROM rdv_registrations"), 5, "the rows are still there");
+    rdv_store_close(a); /* its sessions end: the lock is free */
+    uint64_t got = 0;
+    for (int i = 0; i < 100 && !got; i++) {
+        rb = expire_wait(b);
+        got = rb.count;
+        if (!got)
+            sleep_loop(0.05);
+    }
+    is_int(got, 5, "after A closes, B takes the lock over and sweeps the 5 expired rows");
+    is_int(sql_count("SELECT count(*) FROM rdv_registrations"), 0, "the table is empty");
+    rb = expire_wait(b);
+    ok(rb.st == RDV_STORE_OK && rb.count == 0, "B keeps the lock: its next expire() runs (nothing to do)");
+
+    /* More than one batch: 2500 rows expire, one expire() sweeps them batch by batch. */
+    sql("INSERT INTO rdv_registrations SELECT 'bulk'::bytea, int4send(g), 1, '\\x01', now(), now() - interval '1 s' "
+        "FROM generate_series(1, 2500) g");
+    rb = expire_wait(b);
+    is_int(rb.count, 2500, "2500 expired rows (3 batches of %d) swept by one expire()", RDV_PG_REAP_BATCH);
+    rdv_store_close(b);
+}
+
+/* ---- faults ------------------------------------------------------------------------------------ */
+
+static void test_bad_urls(void)
+{
+    struct rdv_store *s = NULL;
+    char err[256] = "";
+    int rc = rdv_store_postgres_open("postgresql://host:notaport:x/?bogus=1", 0, 0, loop, &quiet, &s, err, sizeof(err));
+    ok(rc == RDV_ERR_INVALID && s == NULL && strstr(err, "connection string"), "a bad URL is refused at open (%s)",
+       err);
+    rc = rdv_store_postgres_open(url, 0, RDV_PG_MAX_POOL + 1, loop, &quiet, &s, err, sizeof(err));
+    ok(rc == RDV_ERR_INVALID && s == NULL, "a pool beyond %d is refused", RDV_PG_MAX_POOL);
+}
+
+static void test_closed_port(void)
+{
+    /* a port nobody listens on: bind one, close it */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    char conninfo[128];
+    snprintf(conninfo, sizeof(conninfo), "postgresql://x@127.0.0.1:%u/x?sslmode=disable", ntohs(sa.sin_port));
+    struct rdv_store *s = open_store(conninfo, 500, 2);
+    ok(s != NULL, "a store opens while its database is unreachable");
+    is_int(put_wait(s, "down/x", 1, 1, 10), RDV_STORE_UNAVAILABLE, "unreachable: put answers UNAVAILABLE");
+    is_int(discover_wait(s, "down/x").st, RDV_STORE_UNAVAILABLE, "unreachable: discover answers UNAVAILABLE");
+    is_int(health_wait(s), RDV_STORE_UNAVAILABLE, "unreachable: health is UNAVAILABLE");
+    is_int(expire_wait(s).st, RDV_STORE_UNAVAILABLE, "unreachable: expire reports UNAVAILABLE");
+    rdv_store_close(s);
+}
+
+/* libpq closes its socket and opens a new one (likely with the same number) when the first host
+ * refuses: the pool must keep watching the right socket. sslmode is left at its default (prefer),
+ * so the server's refusal of SSL is on the way too. */
+static void test_second_host(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    const char *port = getenv("RDV_PG_PORT");
+    char conninfo[256];
+    snprintf(conninfo, sizeof(conninfo), "postgresql://postgres@127.0.0.1:%u,127.0.0.1:%s/rdvtest", ntohs(sa.sin_port),
+             port ? port : "5432");
+    struct rdv_store *s = open_store(conninfo, 3000, 2);
+    is_int(health_wait(s), RDV_STORE_OK, "two hosts, the first refusing: the store connects to the second");
+    rdv_store_close(s);
+}
+
+static void test_silent_server(void)
+{
+    /* accepts TCP (the kernel's backlog) and never says a word */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    listen(fd, 16);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    char conninfo[128];
+    snprintf(conninfo, sizeof(conninfo), "postgresql://x@127.0.0.1:%u/x?sslmode=disable&gssencmode=disable",
+             ntohs(sa.sin_port));
+    struct rdv_store *s = open_store(conninfo, 300, 2);
+    is_int(put_wait(s, "silent/x", 1, 1, 10), RDV_STORE_UNAVAILABLE,
+           "a server that never answers: put UNAVAILABLE at the deadline");
+    is_int(discover_wait(s, "silent/x").st, RDV_STORE_UNAVAILABLE, "... and discover too");
+    rdv_store_close(s);
+    close(fd);
+}
+
+static void signal_backends(int sig)
+{
+    PGresult *r = PQexec(admin, "SELECT pid FROM pg_stat_activity WHERE application_name = 'rendezvousd'");
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
+        kill((pid_t)atoi(PQgetvalue(r, i, 0)), sig);
+    PQclear(r);
+}
+
+static void test_hung_backend(void)
+{
+    wait_sessions_gone();
+    /* one connection: after the deadline resets it, nothing else could answer by accident */
+    struct rdv_store *s = open_store(url, 400, 1);
+    ok(recovers(s), "a fresh store answers");
+    is_int(put_wait(s, "hung/x", 1, 1, 30), RDV_STORE_OK, "put before the hang");
+    signal_backends(SIGSTOP);
+    is_int(put_wait(s, "hung/x", 2, 1, 30), RDV_STORE_UNAVAILABLE,
+           "backend stopped: put answers UNAVAILABLE at the deadline");
+    signal_backends(SIGCONT);
+    ok(recovers(s), "the store reconnects once the server answers again");
+    struct res r = discover_wait(s, "hung/x");
+    ok(r.st == RDV_STORE_OK && r.n >= 1, "the registration acknowledged before the hang is there");
+    rdv_store_close(s);
+}
+
+static void test_no_schema(void)
+{
+    sql("DROP DATABASE IF EXISTS rdv_noschema");
+    sql("CREATE DATABASE rdv_noschema");
+    char conninfo[512];
+    const char *db = strstr(url, "/rdvtest");
+    if (!ok(db != NULL, "the harness URL names database rdvtest"))
+        return;
+    snprintf(conninfo, sizeof(conninfo), "%.*s/rdv_noschema%s", (int)(db - url), url, db + strlen("/rdvtest"));
+    struct rdv_store *s = open_store(conninfo, 500, 1);
+    sleep_loop(0.3);
+    is_int(put_wait(s, "x", 1, 1, 10), RDV_STORE_UNAVAILABLE,
+           "no schema: put answers UNAVAILABLE (and the log says --init-db)");
+    rdv_store_close(s);
+}
+
+/* ---- closing with work pending ----------------------------------------------------------------- */
+
+struct closer {
+    struct rdv_store *s;
+    int calls;
+};
+
+static void close_in_cb(void *arg, enum rdv_store_status st)
+{
+    struct closer *c = arg;
+    (void)st;
+    if (c->calls++ == 0)
+        rdv_store_close(c->s);
+}
+
+static void test_close_pending(void)
+{
+    wait_sessions_gone();
+    struct rdv_store *s = open_store(url, 5000, 2);
+    struct res rs[8] = {{0}};
+    struct rdv_peerid p = peer_n(9);
+    for (int i = 0; i < 8; i++)
+        put_async(s, "close/x", &p, 1, 10, 0, &rs[i]);
+    rdv_store_close(s);
+    int once = 0;
+    for (int i = 0; i < 8; i++)
+        once += rs[i].calls == 1 && rs[i].st == RDV_STORE_UNAVAILABLE;
+    is_int(once, 8, "close answers every pending operation once, UNAVAILABLE");
+
+    s = open_store(url, 5000, 2);
+    recovers(s);
+    struct closer c = {s, 0};
+    struct rdv_store_put put = {.ns = "close/y", .ns_len = 7, .peer = &p, .seq = 1, .envelope = ENV,
+                                .envelope_len = sizeof(ENV), .ttl_s = 10};
+    for (int i = 0; i < 4; i++)
+        rdv_store_put(s, &put, close_in_cb, &c);
+    wait_calls(&c.calls, 4);
+    is_int(c.calls, 4, "closing from inside a callback: the others are still answered once");
+}
+
+int main(void)
+{
+    url = getenv("RDV_PG_URL");
+    if (!url) {
+        printf("Bail out! RDV_PG_URL is not set: run under tests/pg/pg-harness.sh\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (getenv("RDV_TEST_LOG"))
+        rdv_log_level_parse(getenv("RDV_TEST_LOG"), &quiet.level);
+    loop = ev_default_loop(0);
+    admin = PQconnectdb(url);
+    if (PQstatus(admin) != CONNECTION_OK) {
+        printf("Bail out! cannot connect to %s: %s\n", url, PQerrorMessage(admin));
+        return 1;
+    }
+    test_init();
+    struct rdv_store_contract c = {.make = make_pg, .loop = loop, .flags = RDV_CONTRACT_REAL_CLOCK, .ok = contract_ok};
+    rdv_store_contract_run("postgres", &c);
+    test_two_stores();
+    test_reaper();
+    test_bad_urls();
+    test_closed_port();
+    test_second_host();
+    test_silent_server();
+    test_hung_backend();
+    test_no_schema();
+    test_close_pending();
+    PQfinish(admin);
+    return tap_done();
+}
