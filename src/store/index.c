@@ -661,3 +661,18 @@ int rdv_index_list_registrations(struct rdv_index *ix, const void *name, size_t 
     *n = k;
     return RDV_OK;
 }
+
+void rdv_index_answer_namespaces(struct rdv_index *ix, const char *prefix, size_t prefix_len, const char *cursor,
+                                 size_t cursor_len, uint32_t limit, rdv_store_ns_list_cb cb, void *arg)
+{
+    struct rdv_store_ns_info *items;
+    size_t n;
+    int more;
+    if ((!prefix && prefix_len) || (!cursor && cursor_len) ||
+        rdv_index_list_namespaces(ix, prefix, prefix_len, cursor, cursor_len, limit, &items, &n, &more)) {
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+        return;
+    }
+    cb(arg, RDV_STORE_OK, items, n, more);
+    free(items);
+}

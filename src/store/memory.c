@@ -132,16 +132,7 @@ static void mem_list_namespaces(struct rdv_store *base, const char *prefix, size
 {
     struct mem_store *s = (struct mem_store *)base;
     mem_begin(s);
-    struct rdv_store_ns_info *items;
-    size_t n;
-    int more;
-    if ((!prefix && prefix_len) || (!cursor && cursor_len) ||
-        rdv_index_list_namespaces(s->ix, prefix, prefix_len, cursor, cursor_len, limit, &items, &n, &more)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
-        return;
-    }
-    cb(arg, RDV_STORE_OK, items, n, more);
-    free(items);
+    rdv_index_answer_namespaces(s->ix, prefix, prefix_len, cursor, cursor_len, limit, cb, arg);
 }
 
 static void mem_list_registrations(struct rdv_store *base, const char *name, size_t len,
