@@ -1,10 +1,12 @@
-/* store.c: backend-independent store helpers. */
+/* store.c: what all backends share: status names, the system clock, and opening a backend
+ * by URL (memory:, postgres://..., leveldb:/path). */
 
 #include "config.h"
 #include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/memory.h"
 #include "store/postgres.h"
@@ -12,8 +14,6 @@
 #include "store/leveldb.h"
 #endif
 #include "util/err.h"
-
-#include <time.h>
 
 const char *rdv_store_status_name(enum rdv_store_status st)
 {
@@ -63,8 +63,6 @@ int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *
 {
     if (is_postgres_url(url))
         return rdv_store_postgres_open(url, 0, 0, loop, log, out, err, errlen);
-    (void)loop;
-    (void)log;
     if (strcmp(url, "memory:") == 0 || strcmp(url, "memory") == 0) {
         *out = rdv_store_memory_new(NULL);
         if (!*out) {
@@ -73,13 +71,13 @@ int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *
         }
         return RDV_OK;
     }
+    if (strncmp(url, "leveldb:", 8) == 0) {
 #ifdef HAVE_LEVELDB
-    if (strncmp(url, "leveldb:", 8) == 0)
         return rdv_store_leveldb_open(url + 8, NULL, log, out, err, errlen);
-#endif
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "leveldb:", 8) == 0) {
-        snprintf(err, errlen, "store '%s': this backend is not built yet (use memory:)", url);
+#else
+        snprintf(err, errlen, "store '%s': this rendezvousd was built without LevelDB (install libleveldb-dev and rebuild)", url);
         return RDV_ERR_UNSUPPORTED;
+#endif
     }
     snprintf(err, errlen, "store '%s': unknown kind (memory:, postgres://..., leveldb:/path)", url);
     return RDV_ERR_INVALID;
