@@ -38,7 +38,8 @@ function startProc(cmd, args, { env = {}, cwd } = {}) {
     for (const w of [...waiters]) if (w.pred(line)) { waiters.splice(waiters.indexOf(w), 1); clearTimeout(w.t); w.resolve(line); }
   });
   const exited = new Promise((resolve) => {
-    proc.on('exit', (code, signal) => { running.delete(proc); resolve({ code, signal }); });
+    // 'close' (not 'exit'): all output has been read by then
+    proc.on('close', (code, signal) => { running.delete(proc); resolve({ code, signal }); });
     proc.on('error', () => { running.delete(proc); resolve({ code: -1, signal: null }); });
   });
   return {

@@ -178,6 +178,25 @@ await test('garbage on a connection closes it; the server keeps serving', async 
   assert.equal(r.status, 0, r.stderr);
 });
 
+await test('64 concurrent clients register and discover; every answer is right', async () => {
+  // one key per registration: the same peer racing itself could legitimately get a stale-seq refusal
+  const keys = Array.from({ length: 64 }, (_, i) => {
+    const k = join(dir, `c${i}.key`);
+    cli(['keygen', k]);
+    return k;
+  });
+  const regs = await Promise.all(keys.map((k, i) =>
+    cliAsync(['register', '--server', server, '--ns', `load/${i % 4}`, '--key', k, '--addr', `/ip4/10.1.0.${i}/tcp/4001`])));
+  for (const r of regs) assert.equal(r.status, 0, r.stderr);
+  const found = await Promise.all(keys.map((_, i) => cliAsync(['discover', '--server', server, '--ns', `load/${i % 4}`])));
+  for (const [i, r] of found.entries()) {
+    assert.equal(r.status, 0, r.stderr);
+    const addrs = r.lines.map((l) => JSON.parse(l).addrs[0]).sort();
+    const want = keys.map((_, j) => j).filter((j) => j % 4 === i % 4).map((j) => `/ip4/10.1.0.${j}/tcp/4001`).sort();
+    assert.deepEqual(addrs, want);
+  }
+});
+
 await test('SIGTERM shuts down gracefully (exit 0)', async () => {
   const res = await stopDaemon(d);
   assert.equal(res.code, 0);

@@ -29,7 +29,7 @@ function relay(label, script, args, timeoutMs = 60000) {
       const m = /^(not )?ok \d+ - (.*)$/.exec(line);
       if (m) { points++; if (m[1]) failed++; ok(!m[1], `${label}: ${m[2]}`); } else if (line.startsWith('#')) console.log(line);
     });
-    p.on('exit', (code) => {
+    p.on('close', (code) => { // 'close', not 'exit': every output line has been relayed by then
       clearTimeout(timer);
       if (code !== 0 && failed === 0) { ok(false, `${label}: exited ${code}`); diag(stderr.slice(-2000)); }
       if (points === 0) ok(false, `${label}: printed no test points`);
@@ -139,7 +139,7 @@ await test('rendezvous-cli against a js-libp2p listener: identify, ping, registe
     const t = setTimeout(() => reject(new Error(`listener did not start: ${stderr}`)), 15000);
     rl.on('line', (l) => { lines.push(l); if (l.startsWith('LISTEN ')) { clearTimeout(t); resolve(l.slice(7).trim()); } });
   });
-  const exited = new Promise((resolve) => js.on('exit', resolve));
+  const exited = new Promise((resolve) => js.on('close', resolve)); // 'close': its summary line has been read
   try {
     const key = join(dir, 'dialer.key');
     const myId = cli(['keygen', key]).stdout.trim();

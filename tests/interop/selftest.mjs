@@ -29,7 +29,7 @@ function startListener (onCleanup) {
   const waiters = []
   lines.on('line', line => { const w = waiters.shift(); if (w != null) w(line); else queue.push(line) })
   const nextLine = () => queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise(resolve => waiters.push(resolve))
-  const exited = new Promise(resolve => child.on('exit', code => resolve(code)))
+  const exited = new Promise(resolve => child.on('close', code => resolve(code))) // 'close': output all read
   return { child, nextLine, exited }
 }
 

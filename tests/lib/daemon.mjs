@@ -61,7 +61,8 @@ export function cliAsync(args) {
     let out = '', err = '';
     p.stdout.on('data', (d) => { out += d; });
     p.stderr.on('data', (d) => { err += d; });
-    p.on('exit', (status) => resolve({ status, stdout: out, stderr: err, lines: out.split('\n').filter(Boolean) }));
+    // 'close', not 'exit': only then has all of the child's output been read
+    p.on('close', (status) => resolve({ status, stdout: out, stderr: err, lines: out.split('\n').filter(Boolean) }));
   });
 }
 
