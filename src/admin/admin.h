@@ -12,6 +12,7 @@
 #define RDV_ADMIN_H
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "admin/telemetry.h"
@@ -34,6 +35,7 @@ struct rdv_admin_sources {
     const struct rdv_rendezvous_counters *counters;
     struct rdv_telemetry *telemetry;
     const char *version;
+    const bool *draining; /* may be NULL; while *draining (shutting down) /readyz answers 503 */
 };
 
 struct rdv_admin_config {

@@ -125,6 +125,10 @@ void rdv_admin_api_readyz(struct rdv_admin_req *r, const char *rest, size_t rest
 {
     (void)rest;
     (void)rest_len;
+    if (r->a->src.draining && *r->a->src.draining) { /* load balancers should stop sending peers here */
+        rdv_admin_reply_json(r, 503, json_pack("{s:s, s:s}", "status", "draining", "store", r->a->src.store->ops->kind));
+        return;
+    }
     rdv_admin_store_begin(r);
     rdv_store_health(r->a->src.store, readyz_done, r);
 }

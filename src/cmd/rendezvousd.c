@@ -42,7 +42,8 @@ struct daemon {
     struct rdv_admin *admin;
     ev_timer expire_timer;
     ev_signal sigterm, sigint;
-    bool stopping;
+    bool stopping;       /* a signal came: draining connections (/readyz says 503) */
+    bool expiry_failing; /* the last expiry sweep failed */
 };
 
 static int load_or_create_identity(struct daemon *d)
@@ -66,9 +67,13 @@ static int load_or_create_identity(struct daemon *d)
 static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
 {
     struct daemon *d = arg;
-    if (st != RDV_STORE_OK)
-        rdv_warn(&d->log, "expiry sweep failed: %s", rdv_store_status_name(st));
-    else if (count)
+    /* a store that is down fails every sweep: say so when it starts and when it ends, not each tick */
+    if (st != RDV_STORE_OK && !d->expiry_failing)
+        rdv_warn(&d->log, "expiry sweeps failing: %s (logged again when they recover)", rdv_store_status_name(st));
+    else if (st == RDV_STORE_OK && d->expiry_failing)
+        rdv_info(&d->log, "expiry sweeps work again");
+    d->expiry_failing = st != RDV_STORE_OK;
+    if (st == RDV_STORE_OK && count)
         rdv_debug(&d->log, "expired %llu registrations", (unsigned long long)count);
     if (st == RDV_STORE_OK)
         rdv_metric_add(d->tm.expired, (double)count);
@@ -159,7 +164,7 @@ static int start_admin(struct daemon *d)
     ac.listen = listen;
     ac.token = token;
     struct rdv_admin_sources src = {.store = d->store, .host = d->host, .counters = &d->rz.counters,
-                                    .telemetry = &d->tm, .version = PACKAGE_VERSION};
+                                    .telemetry = &d->tm, .version = PACKAGE_VERSION, .draining = &d->stopping};
     int err = rdv_admin_start(d->loop, &ac, &src, &d->log, &d->admin, msg, sizeof(msg));
     if (token)
         sodium_memzero(token, strlen(token));

@@ -5,11 +5,11 @@
 // errors, the bearer token and admin-listen handling.
 // The store is RDV_TEST_STORE (default memory:); on postgres:// (test_admin_api_pg.sh, under
 // tests/pg/pg-harness.sh) the same assertions run, plus /readyz and store_up while the database is down.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, done, assert, diag } from '../lib/tap.mjs';
-import { startDaemon, stopDaemon, cli, tempDir, daemonPath, sleep } from '../lib/daemon.mjs';
+import { startDaemon, stopDaemon, cli, cliPath, tempDir, daemonPath, sleep } from '../lib/daemon.mjs';
 
 const store = process.env.RDV_TEST_STORE || 'memory:';
 const pg = /^postgres(ql)?:\/\//.test(store);
@@ -384,6 +384,26 @@ if (pg) {
     assert.equal(samples((await http(base, '/metrics')).text).get('rendezvous_store_up'), 1);
   });
 }
+
+await test('/readyz answers 503 "draining" once shutdown has begun, while connections drain', async () => {
+  const dr = await startDaemon(['--store', store, '--log-level', 'debug'], { dir: tempDir('rdv-admin-drain-') });
+  const base = await adminOf(dr);
+  // an advertiser keeps a connection with a stream open, so the shutdown grace lasts its 2 s
+  const adv = spawn(cliPath, ['advertise', '--server', dr.addrs[0], '--ns', 'drain'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !/REGISTER|conn .* open/.test(dr.stderr()); i++) await sleep(50);
+    let res = await fetch(`${base}readyz`);
+    assert.equal(res.status, 200);
+    dr.proc.kill('SIGTERM');
+    for (let i = 0; i < 40 && !/shutting down/.test(dr.stderr()); i++) await sleep(25);
+    res = await fetch(`${base}readyz`);
+    assert.equal(res.status, 503);
+    assert.equal((await res.json()).status, 'draining');
+  } finally {
+    adv.kill('SIGKILL');
+    await stopDaemon(dr);
+  }
+});
 
 const stopped = await stopDaemon(d);
 await test('rendezvousd exits cleanly with the admin endpoint running', () => {
