@@ -676,3 +676,9 @@ void rdv_index_answer_namespaces(struct rdv_index *ix, const char *prefix, size_
     cb(arg, RDV_STORE_OK, items, n, more);
     free(items);
 }
+
+void rdv_index_answer_stats(struct rdv_index *ix, rdv_store_stats_cb cb, void *arg)
+{
+    struct rdv_store_stats st = {.registrations = rdv_index_records(ix), .namespaces = rdv_index_namespaces(ix)};
+    cb(arg, RDV_STORE_OK, &st);
+}

@@ -94,6 +94,8 @@ int rdv_index_list_namespaces(struct rdv_index *ix, const void *prefix, size_t p
                               struct rdv_store_ns_info **items, size_t *n, int *more);
 /* list_namespaces answered from the index: the whole operation of the stores that keep one
  * (memory, LevelDB), with its argument checks; calls cb before returning. */
+/* stats answered from the index (memory, LevelDB); calls cb before returning. */
+void rdv_index_answer_stats(struct rdv_index *ix, rdv_store_stats_cb cb, void *arg);
 void rdv_index_answer_namespaces(struct rdv_index *ix, const char *prefix, size_t prefix_len, const char *cursor,
                                  size_t cursor_len, uint32_t limit, rdv_store_ns_list_cb cb, void *arg);
 /* A page of the records of ns ordered by peer id bytes after cursor (NULL: from the start).

@@ -341,9 +341,7 @@ static void ldb_stats(struct rdv_store *base, rdv_store_stats_cb cb, void *arg)
 {
     struct ldb_store *s = (struct ldb_store *)base;
     ldb_begin(s);
-    struct rdv_store_stats st = { .registrations = rdv_index_records(s->ix),
-                                  .namespaces = rdv_index_namespaces(s->ix) };
-    cb(arg, RDV_STORE_OK, &st);
+    rdv_index_answer_stats(s->ix, cb, arg);
 }
 
 /* OK when a read of the format key succeeds: the files are there and readable. */

@@ -175,9 +175,7 @@ static void mem_stats(struct rdv_store *base, rdv_store_stats_cb cb, void *arg)
 {
     struct mem_store *s = (struct mem_store *)base;
     mem_begin(s);
-    struct rdv_store_stats st = { .registrations = rdv_index_records(s->ix),
-                                  .namespaces = rdv_index_namespaces(s->ix) };
-    cb(arg, RDV_STORE_OK, &st);
+    rdv_index_answer_stats(s->ix, cb, arg);
 }
 
 /* Memory is always there. */
