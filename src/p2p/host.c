@@ -31,6 +31,7 @@
 #define READ_CHUNK 65536
 #define RBUF_MAX (2 + RDV_NOISE_MSG_MAX + READ_CHUNK)
 #define PLAIN_IN_MAX (4 * RDV_NOISE_MSG_MAX)
+#define WBUF_SOFT (256 * 1024) /* stop pulling from yamux past this much unsent output */
 
 /* multistream keeps pointers to these: they must live as long as the program */
 static const char *const security_protocols[] = {NOISE_PROTOCOL};
@@ -449,30 +450,42 @@ static int conn_send_plain(struct rdv_conn *c, const uint8_t *p, size_t n)
     return rdv_noise_send(c->noise, p, n, &c->wbuf);
 }
 
-/* Moves yamux output through Noise into wbuf, then to the socket. */
-static void conn_flush(struct rdv_conn *c)
+/* Moves yamux output through Noise into wbuf while wbuf is under its soft mark, so a peer that
+ * reads slowly holds back yamux (its streams queue, then refuse writes) instead of growing wbuf
+ * towards max_conn_output. */
+static int conn_pull_mux(struct rdv_conn *c)
 {
-    if (c->state == CONN_DEAD)
-        return;
-    if (c->mux) {
-        for (int round = 0; round < 64; round++) {
-            struct rdv_buf *out = rdv_yamux_output(c->mux);
+    while (c->mux && c->wbuf.len < WBUF_SOFT) {
+        struct rdv_buf *out = rdv_yamux_output(c->mux);
+        if (out->len == 0) {
+            int err = rdv_yamux_flush(c->mux); /* queued stream data the windows now allow */
+            if (err)
+                return err;
             if (out->len == 0)
                 break;
-            int err = conn_send_plain(c, rdv_buf_head(out), out->len);
-            if (err) {
-                conn_fail(c, err, "output over its cap");
-                return;
-            }
-            rdv_buf_consume(out, out->len);
-            err = rdv_yamux_flush(c->mux);
-            if (err) {
-                conn_fail(c, err, "yamux");
-                return;
-            }
         }
+        int err = conn_send_plain(c, rdv_buf_head(out), out->len);
+        if (err)
+            return err;
+        rdv_buf_consume(out, out->len);
     }
-    conn_write_socket(c);
+    return RDV_OK;
+}
+
+/* Pulls from yamux and writes to the socket until the socket is full or nothing is left. */
+static void conn_flush(struct rdv_conn *c)
+{
+    while (c->state != CONN_DEAD) {
+        int err = conn_pull_mux(c);
+        if (err) {
+            conn_fail(c, err, "output");
+            return;
+        }
+        size_t pulled = c->wbuf.len;
+        conn_write_socket(c);
+        if (c->state == CONN_DEAD || c->wbuf.len > 0 || pulled < WBUF_SOFT)
+            return; /* socket full (the write watcher resumes us), or everything went */
+    }
 }
 
 /* ---- streams (yamux callbacks) ------------------------------------------------------------------ */

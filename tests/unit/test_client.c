@@ -162,7 +162,8 @@ static uint64_t discovers(const struct point_srv *p) { return p->srv.counters.re
 static void put_done(void *arg, enum rdv_store_status st) { *(int *)arg += st == RDV_STORE_OK; }
 
 /* Stores n signed records of made-up peers under ns straight into the point's store. */
-static int fill(struct point_srv *p, const char *ns, int n)
+/* n records in ns, each with `extra` long dns addresses besides its ip4 one (extra 20: ~1 KiB each) */
+static int fill(struct point_srv *p, const char *ns, int n, int extra)
 {
     int stored = 0;
     for (int i = 0; i < n; i++) {
@@ -179,6 +180,12 @@ static int fill(struct point_srv *p, const char *ns, int n)
         snprintf(text, sizeof(text), "/ip4/10.1.%d.%d/tcp/%d", i / 250, i % 250, 1000 + i);
         rdv_ma_from_text(text, &ma);
         rdv_peer_record_add_addr(&r, rdv_buf_head(&ma), ma.len);
+        for (int j = 0; j < extra; j++) {
+            rdv_buf_reset(&ma);
+            snprintf(text, sizeof(text), "/dns4/n%d-a%d.peers.example.org/tcp/443/wss", i, j);
+            rdv_ma_from_text(text, &ma);
+            rdv_peer_record_add_addr(&r, rdv_buf_head(&ma), ma.len);
+        }
         rdv_signed_peer_record_seal(&k, &r, &env);
         struct rdv_store_put put = {.ns = ns, .ns_len = strlen(ns), .peer = &r.peer_id, .seq = 1,
                                     .envelope = rdv_buf_head(&env), .envelope_len = env.len, .ttl_s = 60};
@@ -425,12 +432,18 @@ static void test_point(void)
     rendezvous_peer_list_free(l);
 
     /* a large answer: 700 records, well over 64 KiB */
-    is_int(fill(&p, "crowd", 700), 700, "700 registrations in the point's store");
+    is_int(fill(&p, "crowd", 700, 0), 700, "700 registrations in the point's store");
     is_int(rendezvous_find_peers_wait(b, "crowd", 0, &l), RENDEZVOUS_OK, "b finds them");
     ok(l && l->n == 700, "all 700 (%zu)", l ? l->n : 0);
     rendezvous_peer_list_free(l);
     is_int(rendezvous_find_peers_wait(b, "crowd", 10, &l), RENDEZVOUS_OK, "limit 10");
     ok(l && l->n == 10, "from the cache: 10");
+    rendezvous_peer_list_free(l);
+    /* an answer bigger than the yamux window and the host's output soft mark (~1 MiB): it must
+     * arrive whole through several window updates and output pulls */
+    is_int(fill(&p, "fat", 900, 20), 900, "900 registrations of ~1 KiB each");
+    is_int(rendezvous_find_peers_wait(b, "fat", 0, &l), RENDEZVOUS_OK, "b finds them");
+    ok(l && l->n == 900 && l->peers[0].naddrs == 21, "all 900, each with its 21 addresses (%zu)", l ? l->n : 0);
     rendezvous_peer_list_free(l);
 
     /* the keepalive: pings every 50 ms, all echoed, the connection stays */
