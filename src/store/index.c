@@ -636,6 +636,8 @@ int rdv_index_list_registrations(struct rdv_index *ix, const void *name, size_t 
     *recs = NULL;
     *n = 0;
     *more = 0;
+    if ((!name && len) || len > RDV_NS_MAX)
+        return RDV_ERR_INVALID;
     ns_t *ns = len ? ns_find(ix, ix_hash(ix, name, len), name, len) : NULL;
     if (!ns)
         return RDV_OK;

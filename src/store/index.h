@@ -99,7 +99,8 @@ void rdv_index_answer_stats(struct rdv_index *ix, rdv_store_stats_cb cb, void *a
 void rdv_index_answer_namespaces(struct rdv_index *ix, const char *prefix, size_t prefix_len, const char *cursor,
                                  size_t cursor_len, uint32_t limit, rdv_store_ns_list_cb cb, void *arg);
 /* A page of the records of ns ordered by peer id bytes after cursor (NULL: from the start).
- * *recs is malloc'd (free it; NULL when *n is 0). Returns 0 or RDV_ERR_NOMEM. */
+ * *recs is malloc'd (free it; NULL when *n is 0). Returns 0, RDV_ERR_INVALID (a NULL name with a
+ * length, or a name over RDV_NS_MAX) or RDV_ERR_NOMEM. */
 int rdv_index_list_registrations(struct rdv_index *ix, const void *ns, size_t ns_len,
                                  const struct rdv_peerid *cursor, uint32_t limit,
                                  struct rdv_index_rec ***recs, size_t *n, int *more);

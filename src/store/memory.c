@@ -144,8 +144,7 @@ static void mem_list_registrations(struct rdv_store *base, const char *name, siz
     struct rdv_index_rec **recs;
     size_t n;
     int more;
-    if ((!name && len) || len > RDV_NS_MAX ||
-        rdv_index_list_registrations(s->ix, name, len, cursor, limit, &recs, &n, &more)) {
+    if (rdv_index_list_registrations(s->ix, name, len, cursor, limit, &recs, &n, &more)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
         return;
     }
