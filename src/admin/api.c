@@ -385,6 +385,6 @@ void rdv_admin_api_registrations(struct rdv_admin_req *r, const char *rest, size
         return;
     }
     rdv_admin_store_begin(r);
-    rdv_store_list_registrations(r->a->src.store, r->ns, r->ns_len, cursor_len ? &after : NULL, limit,
+    rdv_store_list_registrations(r->a->src.store, 0, r->ns, r->ns_len, cursor_len ? &after : NULL, limit,
                                  registrations_done, r);
 }

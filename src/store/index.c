@@ -10,16 +10,23 @@
  * moves it in O(log n). Each namespace keeps its records in a dense array too: O(1) removal by
  * swapping with the last, and O(k) random sampling by a partial Fisher-Yates shuffle in place.
  *
+ * A namespace here is a (record kind, name) pair: its hash key is the kind byte followed by the
+ * name, so kinds never mix and sampling one kind costs nothing extra. For ordered discovery
+ * (cookies) every record also sits in two ordered logs by its counter (util/olog.h): its
+ * namespace's and its kind's (all namespaces).
+ *
  * Insertion never fails half-way: it reserves every array and table slot it will need before
  * linking anything, so an allocation failure leaves the index as it was. */
 #include "store/index.h"
 
 #include <sodium.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/err.h"
+#include "util/olog.h"
 
 /* ---- a small open-addressing hash table of item pointers -------------------------------- */
 
@@ -146,17 +153,30 @@ struct peer_count {
 
 struct rdv_index {
     uint8_t hkey[crypto_shorthash_KEYBYTES];
-    htab spaces;  /* ns_t by name */
+    htab spaces;  /* ns_t by kind byte + name */
     htab peers;   /* peer_count by peer id */
     rec_t **heap; /* min-heap on expires_ms */
     size_t heap_n, heap_cap;
+    size_t names; /* distinct names over all kinds */
+    uint64_t counter; /* the highest counter handed out or seen */
+    uint64_t by_dialect[RDV_STORE_DIALECTS];
+    struct rdv_olog by_kind[RDV_STORE_KINDS]; /* every record of a kind, by counter */
 };
 
 static void ns_key(const void *item, const uint8_t **k, size_t *n)
 {
     const ns_t *ns = item;
-    *k = ns->name;
-    *n = ns->len;
+    *k = ns->key;
+    *n = ns->len + 1;
+}
+
+/* The hash key of (kind, name): the kind byte then the name. */
+static size_t ns_key_make(uint8_t kind, const void *name, size_t len, uint8_t *out)
+{
+    out[0] = kind;
+    if (len)
+        memcpy(out + 1, name, len);
+    return len + 1;
 }
 
 static void rec_key(const void *item, const uint8_t **k, size_t *n)
@@ -260,9 +280,28 @@ static void heap_remove(struct rdv_index *ix, size_t i)
 
 /* ---- namespaces and peer counts -------------------------------------------------------- */
 
-static ns_t *ns_find(const struct rdv_index *ix, uint64_t h, const void *name, size_t len)
+static ns_t *ns_find(const struct rdv_index *ix, uint64_t h, const void *key, size_t key_len)
 {
-    return htab_get(&ix->spaces, h, name, len);
+    return htab_get(&ix->spaces, h, key, key_len);
+}
+
+/* The namespace (kind, name), or NULL. */
+static ns_t *ns_lookup(const struct rdv_index *ix, uint8_t kind, const void *name, size_t len)
+{
+    uint8_t key[RDV_NS_MAX + 1];
+    if (kind >= RDV_STORE_KINDS || len == 0 || len > RDV_NS_MAX || !name)
+        return NULL;
+    size_t kl = ns_key_make(kind, name, len, key);
+    return ns_find(ix, ix_hash(ix, key, kl), key, kl);
+}
+
+/* Whether another kind holds a namespace of this name (for the distinct-name count). */
+static bool name_held_elsewhere(const struct rdv_index *ix, const ns_t *ns)
+{
+    for (uint8_t k = 0; k < RDV_STORE_KINDS; k++)
+        if (k != ns->kind && ns_lookup(ix, k, ns->name, ns->len))
+            return true;
+    return false;
 }
 
 static void rec_free(rec_t *r)
@@ -277,34 +316,42 @@ static void ns_free(ns_t *ns)
         rec_free(ns->recs[i]);
     free(ns->recs);
     free(ns->by_peer.slots);
-    free(ns->name);
+    rdv_olog_free(&ns->log);
+    free(ns->key);
     free(ns);
 }
 
-static ns_t *ns_create(struct rdv_index *ix, uint64_t h, const void *name, size_t len)
+static ns_t *ns_create(struct rdv_index *ix, uint64_t h, uint8_t kind, const void *name, size_t len)
 {
     if (htab_reserve(&ix->spaces, ix->spaces.n + 1))
         return NULL;
     ns_t *ns = calloc(1, sizeof(*ns));
     if (!ns)
         return NULL;
-    ns->name = malloc(len);
-    if (!ns->name) {
+    ns->key = malloc(len + 1);
+    if (!ns->key) {
         free(ns);
         return NULL;
     }
-    memcpy(ns->name, name, len);
+    ns_key_make(kind, name, len, ns->key);
+    ns->name = ns->key + 1;
     ns->len = len;
+    ns->kind = kind;
     ns->hash = h;
     ns->by_peer.key = rec_key;
+    rdv_olog_init(&ns->log, offsetof(rec_t, ns_log_pos));
     htab_insert(&ix->spaces, h, ns);
+    if (!name_held_elsewhere(ix, ns))
+        ix->names++;
     return ns;
 }
 
 /* Removes an empty namespace. */
 static void ns_remove(struct rdv_index *ix, ns_t *ns)
 {
-    htab_delete(&ix->spaces, ns->hash, ns->name, ns->len);
+    htab_delete(&ix->spaces, ns->hash, ns->key, ns->len + 1);
+    if (!name_held_elsewhere(ix, ns))
+        ix->names--;
     ns_free(ns);
 }
 
@@ -337,6 +384,8 @@ struct rdv_index *rdv_index_new(void)
     randombytes_buf(ix->hkey, sizeof(ix->hkey));
     ix->spaces.key = ns_key;
     ix->peers.key = peer_key;
+    for (int k = 0; k < RDV_STORE_KINDS; k++)
+        rdv_olog_init(&ix->by_kind[k], offsetof(rec_t, kind_log_pos));
     return ix;
 }
 
@@ -352,19 +401,32 @@ void rdv_index_free(struct rdv_index *ix)
     free(ix->spaces.slots);
     free(ix->peers.slots);
     free(ix->heap);
+    for (int k = 0; k < RDV_STORE_KINDS; k++)
+        rdv_olog_free(&ix->by_kind[k]);
     sodium_memzero(ix->hkey, sizeof(ix->hkey));
     free(ix);
 }
 
-rec_t *rdv_index_find(struct rdv_index *ix, const void *ns, size_t ns_len, const struct rdv_peerid *peer)
+rec_t *rdv_index_find(struct rdv_index *ix, uint8_t kind, const void *ns, size_t ns_len,
+                      const struct rdv_peerid *peer)
 {
-    ns_t *n = ns_find(ix, ix_hash(ix, ns, ns_len), ns, ns_len);
+    ns_t *n = ns_lookup(ix, kind, ns, ns_len);
     return n ? htab_get(&n->by_peer, ix_hash(ix, peer->bytes, peer->len), peer->bytes, peer->len) : NULL;
+}
+
+uint64_t rdv_index_next_counter(struct rdv_index *ix)
+{
+    return ++ix->counter;
+}
+
+uint64_t rdv_index_counter(const struct rdv_index *ix)
+{
+    return ix->counter;
 }
 
 enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_store_put *p, rec_t **existing)
 {
-    *existing = rdv_index_find(ix, p->ns, p->ns_len, p->peer);
+    *existing = rdv_index_find(ix, p->kind, p->ns, p->ns_len, p->peer);
     if (*existing)
         return p->seq < (*existing)->seq ? RDV_STORE_STALE : RDV_STORE_OK;
     if (p->max_per_peer) {
@@ -379,9 +441,32 @@ enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_sto
 static int rec_reserve(struct rdv_index *ix, ns_t *ns, bool new_peer)
 {
     if (rec_array_reserve(&ns->recs, &ns->cap, ns->n + 1) || htab_reserve(&ns->by_peer, ns->n + 1) ||
-        rec_array_reserve(&ix->heap, &ix->heap_cap, ix->heap_n + 1))
+        rec_array_reserve(&ix->heap, &ix->heap_cap, ix->heap_n + 1) || rdv_olog_reserve(&ns->log) ||
+        rdv_olog_reserve(&ix->by_kind[ns->kind]))
         return -1;
     return new_peer ? htab_reserve(&ix->peers, ix->peers.n + 1) : 0;
+}
+
+/* Appends r to its two ordered logs under its counter (room reserved), keeping the index's counter
+ * the highest one seen (LevelDB reloads records with the counters they had). */
+static void rec_log(struct rdv_index *ix, rec_t *r)
+{
+    rdv_olog_append(&r->ns->log, r->counter, r);
+    rdv_olog_append(&ix->by_kind[r->ns->kind], r->counter, r);
+    if (r->counter > ix->counter)
+        ix->counter = r->counter;
+}
+
+static void rec_unlog(struct rdv_index *ix, rec_t *r)
+{
+    rdv_olog_remove(&r->ns->log, r);
+    rdv_olog_remove(&ix->by_kind[r->ns->kind], r);
+}
+
+static void dialect_count(struct rdv_index *ix, rec_t *r, int delta)
+{
+    ix->by_dialect[r->dialect] += (uint64_t)(int64_t)delta;
+    r->ns->by_dialect[r->dialect] += (uint64_t)(int64_t)delta;
 }
 
 static void rec_link(struct rdv_index *ix, ns_t *ns, rec_t *r, struct peer_count *pc, struct peer_count *npc)
@@ -389,6 +474,8 @@ static void rec_link(struct rdv_index *ix, ns_t *ns, rec_t *r, struct peer_count
     r->ns = ns;
     r->ns_idx = ns->n;
     ns->recs[ns->n++] = r;
+    rec_log(ix, r);
+    dialect_count(ix, r, +1);
     htab_insert(&ns->by_peer, r->peer_hash, r);
     heap_set(ix, ix->heap_n++, r);
     heap_up(ix, r->heap_idx);
@@ -400,13 +487,19 @@ static void rec_link(struct rdv_index *ix, ns_t *ns, rec_t *r, struct peer_count
     pc->count++;
 }
 
-int rdv_index_insert(struct rdv_index *ix, const void *name, size_t len, const struct rdv_peerid *peer,
-                     uint64_t seq, int64_t registered_ms, int64_t expires_ms, rec_t **out)
+int rdv_index_insert(struct rdv_index *ix, const struct rdv_index_key *key, const struct rdv_index_meta *m,
+                     rec_t **out)
 {
-    uint64_t nh = ix_hash(ix, name, len), ph = ix_hash(ix, peer->bytes, peer->len);
-    ns_t *ns = ns_find(ix, nh, name, len);
+    uint8_t nkey[RDV_NS_MAX + 1];
+    if (key->kind >= RDV_STORE_KINDS || m->dialect >= RDV_STORE_DIALECTS || key->ns_len == 0 ||
+        key->ns_len > RDV_NS_MAX || !key->ns)
+        return RDV_ERR_INVALID;
+    const struct rdv_peerid *peer = key->peer;
+    size_t kl = ns_key_make(key->kind, key->ns, key->ns_len, nkey);
+    uint64_t nh = ix_hash(ix, nkey, kl), ph = ix_hash(ix, peer->bytes, peer->len);
+    ns_t *ns = ns_find(ix, nh, nkey, kl);
     bool new_ns = ns == NULL;
-    if (new_ns && !(ns = ns_create(ix, nh, name, len)))
+    if (new_ns && !(ns = ns_create(ix, nh, key->kind, key->ns, key->ns_len)))
         return RDV_ERR_NOMEM;
     struct peer_count *pc = peer_find(ix, ph, peer);
     rec_t *r = calloc(1, sizeof(*r));
@@ -420,28 +513,47 @@ int rdv_index_insert(struct rdv_index *ix, const void *name, size_t len, const s
     }
     r->peer = *peer;
     r->peer_hash = ph;
-    r->seq = seq;
-    r->registered_ms = registered_ms;
-    r->expires_ms = expires_ms;
+    r->seq = m->seq;
+    r->counter = m->counter;
+    r->dialect = m->dialect;
+    r->registered_ms = m->registered_ms;
+    r->expires_ms = m->expires_ms;
     rec_link(ix, ns, r, pc, npc);
     if (out)
         *out = r;
     return RDV_OK;
 }
 
-void rdv_index_update(struct rdv_index *ix, rec_t *r, uint64_t seq, int64_t registered_ms, int64_t expires_ms)
+int rdv_index_update(struct rdv_index *ix, rec_t *r, const struct rdv_index_meta *m)
 {
-    r->seq = seq;
-    r->registered_ms = registered_ms;
-    r->expires_ms = expires_ms;
+    if (m->dialect >= RDV_STORE_DIALECTS)
+        return RDV_ERR_INVALID;
+    if (m->counter != r->counter) {
+        /* Moving to the end of both logs. The removal leaves a hole (or frees the last slot), so the
+         * reserve finds room by compacting at worst and never allocates: this cannot fail. */
+        rec_unlog(ix, r);
+        (void)rdv_olog_reserve(&r->ns->log);
+        (void)rdv_olog_reserve(&ix->by_kind[r->ns->kind]);
+        r->counter = m->counter;
+        rec_log(ix, r);
+    }
+    dialect_count(ix, r, -1);
+    r->dialect = m->dialect;
+    dialect_count(ix, r, +1);
+    r->seq = m->seq;
+    r->registered_ms = m->registered_ms;
+    r->expires_ms = m->expires_ms;
     heap_up(ix, r->heap_idx);
     heap_down(ix, r->heap_idx);
+    return RDV_OK;
 }
 
 void rdv_index_remove(struct rdv_index *ix, rec_t *r)
 {
     ns_t *ns = r->ns;
     heap_remove(ix, r->heap_idx);
+    rec_unlog(ix, r);
+    dialect_count(ix, r, -1);
     rec_t *last = ns->recs[--ns->n];
     ns->recs[r->ns_idx] = last;
     last->ns_idx = r->ns_idx;
@@ -458,7 +570,7 @@ rec_t *rdv_index_soonest(const struct rdv_index *ix)
 }
 
 size_t rdv_index_records(const struct rdv_index *ix) { return ix->heap_n; }
-size_t rdv_index_namespaces(const struct rdv_index *ix) { return ix->spaces.n; }
+size_t rdv_index_namespaces(const struct rdv_index *ix) { return ix->names; }
 
 /* ---- sampling -------------------------------------------------------------------------- */
 
@@ -478,10 +590,10 @@ static void ns_sample_front(ns_t *ns, size_t k)
     }
 }
 
-void rdv_index_sample(struct rdv_index *ix, const void *name, size_t len, uint32_t limit,
+void rdv_index_sample(struct rdv_index *ix, uint8_t kind, const void *name, size_t len, uint32_t limit,
                       rec_t *const **recs, size_t *k)
 {
-    ns_t *ns = len ? ns_find(ix, ix_hash(ix, name, len), name, len) : NULL;
+    ns_t *ns = ns_lookup(ix, kind, name, len);
     *recs = NULL;
     *k = 0;
     if (!ns)
@@ -541,7 +653,8 @@ static void topk_offer(struct topk *t, const void *item)
 static int ns_cmp(const void *a, const void *b)
 {
     const ns_t *x = a, *y = b;
-    return rdv_index_bytes_cmp(x->name, x->len, y->name, y->len);
+    int c = rdv_index_bytes_cmp(x->name, x->len, y->name, y->len);
+    return c ? c : (int)x->kind - (int)y->kind;
 }
 
 static int rec_cmp(const void *a, const void *b)
@@ -589,11 +702,32 @@ static void ns_expiry_range(const ns_t *ns, int64_t *lo, int64_t *hi)
     }
 }
 
-static bool ns_selected(const ns_t *ns, const void *prefix, size_t plen, const void *cursor, size_t clen)
+/* A namespace cursor: a name, then optionally 0x00 and a kind (see store.h). */
+struct ns_cursor {
+    const uint8_t *name;
+    size_t len;
+    int kind; /* -1: after every kind of name */
+};
+
+static struct ns_cursor ns_cursor_parse(const void *cursor, size_t clen)
+{
+    const uint8_t *c = cursor;
+    struct ns_cursor nc = {c, clen, -1};
+    if (clen >= 2 && c[clen - 2] == 0) {
+        nc.len = clen - 2;
+        nc.kind = c[clen - 1];
+    }
+    return nc;
+}
+
+static bool ns_selected(const ns_t *ns, const void *prefix, size_t plen, const struct ns_cursor *c)
 {
     if (plen && (ns->len < plen || memcmp(ns->name, prefix, plen) != 0))
         return false;
-    return !clen || rdv_index_bytes_cmp(ns->name, ns->len, cursor, clen) > 0;
+    if (!c->len && c->kind < 0)
+        return true;
+    int cmp = rdv_index_bytes_cmp(ns->name, ns->len, c->name, c->len);
+    return cmp > 0 || (cmp == 0 && c->kind >= 0 && ns->kind > c->kind);
 }
 
 int rdv_index_list_namespaces(struct rdv_index *ix, const void *prefix, size_t prefix_len,
@@ -604,11 +738,12 @@ int rdv_index_list_namespaces(struct rdv_index *ix, const void *prefix, size_t p
     *n = 0;
     *more = 0;
     struct topk t;
+    struct ns_cursor c = ns_cursor_parse(cursor, cursor ? cursor_len : 0);
     if (topk_init(&t, limit, ix->spaces.n, ns_cmp))
         return RDV_ERR_NOMEM;
     for (size_t i = 0; i < ix->spaces.cap; i++) {
         const ns_t *ns = ix->spaces.slots[i].item;
-        if (ns && ns_selected(ns, prefix, prefix ? prefix_len : 0, cursor, cursor ? cursor_len : 0))
+        if (ns && ns_selected(ns, prefix, prefix ? prefix_len : 0, &c))
             topk_offer(&t, ns);
     }
     size_t k = topk_finish(&t, limit, qsort_adapter_ns, more);
@@ -620,7 +755,9 @@ int rdv_index_list_namespaces(struct rdv_index *ix, const void *prefix, size_t p
     }
     for (size_t i = 0; i < k; i++) {
         const ns_t *ns = t.h[i];
-        out[i] = (struct rdv_store_ns_info){ .ns = (const char *)ns->name, .ns_len = ns->len, .count = ns->n };
+        out[i] = (struct rdv_store_ns_info){ .ns = (const char *)ns->name, .ns_len = ns->len, .kind = ns->kind,
+                                             .count = ns->n };
+        memcpy(out[i].by_dialect, ns->by_dialect, sizeof(out[i].by_dialect));
         ns_expiry_range(ns, &out[i].soonest_expiry_ms, &out[i].latest_expiry_ms);
     }
     free(t.h);
@@ -629,16 +766,16 @@ int rdv_index_list_namespaces(struct rdv_index *ix, const void *prefix, size_t p
     return RDV_OK;
 }
 
-int rdv_index_list_registrations(struct rdv_index *ix, const void *name, size_t len,
+int rdv_index_list_registrations(struct rdv_index *ix, uint8_t kind, const void *name, size_t len,
                                  const struct rdv_peerid *cursor, uint32_t limit,
                                  rec_t ***recs, size_t *n, int *more)
 {
     *recs = NULL;
     *n = 0;
     *more = 0;
-    if ((!name && len) || len > RDV_NS_MAX)
+    if ((!name && len) || len > RDV_NS_MAX || kind >= RDV_STORE_KINDS)
         return RDV_ERR_INVALID;
-    ns_t *ns = len ? ns_find(ix, ix_hash(ix, name, len), name, len) : NULL;
+    ns_t *ns = ns_lookup(ix, kind, name, len);
     if (!ns)
         return RDV_OK;
     struct topk t;
@@ -682,5 +819,38 @@ void rdv_index_answer_namespaces(struct rdv_index *ix, const char *prefix, size_
 void rdv_index_answer_stats(struct rdv_index *ix, rdv_store_stats_cb cb, void *arg)
 {
     struct rdv_store_stats st = {.registrations = rdv_index_records(ix), .namespaces = rdv_index_namespaces(ix)};
+    memcpy(st.by_dialect, ix->by_dialect, sizeof(st.by_dialect));
     cb(arg, RDV_STORE_OK, &st);
+}
+
+/* ---- ordered pages (cookies) ----------------------------------------------------------- */
+
+int rdv_index_page(struct rdv_index *ix, const struct rdv_store_query *q, rec_t ***recs, size_t *n)
+{
+    *recs = NULL;
+    *n = 0;
+    if (!rdv_store_query_valid(q))
+        return RDV_ERR_INVALID;
+    const struct rdv_olog *log;
+    if (q->ns_len) {
+        ns_t *ns = ns_lookup(ix, q->kind, q->ns, q->ns_len);
+        if (!ns)
+            return RDV_OK;
+        log = &ns->log;
+    } else {
+        log = &ix->by_kind[q->kind];
+    }
+    size_t cap = q->limit && q->limit < log->live ? q->limit : log->live;
+    if (cap == 0)
+        return RDV_OK;
+    rec_t **out = malloc(cap * sizeof(*out));
+    if (!out)
+        return RDV_ERR_NOMEM;
+    size_t pos = rdv_olog_seek(log, q->after), k = 0;
+    rec_t *r;
+    while (k < cap && (r = rdv_olog_next(log, &pos)))
+        out[k++] = r;
+    *recs = out;
+    *n = k;
+    return RDV_OK;
 }

@@ -29,12 +29,18 @@ struct rdv_index_htab {
     void (*key)(const void *item, const uint8_t **key, size_t *len);
 };
 
-/* A namespace with at least one record. Read-only outside index.c. */
+#include "util/olog.h"
+
+/* A (record kind, namespace) with at least one record. Read-only outside index.c. */
 struct rdv_index_ns {
-    uint8_t *name;
+    const uint8_t *name;    /* points into key */
     size_t len;
+    uint8_t kind;
     size_t n;               /* records */
+    uint64_t by_dialect[RDV_STORE_DIALECTS];
     /* private */
+    uint8_t *key;           /* kind byte + name: the hash key */
+    struct rdv_olog log;    /* records by counter */
     uint64_t hash;
     struct rdv_index_rec **recs; /* dense, in no particular order */
     size_t cap;
@@ -47,6 +53,8 @@ struct rdv_index_rec {
     struct rdv_index_ns *ns;
     struct rdv_peerid peer;
     uint64_t seq;
+    uint64_t counter;       /* the store's registration counter at the last put */
+    uint8_t dialect;
     int64_t registered_ms;
     int64_t expires_ms;     /* live while now < expires_ms */
     uint8_t *data;          /* backend bytes or NULL; free()d with the record */
@@ -55,24 +63,46 @@ struct rdv_index_rec {
     uint64_t peer_hash;
     size_t heap_idx;
     size_t ns_idx;
+    size_t ns_log_pos, kind_log_pos;
+};
+
+/* Where a record lives, and what it holds besides its bytes. */
+struct rdv_index_key {
+    uint8_t kind;
+    const void *ns;
+    size_t ns_len;
+    const struct rdv_peerid *peer;
+};
+struct rdv_index_meta {
+    uint64_t seq;
+    uint64_t counter;
+    uint8_t dialect;
+    int64_t registered_ms;
+    int64_t expires_ms;
 };
 
 /* Returns NULL on allocation failure (or when libsodium cannot start). */
 struct rdv_index *rdv_index_new(void);
 void rdv_index_free(struct rdv_index *ix);
 
-struct rdv_index_rec *rdv_index_find(struct rdv_index *ix, const void *ns, size_t ns_len,
+struct rdv_index_rec *rdv_index_find(struct rdv_index *ix, uint8_t kind, const void *ns, size_t ns_len,
                                      const struct rdv_peerid *peer);
+/* The registration counter: next_counter hands out the next value (for a put); counter is the
+ * highest handed out or seen in an inserted record. */
+uint64_t rdv_index_next_counter(struct rdv_index *ix);
+uint64_t rdv_index_counter(const struct rdv_index *ix);
 /* What a put of p means for the index: OK (new record, or *existing for a refresh), STALE (lower
  * seq than the record held) or LIMIT (a new record beyond p->max_per_peer). Changes nothing. */
 enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_store_put *p,
                                       struct rdv_index_rec **existing);
-/* Adds a record that is not yet held. Returns 0, or RDV_ERR_NOMEM leaving the index unchanged. */
-int rdv_index_insert(struct rdv_index *ix, const void *ns, size_t ns_len, const struct rdv_peerid *peer,
-                     uint64_t seq, int64_t registered_ms, int64_t expires_ms, struct rdv_index_rec **out);
-/* Changes a held record's seq and times (a refresh, or undoing one). Cannot fail. */
-void rdv_index_update(struct rdv_index *ix, struct rdv_index_rec *r, uint64_t seq, int64_t registered_ms,
-                      int64_t expires_ms);
+/* Adds a record that is not yet held. Returns 0, RDV_ERR_INVALID (kind, dialect or name out of
+ * range), or RDV_ERR_NOMEM leaving the index unchanged. m->counter must exceed every counter in the
+ * index (rdv_index_next_counter), or records must be inserted in counter order (a reload). */
+int rdv_index_insert(struct rdv_index *ix, const struct rdv_index_key *key, const struct rdv_index_meta *m,
+                     struct rdv_index_rec **out);
+/* Changes a held record's seq, counter, dialect and times (a refresh, or undoing one). A new
+ * counter moves it to the end of the ordered logs. Returns 0 or RDV_ERR_INVALID (dialect). */
+int rdv_index_update(struct rdv_index *ix, struct rdv_index_rec *r, const struct rdv_index_meta *m);
 /* Unlinks and frees r (and its data); its namespace goes with its last record. */
 void rdv_index_remove(struct rdv_index *ix, struct rdv_index_rec *r);
 /* The record that expires first, or NULL when empty. */
@@ -83,8 +113,12 @@ size_t rdv_index_namespaces(const struct rdv_index *ix);
 
 /* Records of ns with the first *k of them a uniformly random k-subset, k = min(limit, n) (limit 0:
  * all). *recs is NULL (k = 0) when ns is unknown. Valid until the index changes. */
-void rdv_index_sample(struct rdv_index *ix, const void *ns, size_t ns_len, uint32_t limit,
+void rdv_index_sample(struct rdv_index *ix, uint8_t kind, const void *ns, size_t ns_len, uint32_t limit,
                       struct rdv_index_rec *const **recs, size_t *k);
+/* An ordered query (store.h): *recs is malloc'd (free it; NULL when *n is 0), the records with
+ * counter > q->after of (kind, ns) or of the kind (ns_len 0), in counter order, at most q->limit.
+ * O(log n + limit). Returns 0, RDV_ERR_INVALID or RDV_ERR_NOMEM. */
+int rdv_index_page(struct rdv_index *ix, const struct rdv_store_query *q, struct rdv_index_rec ***recs, size_t *n);
 
 /* A page of namespaces starting with prefix and ordered after cursor by bytes (see store.h).
  * *items is malloc'd (free it; NULL when *n is 0) and points into the index: valid until it
@@ -101,7 +135,7 @@ void rdv_index_answer_namespaces(struct rdv_index *ix, const char *prefix, size_
 /* A page of the records of ns ordered by peer id bytes after cursor (NULL: from the start).
  * *recs is malloc'd (free it; NULL when *n is 0). Returns 0, RDV_ERR_INVALID (a NULL name with a
  * length, or a name over RDV_NS_MAX) or RDV_ERR_NOMEM. */
-int rdv_index_list_registrations(struct rdv_index *ix, const void *ns, size_t ns_len,
+int rdv_index_list_registrations(struct rdv_index *ix, uint8_t kind, const void *ns, size_t ns_len,
                                  const struct rdv_peerid *cursor, uint32_t limit,
                                  struct rdv_index_rec ***recs, size_t *n, int *more);
 

@@ -174,27 +174,32 @@ static bool put_valid(const struct rdv_store_put *p)
 static int put_index(struct ldb_store *s, const struct rdv_store_put *p, int64_t now, int64_t expires,
                      struct rdv_index_rec **r, struct rdv_index_rec *old)
 {
+    struct rdv_index_meta m = {.seq = p->seq, .counter = rdv_index_next_counter(s->ix), .dialect = p->dialect,
+                               .registered_ms = now, .expires_ms = expires};
     if (*r) {
         *old = **r;
-        rdv_index_update(s->ix, *r, p->seq, now, expires);
-        return RDV_OK;
+        return rdv_index_update(s->ix, *r, &m);
     }
-    return rdv_index_insert(s->ix, p->ns, p->ns_len, p->peer, p->seq, now, expires, r);
+    struct rdv_index_key key = {.kind = p->kind, .ns = p->ns, .ns_len = p->ns_len, .peer = p->peer};
+    return rdv_index_insert(s->ix, &key, &m, r);
 }
 
 static void put_undo(struct ldb_store *s, struct rdv_index_rec *r, bool existed, const struct rdv_index_rec *old)
 {
     if (existed)
-        rdv_index_update(s->ix, r, old->seq, old->registered_ms, old->expires_ms);
+        (void)rdv_index_update(s->ix, r, &(struct rdv_index_meta){.seq = old->seq, .counter = old->counter,
+                                                                  .dialect = old->dialect,
+                                                                  .registered_ms = old->registered_ms,
+                                                                  .expires_ms = old->expires_ms});
     else
         rdv_index_remove(s->ix, r);
 }
 
 static enum rdv_store_status put_apply(struct ldb_store *s, const struct rdv_store_put *p, int64_t now)
 {
-    if (!put_valid(p))
+    if (!put_valid(p) || p->kind) /* TODO(dialects): kinds in the key format */
         return RDV_STORE_ERROR;
-    struct rdv_index_rec *r, old;
+    struct rdv_index_rec *r, old = {0};
     enum rdv_store_status st = rdv_index_admit(s->ix, p, &r);
     if (st != RDV_STORE_OK)
         return st;
@@ -275,18 +280,21 @@ static int batch_read(struct ldb_store *s, struct rdv_index_rec *const *recs, si
     return RDV_OK;
 }
 
-static void ldb_discover(struct rdv_store *base, const char *name, size_t len, uint32_t limit,
-                         rdv_store_discover_cb cb, void *arg)
+static void ldb_discover(struct rdv_store *base, const struct rdv_store_query *qr, rdv_store_discover_cb cb,
+                         void *arg)
 {
     struct ldb_store *s = (struct ldb_store *)base;
     int64_t now = ldb_begin(s);
-    if ((!name && len) || len > RDV_NS_MAX) {
+    const char *name = qr->ns;
+    size_t len = qr->ns_len;
+    uint32_t limit = qr->limit;
+    if (!rdv_store_query_valid(qr) || qr->ordered || qr->kind) { /* TODO(dialects): kinds, ordered pages */
         cb(arg, RDV_STORE_ERROR, NULL, 0);
         return;
     }
     struct rdv_index_rec *const *recs;
     size_t k;
-    rdv_index_sample(s->ix, name, len, limit, &recs, &k);
+    rdv_index_sample(s->ix, 0, name, len, limit, &recs, &k);
     struct ldb_batch b;
     if (batch_read(s, recs, k, now, &b))
         cb(arg, RDV_STORE_ERROR, NULL, 0);
@@ -305,7 +313,7 @@ static void ldb_list_namespaces(struct rdv_store *base, const char *prefix, size
     rdv_index_answer_namespaces(s->ix, prefix, prefix_len, cursor, cursor_len, limit, cb, arg);
 }
 
-static void ldb_list_registrations(struct rdv_store *base, const char *name, size_t len,
+static void ldb_list_registrations(struct rdv_store *base, uint8_t kind, const char *name, size_t len,
                                    const struct rdv_peerid *cursor, uint32_t limit, rdv_store_reg_list_cb cb,
                                    void *arg)
 {
@@ -314,7 +322,7 @@ static void ldb_list_registrations(struct rdv_store *base, const char *name, siz
     struct rdv_index_rec **recs;
     size_t n;
     int more;
-    if (rdv_index_list_registrations(s->ix, name, len, cursor, limit, &recs, &n, &more)) {
+    if (kind || rdv_index_list_registrations(s->ix, 0, name, len, cursor, limit, &recs, &n, &more)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
         return;
     }
@@ -374,10 +382,26 @@ static void ldb_close(struct rdv_store *base)
     ldb_free((struct ldb_store *)base);
 }
 
+/* TODO(dialects): not yet in this backend. */
+static void ldb_unregister(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
+                          const struct rdv_peerid *peer, rdv_store_count_cb cb, void *arg)
+{
+    (void)base, (void)kind, (void)ns, (void)ns_len, (void)peer;
+    cb(arg, RDV_STORE_ERROR, 0);
+}
+
+static void ldb_secret(struct rdv_store *base, rdv_store_secret_cb cb, void *arg)
+{
+    (void)base;
+    cb(arg, RDV_STORE_ERROR, NULL);
+}
+
 static const struct rdv_store_ops ldb_ops = {
     .kind = "leveldb",
     .put = ldb_put,
+    .unregister = ldb_unregister,
     .discover = ldb_discover,
+    .secret = ldb_secret,
     .expire = ldb_expire,
     .stats = ldb_stats,
     .list_namespaces = ldb_list_namespaces,
@@ -445,7 +469,10 @@ static int load_one(struct ldb_store *s, const uint8_t *k, size_t kl, const uint
         return RDV_OK;
     }
     c->live++;
-    return rdv_index_insert(s->ix, k, ns_len, &peer, d.seq, d.registered_ms, d.expires_ms, NULL);
+    struct rdv_index_key key = {.kind = 0, .ns = k, .ns_len = ns_len, .peer = &peer};
+    struct rdv_index_meta m = {.seq = d.seq, .counter = rdv_index_next_counter(s->ix), .registered_ms = d.registered_ms,
+                               .expires_ms = d.expires_ms};
+    return rdv_index_insert(s->ix, &key, &m, NULL);
 }
 
 /* Scans every record key (they start at byte 0x01: namespaces are never empty). */

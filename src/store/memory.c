@@ -18,13 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2p/envelope.h"
+#include <sodium.h>
+
 #include "store/index.h"
 
 struct mem_store {
     struct rdv_store base; /* first: the vtable */
     struct rdv_clock clock;
     struct rdv_index *ix;
+    uint8_t secret[RDV_STORE_SECRET_LEN]; /* drawn at creation: cookies die with the process */
 };
 
 static int64_t mem_now(const struct mem_store *s)
@@ -54,23 +56,33 @@ static int64_t mem_begin(struct mem_store *s)
 static struct rdv_store_record mem_record(const struct rdv_index_rec *r, int64_t now)
 {
     return (struct rdv_store_record){
-        .peer = r->peer, .seq = r->seq, .envelope = r->data, .envelope_len = r->data_len,
+        .ns = (const char *)r->ns->name, .ns_len = r->ns->len, .kind = r->ns->kind, .dialect = r->dialect,
+        .counter = r->counter, .peer = r->peer, .seq = r->seq, .envelope = r->data, .envelope_len = r->data_len,
         .ttl_left_ms = r->expires_ms - now, .registered_at_ms = r->registered_ms,
     };
 }
 
-/* ---- put ------------------------------------------------------------------------------- */
-
-static bool put_valid(const struct rdv_store_put *p)
+/* Hands recs[0..n) to cb as store records. */
+static void answer_records(struct mem_store *s, struct rdv_index_rec *const *recs, size_t n, int64_t now,
+                           rdv_store_discover_cb cb, void *arg)
 {
-    return p->ns && p->ns_len > 0 && p->ns_len <= RDV_NS_MAX && p->peer && p->peer->len > 0 &&
-           p->peer->len <= RDV_PEERID_MAX && p->envelope && p->envelope_len > 0 &&
-           p->envelope_len <= RDV_ENVELOPE_MAX && p->ttl_s > 0;
+    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
+    if (n && !out) {
+        cb(arg, RDV_STORE_ERROR, NULL, 0);
+        return;
+    }
+    (void)s;
+    for (size_t i = 0; i < n; i++)
+        out[i] = mem_record(recs[i], now);
+    cb(arg, RDV_STORE_OK, out, n);
+    free(out);
 }
+
+/* ---- put ------------------------------------------------------------------------------- */
 
 static enum rdv_store_status put_apply(struct mem_store *s, const struct rdv_store_put *p, int64_t now)
 {
-    if (!put_valid(p))
+    if (!rdv_store_put_valid(p))
         return RDV_STORE_ERROR;
     struct rdv_index_rec *r;
     enum rdv_store_status st = rdv_index_admit(s->ix, p, &r);
@@ -80,11 +92,13 @@ static enum rdv_store_status put_apply(struct mem_store *s, const struct rdv_sto
     if (!env)
         return RDV_STORE_ERROR;
     memcpy(env, p->envelope, p->envelope_len);
-    int64_t expires = now + (int64_t)p->ttl_s * 1000;
+    struct rdv_index_meta m = {.seq = p->seq, .counter = rdv_index_next_counter(s->ix), .dialect = p->dialect,
+                               .registered_ms = now, .expires_ms = now + (int64_t)p->ttl_s * 1000};
+    struct rdv_index_key key = {.kind = p->kind, .ns = p->ns, .ns_len = p->ns_len, .peer = p->peer};
     if (r) {
         free(r->data);
-        rdv_index_update(s->ix, r, p->seq, now, expires);
-    } else if (rdv_index_insert(s->ix, p->ns, p->ns_len, p->peer, p->seq, now, expires, &r)) {
+        (void)rdv_index_update(s->ix, r, &m); /* the dialect was checked above */
+    } else if (rdv_index_insert(s->ix, &key, &m, &r)) {
         free(env);
         return RDV_STORE_ERROR;
     }
@@ -102,27 +116,47 @@ static void mem_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_s
 
 /* ---- discover -------------------------------------------------------------------------- */
 
-static void mem_discover(struct rdv_store *base, const char *name, size_t len, uint32_t limit,
-                         rdv_store_discover_cb cb, void *arg)
+static void mem_discover(struct rdv_store *base, const struct rdv_store_query *q, rdv_store_discover_cb cb,
+                         void *arg)
 {
     struct mem_store *s = (struct mem_store *)base;
     int64_t now = mem_begin(s);
-    if ((!name && len) || len > RDV_NS_MAX) {
+    if (!rdv_store_query_valid(q)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0);
         return;
     }
-    struct rdv_index_rec *const *recs;
-    size_t k;
-    rdv_index_sample(s->ix, name, len, limit, &recs, &k);
-    struct rdv_store_record *out = k ? malloc(k * sizeof(*out)) : NULL;
-    if (k && !out) {
+    if (!q->ordered) {
+        struct rdv_index_rec *const *recs;
+        size_t k;
+        rdv_index_sample(s->ix, q->kind, q->ns, q->ns_len, q->limit, &recs, &k);
+        answer_records(s, recs, k, now, cb, arg);
+        return;
+    }
+    struct rdv_index_rec **page;
+    size_t n;
+    if (rdv_index_page(s->ix, q, &page, &n)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0);
         return;
     }
-    for (size_t i = 0; i < k; i++)
-        out[i] = mem_record(recs[i], now);
-    cb(arg, RDV_STORE_OK, out, k);
-    free(out);
+    answer_records(s, page, n, now, cb, arg);
+    free(page);
+}
+
+/* ---- unregister ------------------------------------------------------------------------ */
+
+static void mem_unregister(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
+                           const struct rdv_peerid *peer, rdv_store_count_cb cb, void *arg)
+{
+    struct mem_store *s = (struct mem_store *)base;
+    mem_begin(s);
+    if (!rdv_store_key_valid(kind, ns, ns_len, peer)) {
+        cb(arg, RDV_STORE_ERROR, 0);
+        return;
+    }
+    struct rdv_index_rec *r = rdv_index_find(s->ix, kind, ns, ns_len, peer);
+    if (r)
+        rdv_index_remove(s->ix, r);
+    cb(arg, RDV_STORE_OK, r ? 1 : 0);
 }
 
 /* ---- browsing -------------------------------------------------------------------------- */
@@ -135,7 +169,7 @@ static void mem_list_namespaces(struct rdv_store *base, const char *prefix, size
     rdv_index_answer_namespaces(s->ix, prefix, prefix_len, cursor, cursor_len, limit, cb, arg);
 }
 
-static void mem_list_registrations(struct rdv_store *base, const char *name, size_t len,
+static void mem_list_registrations(struct rdv_store *base, uint8_t kind, const char *name, size_t len,
                                    const struct rdv_peerid *cursor, uint32_t limit, rdv_store_reg_list_cb cb,
                                    void *arg)
 {
@@ -144,7 +178,7 @@ static void mem_list_registrations(struct rdv_store *base, const char *name, siz
     struct rdv_index_rec **recs;
     size_t n;
     int more;
-    if (rdv_index_list_registrations(s->ix, name, len, cursor, limit, &recs, &n, &more)) {
+    if (rdv_index_list_registrations(s->ix, kind, name, len, cursor, limit, &recs, &n, &more)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
         return;
     }
@@ -184,22 +218,31 @@ static void mem_health(struct rdv_store *base, rdv_store_health_cb cb, void *arg
     cb(arg, RDV_STORE_OK);
 }
 
+static void mem_secret(struct rdv_store *base, rdv_store_secret_cb cb, void *arg)
+{
+    struct mem_store *s = (struct mem_store *)base;
+    cb(arg, RDV_STORE_OK, s->secret);
+}
+
 static void mem_close(struct rdv_store *base)
 {
     struct mem_store *s = (struct mem_store *)base;
     rdv_index_free(s->ix);
+    sodium_memzero(s->secret, sizeof(s->secret));
     free(s);
 }
 
 static const struct rdv_store_ops mem_ops = {
     .kind = "memory",
     .put = mem_put,
+    .unregister = mem_unregister,
     .discover = mem_discover,
     .expire = mem_expire,
     .stats = mem_stats,
     .list_namespaces = mem_list_namespaces,
     .list_registrations = mem_list_registrations,
     .health = mem_health,
+    .secret = mem_secret,
     .close = mem_close,
 };
 
@@ -213,6 +256,7 @@ struct rdv_store *rdv_store_memory_new(const struct rdv_clock *clock)
         free(s);
         return NULL;
     }
+    randombytes_buf(s->secret, sizeof(s->secret)); /* rdv_index_new started libsodium */
     s->base.ops = &mem_ops;
     s->clock = clock && clock->now_ms ? *clock : rdv_clock_system;
     return &s->base;

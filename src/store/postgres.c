@@ -318,11 +318,14 @@ static void recs_done(struct rdv_pg_op *op, enum rdv_store_status st)
     PQclear(o->h.res);
 }
 
-static void pg_discover(struct rdv_store *base, const char *ns, size_t ns_len, uint32_t limit,
-                        rdv_store_discover_cb cb, void *arg)
+static void pg_discover(struct rdv_store *base, const struct rdv_store_query *qr, rdv_store_discover_cb cb,
+                        void *arg)
 {
     struct pg_store *s = (struct pg_store *)base;
-    if ((!ns && ns_len) || ns_len > RDV_NS_MAX) {
+    const char *ns = qr->ns;
+    size_t ns_len = qr->ns_len;
+    uint32_t limit = qr->limit;
+    if (!rdv_store_query_valid(qr) || qr->ordered || qr->kind) { /* TODO(dialects): kinds, ordered pages */
         cb(arg, RDV_STORE_ERROR, NULL, 0);
         return;
     }
@@ -347,12 +350,12 @@ static void pg_discover(struct rdv_store *base, const char *ns, size_t ns_len, u
     rdv_pg_pool_submit(s->pool, &o->h.op);
 }
 
-static void pg_list_registrations(struct rdv_store *base, const char *ns, size_t ns_len,
+static void pg_list_registrations(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
                                   const struct rdv_peerid *cursor, uint32_t limit, rdv_store_reg_list_cb cb,
                                   void *arg)
 {
     struct pg_store *s = (struct pg_store *)base;
-    if ((!ns && ns_len) || ns_len > RDV_NS_MAX || (cursor && cursor->len > RDV_PEERID_MAX)) {
+    if (kind || (!ns && ns_len) || ns_len > RDV_NS_MAX || (cursor && cursor->len > RDV_PEERID_MAX)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
         return;
     }
@@ -511,7 +514,7 @@ static void pg_stats(struct rdv_store *base, rdv_store_stats_cb cb, void *arg)
     struct pg_store *s = (struct pg_store *)base;
     struct stats_op *o = stats_op_new("rdv_stats", arg);
     if (!o) {
-        struct rdv_store_stats zero = {0, 0};
+        struct rdv_store_stats zero = {0};
         cb(arg, RDV_STORE_ERROR, &zero);
         return;
     }
@@ -646,10 +649,26 @@ static void pg_close(struct rdv_store *base)
     rdv_pg_pool_free(s->pool); /* fails what is pending; frees s through store_free once gone */
 }
 
+/* TODO(dialects): not yet in this backend. */
+static void pg_unregister(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
+                          const struct rdv_peerid *peer, rdv_store_count_cb cb, void *arg)
+{
+    (void)base, (void)kind, (void)ns, (void)ns_len, (void)peer;
+    cb(arg, RDV_STORE_ERROR, 0);
+}
+
+static void pg_secret(struct rdv_store *base, rdv_store_secret_cb cb, void *arg)
+{
+    (void)base;
+    cb(arg, RDV_STORE_ERROR, NULL);
+}
+
 static const struct rdv_store_ops pg_ops = {
     .kind = "postgres",
     .put = pg_put,
+    .unregister = pg_unregister,
     .discover = pg_discover,
+    .secret = pg_secret,
     .expire = pg_expire,
     .stats = pg_stats,
     .list_namespaces = pg_list_namespaces,

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "store/store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -81,4 +82,35 @@ int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *
     }
     snprintf(err, errlen, "store '%s': unknown kind (memory:, postgres://..., leveldb:/path)", url);
     return RDV_ERR_INVALID;
+}
+
+/* ---- the argument checks of every backend ---------------------------------------------- */
+
+static bool ns_ok(const char *ns, size_t len, bool may_be_empty)
+{
+    if (len == 0)
+        return may_be_empty;
+    return ns && len <= RDV_NS_MAX;
+}
+
+static bool peer_ok(const struct rdv_peerid *peer)
+{
+    return peer && peer->len > 0 && peer->len <= RDV_PEERID_MAX;
+}
+
+int rdv_store_put_valid(const struct rdv_store_put *p)
+{
+    return p && ns_ok(p->ns, p->ns_len, false) && peer_ok(p->peer) && p->envelope && p->envelope_len > 0 &&
+           p->envelope_len <= RDV_STORE_ENVELOPE_MAX && p->ttl_s > 0 && p->kind < RDV_STORE_KINDS &&
+           p->dialect < RDV_STORE_DIALECTS;
+}
+
+int rdv_store_query_valid(const struct rdv_store_query *q)
+{
+    return q && q->kind < RDV_STORE_KINDS && ns_ok(q->ns, q->ns_len, q->ordered);
+}
+
+int rdv_store_key_valid(uint8_t kind, const char *ns, size_t ns_len, const struct rdv_peerid *peer)
+{
+    return kind < RDV_STORE_KINDS && ns_ok(ns, ns_len, false) && peer_ok(peer);
 }

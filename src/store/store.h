@@ -14,6 +14,14 @@
 
 #define RDV_NS_MAX 256 /* namespace bytes, as the Go reference */
 
+/* A registration is keyed by (record kind, namespace, peer id): records of different kinds (a libp2p
+ * peer record, a WakuPeerRecord) never replace each other, while dialects that carry the same kind
+ * share its registrations. The store treats kinds and dialects as small opaque numbers that
+ * src/rendezvous/ defines; these bounds size its per-kind and per-dialect tables. */
+#define RDV_STORE_KINDS 4
+#define RDV_STORE_DIALECTS 4
+#define RDV_STORE_SECRET_LEN 32 /* the store-wide key that authenticates discover cookies */
+
 enum rdv_store_status {
     RDV_STORE_OK = 0,
     RDV_STORE_STALE,       /* put: a record with a higher seq is held for (ns, peer); nothing changed */
@@ -33,11 +41,20 @@ struct rdv_store_put {
     const uint8_t *envelope; /* the signed peer record bytes, returned verbatim by discover */
     size_t envelope_len;
     uint32_t ttl_s;          /* > 0 */
-    uint32_t max_per_peer;   /* 0 = no cap */
+    uint32_t max_per_peer;   /* 0 = no cap; counts the peer's registrations of every kind */
+    uint8_t kind;            /* < RDV_STORE_KINDS: part of the key */
+    uint8_t dialect;         /* < RDV_STORE_DIALECTS: who registered it (shown, counted; not the key) */
 };
 
-/* One live registration as reported by discover. */
+/* One live registration as reported by discover and the admin lists. ns points into the store's
+ * answer like envelope does. counter: the store's registration counter at the last put of this
+ * record (every put, a refresh included, takes the next value): what discover cookies page by. */
 struct rdv_store_record {
+    const char *ns;
+    size_t ns_len;
+    uint8_t kind;
+    uint8_t dialect;
+    uint64_t counter;
     struct rdv_peerid peer;
     uint64_t seq;
     const uint8_t *envelope;
@@ -48,7 +65,22 @@ struct rdv_store_record {
 
 struct rdv_store_stats {
     uint64_t registrations; /* live */
-    uint64_t namespaces;    /* with at least one live registration */
+    uint64_t namespaces;    /* distinct names with at least one live registration (any kind) */
+    uint64_t by_dialect[RDV_STORE_DIALECTS]; /* live registrations by the dialect that made them */
+};
+
+/* What a discover asks for. Sampled (ordered = 0): a uniformly random sample of at most limit live
+ * records of (kind, ns), as /vac/waku/rendezvous/0.0.1 answers. Ordered: the live records of kind
+ * with counter > after, in counter order, at most limit: stable pages for cookies, since records
+ * added or refreshed later always sort after the ones already seen. ns_len 0 in an ordered query
+ * means every namespace. limit 0 means no limit (the caller bounds it). */
+struct rdv_store_query {
+    uint8_t kind;
+    const char *ns;
+    size_t ns_len;
+    uint32_t limit;
+    int ordered;
+    uint64_t after;
 };
 
 typedef void (*rdv_store_put_cb)(void *arg, enum rdv_store_status st);
@@ -56,14 +88,20 @@ typedef void (*rdv_store_discover_cb)(void *arg, enum rdv_store_status st,
                                       const struct rdv_store_record *recs, size_t n);
 typedef void (*rdv_store_count_cb)(void *arg, enum rdv_store_status st, uint64_t count);
 typedef void (*rdv_store_stats_cb)(void *arg, enum rdv_store_status st, const struct rdv_store_stats *s);
+/* key: RDV_STORE_SECRET_LEN bytes, the same for every front-end of one store (NULL unless OK). */
+typedef void (*rdv_store_secret_cb)(void *arg, enum rdv_store_status st, const uint8_t *key);
 
 /* Browsing, for the admin API. Namespaces are ordered by their bytes, registrations of a namespace
  * by peer id bytes; a page starts strictly after its cursor (the last key of the previous page),
- * so pagination stays stable while records come and go. */
+ * so pagination stays stable while records come and go. A namespace is listed once per record kind
+ * it holds, ordered by (name, kind): the namespace cursor is the name, optionally followed by a
+ * 0x00 byte and the kind (without it: after every kind of that name). */
 struct rdv_store_ns_info {
     const char *ns;
     size_t ns_len;
-    uint64_t count;           /* live registrations */
+    uint8_t kind;
+    uint64_t count;           /* live registrations of this kind */
+    uint64_t by_dialect[RDV_STORE_DIALECTS];
     int64_t soonest_expiry_ms; /* unix ms of the first and last expiry among them */
     int64_t latest_expiry_ms;
 };
@@ -80,9 +118,11 @@ struct rdv_store;
 struct rdv_store_ops {
     const char *kind; /* "memory", "postgres", "leveldb" */
     void (*put)(struct rdv_store *s, const struct rdv_store_put *p, rdv_store_put_cb cb, void *arg);
-    /* Live records of ns; when there are more than limit (> 0), a uniformly random sample of limit. */
-    void (*discover)(struct rdv_store *s, const char *ns, size_t ns_len, uint32_t limit,
-                     rdv_store_discover_cb cb, void *arg);
+    /* Drops the registration (kind, ns, peer) if there is one; reports how many went (0 or 1). */
+    void (*unregister)(struct rdv_store *s, uint8_t kind, const char *ns, size_t ns_len,
+                       const struct rdv_peerid *peer, rdv_store_count_cb cb, void *arg);
+    /* See struct rdv_store_query. */
+    void (*discover)(struct rdv_store *s, const struct rdv_store_query *q, rdv_store_discover_cb cb, void *arg);
     /* Drops expired records; reports how many went. */
     void (*expire)(struct rdv_store *s, rdv_store_count_cb cb, void *arg);
     void (*stats)(struct rdv_store *s, rdv_store_stats_cb cb, void *arg);
@@ -90,10 +130,13 @@ struct rdv_store_ops {
      * the start), at most limit. */
     void (*list_namespaces)(struct rdv_store *s, const char *prefix, size_t prefix_len, const char *cursor,
                             size_t cursor_len, uint32_t limit, rdv_store_ns_list_cb cb, void *arg);
-    /* Live registrations of ns ordered by peer id bytes, after cursor (NULL: from the start). */
-    void (*list_registrations)(struct rdv_store *s, const char *ns, size_t ns_len, const struct rdv_peerid *cursor,
-                               uint32_t limit, rdv_store_reg_list_cb cb, void *arg);
+    /* Live registrations of (kind, ns) ordered by peer id bytes, after cursor (NULL: from the start). */
+    void (*list_registrations)(struct rdv_store *s, uint8_t kind, const char *ns, size_t ns_len,
+                               const struct rdv_peerid *cursor, uint32_t limit, rdv_store_reg_list_cb cb, void *arg);
     void (*health)(struct rdv_store *s, rdv_store_health_cb cb, void *arg);
+    /* The store-wide secret (made once per store: memory at creation, PostgreSQL and LevelDB kept in
+     * the database), so a cookie made by one front-end is accepted by every other. */
+    void (*secret)(struct rdv_store *s, rdv_store_secret_cb cb, void *arg);
     void (*close)(struct rdv_store *s);
 };
 
@@ -104,9 +147,21 @@ struct rdv_store {
 
 static inline void rdv_store_put(struct rdv_store *s, const struct rdv_store_put *p, rdv_store_put_cb cb, void *arg)
 { s->ops->put(s, p, cb, arg); }
+static inline void rdv_store_query(struct rdv_store *s, const struct rdv_store_query *q, rdv_store_discover_cb cb,
+                                   void *arg)
+{ s->ops->discover(s, q, cb, arg); }
+/* A sampled discover of kind 0. */
 static inline void rdv_store_discover(struct rdv_store *s, const char *ns, size_t ns_len, uint32_t limit,
                                       rdv_store_discover_cb cb, void *arg)
-{ s->ops->discover(s, ns, ns_len, limit, cb, arg); }
+{
+    struct rdv_store_query q = { .kind = 0, .ns = ns, .ns_len = ns_len, .limit = limit };
+    s->ops->discover(s, &q, cb, arg);
+}
+static inline void rdv_store_unregister(struct rdv_store *s, uint8_t kind, const char *ns, size_t ns_len,
+                                        const struct rdv_peerid *peer, rdv_store_count_cb cb, void *arg)
+{ s->ops->unregister(s, kind, ns, ns_len, peer, cb, arg); }
+static inline void rdv_store_secret(struct rdv_store *s, rdv_store_secret_cb cb, void *arg)
+{ s->ops->secret(s, cb, arg); }
 static inline void rdv_store_expire(struct rdv_store *s, rdv_store_count_cb cb, void *arg)
 { s->ops->expire(s, cb, arg); }
 static inline void rdv_store_stats(struct rdv_store *s, rdv_store_stats_cb cb, void *arg)
@@ -115,10 +170,10 @@ static inline void rdv_store_list_namespaces(struct rdv_store *s, const char *pr
                                              const char *cursor, size_t cursor_len, uint32_t limit,
                                              rdv_store_ns_list_cb cb, void *arg)
 { s->ops->list_namespaces(s, prefix, prefix_len, cursor, cursor_len, limit, cb, arg); }
-static inline void rdv_store_list_registrations(struct rdv_store *s, const char *ns, size_t ns_len,
+static inline void rdv_store_list_registrations(struct rdv_store *s, uint8_t kind, const char *ns, size_t ns_len,
                                                 const struct rdv_peerid *cursor, uint32_t limit,
                                                 rdv_store_reg_list_cb cb, void *arg)
-{ s->ops->list_registrations(s, ns, ns_len, cursor, limit, cb, arg); }
+{ s->ops->list_registrations(s, kind, ns, ns_len, cursor, limit, cb, arg); }
 static inline void rdv_store_health(struct rdv_store *s, rdv_store_health_cb cb, void *arg)
 { s->ops->health(s, cb, arg); }
 static inline void rdv_store_close(struct rdv_store *s) { if (s) s->ops->close(s); }
@@ -151,5 +206,14 @@ int rdv_store_open_with(const char *url, const struct rdv_store_options *opt, st
  * Blocking: for `rendezvousd --init-db`. Backends without a schema: nothing to do, RDV_OK.
  * Returns RDV_OK, or an error with a message in err. */
 int rdv_store_init(const char *url, char *err, size_t errlen);
+
+/* The argument checks every backend applies, in one place: 1 when valid. A put needs a namespace of
+ * 1..RDV_NS_MAX bytes, a peer id, an envelope of 1..RDV_STORE_ENVELOPE_MAX bytes, ttl_s > 0, kind and
+ * dialect in range; a query a kind in range and a namespace of 0..RDV_NS_MAX bytes (0 only when
+ * ordered); an unregister a namespace and a peer id. */
+#define RDV_STORE_ENVELOPE_MAX 8192
+int rdv_store_put_valid(const struct rdv_store_put *p);
+int rdv_store_query_valid(const struct rdv_store_query *q);
+int rdv_store_key_valid(uint8_t kind, const char *ns, size_t ns_len, const struct rdv_peerid *peer);
 
 #endif

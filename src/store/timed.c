@@ -6,10 +6,12 @@
 
 #include <stdlib.h>
 
-enum timed_op { OP_PUT, OP_DISCOVER, OP_EXPIRE, OP_STATS, OP_LIST_NS, OP_LIST_REGS, OP_HEALTH, OP_COUNT };
+enum timed_op {
+    OP_PUT, OP_UNREGISTER, OP_DISCOVER, OP_EXPIRE, OP_STATS, OP_LIST_NS, OP_LIST_REGS, OP_HEALTH, OP_SECRET, OP_COUNT
+};
 
 static const char *const op_names[OP_COUNT] = {
-    "put", "discover", "expire", "stats", "list_namespaces", "list_registrations", "health"};
+    "put", "unregister", "discover", "expire", "stats", "list_namespaces", "list_registrations", "health", "secret"};
 
 struct timed_store {
     struct rdv_store base;      /* first: the public handle */
@@ -31,6 +33,7 @@ struct timed_call {
         rdv_store_ns_list_cb ns_list;
         rdv_store_reg_list_cb reg_list;
         rdv_store_health_cb health;
+        rdv_store_secret_cb secret;
     } cb;
     void *arg;
 };
@@ -106,6 +109,13 @@ static void health_done(void *arg, enum rdv_store_status st)
     cb(call_end(c, st), st);
 }
 
+static void secret_done(void *arg, enum rdv_store_status st, const uint8_t *key)
+{
+    struct timed_call *c = arg;
+    rdv_store_secret_cb cb = c->cb.secret;
+    cb(call_end(c, st), st, key);
+}
+
 /* ---- the vtable ------------------------------------------------------------------------------ */
 
 static struct timed_store *timed(struct rdv_store *base)
@@ -125,17 +135,30 @@ static void timed_put(struct rdv_store *base, const struct rdv_store_put *p, rdv
     rdv_store_put(s->inner, p, put_done, c);
 }
 
-static void timed_discover(struct rdv_store *base, const char *ns, size_t ns_len, uint32_t limit,
-                           rdv_store_discover_cb cb, void *arg)
+static void timed_unregister(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
+                             const struct rdv_peerid *peer, rdv_store_count_cb cb, void *arg)
+{
+    struct timed_store *s = timed(base);
+    struct timed_call *c = call_new(s, OP_UNREGISTER, arg);
+    if (!c) {
+        rdv_store_unregister(s->inner, kind, ns, ns_len, peer, cb, arg);
+        return;
+    }
+    c->cb.count = cb;
+    rdv_store_unregister(s->inner, kind, ns, ns_len, peer, count_done, c);
+}
+
+static void timed_discover(struct rdv_store *base, const struct rdv_store_query *q, rdv_store_discover_cb cb,
+                           void *arg)
 {
     struct timed_store *s = timed(base);
     struct timed_call *c = call_new(s, OP_DISCOVER, arg);
     if (!c) {
-        rdv_store_discover(s->inner, ns, ns_len, limit, cb, arg);
+        rdv_store_query(s->inner, q, cb, arg);
         return;
     }
     c->cb.discover = cb;
-    rdv_store_discover(s->inner, ns, ns_len, limit, discover_done, c);
+    rdv_store_query(s->inner, q, discover_done, c);
 }
 
 static void timed_expire(struct rdv_store *base, rdv_store_count_cb cb, void *arg)
@@ -175,18 +198,30 @@ static void timed_list_namespaces(struct rdv_store *base, const char *prefix, si
     rdv_store_list_namespaces(s->inner, prefix, prefix_len, cursor, cursor_len, limit, ns_list_done, c);
 }
 
-static void timed_list_registrations(struct rdv_store *base, const char *ns, size_t ns_len,
+static void timed_list_registrations(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
                                      const struct rdv_peerid *cursor, uint32_t limit, rdv_store_reg_list_cb cb,
                                      void *arg)
 {
     struct timed_store *s = timed(base);
     struct timed_call *c = call_new(s, OP_LIST_REGS, arg);
     if (!c) {
-        rdv_store_list_registrations(s->inner, ns, ns_len, cursor, limit, cb, arg);
+        rdv_store_list_registrations(s->inner, kind, ns, ns_len, cursor, limit, cb, arg);
         return;
     }
     c->cb.reg_list = cb;
-    rdv_store_list_registrations(s->inner, ns, ns_len, cursor, limit, reg_list_done, c);
+    rdv_store_list_registrations(s->inner, kind, ns, ns_len, cursor, limit, reg_list_done, c);
+}
+
+static void timed_secret(struct rdv_store *base, rdv_store_secret_cb cb, void *arg)
+{
+    struct timed_store *s = timed(base);
+    struct timed_call *c = call_new(s, OP_SECRET, arg);
+    if (!c) {
+        rdv_store_secret(s->inner, cb, arg);
+        return;
+    }
+    c->cb.secret = cb;
+    rdv_store_secret(s->inner, secret_done, c);
 }
 
 static void timed_health(struct rdv_store *base, rdv_store_health_cb cb, void *arg)
@@ -217,9 +252,10 @@ struct rdv_store *rdv_store_timed_new(struct rdv_store *inner, struct rdv_metric
     if (!s)
         return NULL;
     s->ops = (struct rdv_store_ops){
-        .kind = inner->ops->kind, .put = timed_put, .discover = timed_discover, .expire = timed_expire,
-        .stats = timed_stats, .list_namespaces = timed_list_namespaces,
-        .list_registrations = timed_list_registrations, .health = timed_health, .close = timed_close};
+        .kind = inner->ops->kind, .put = timed_put, .unregister = timed_unregister, .discover = timed_discover,
+        .expire = timed_expire, .stats = timed_stats, .list_namespaces = timed_list_namespaces,
+        .list_registrations = timed_list_registrations, .health = timed_health, .secret = timed_secret,
+        .close = timed_close};
     s->base.ops = &s->ops;
     s->inner = inner;
     s->up = up;

@@ -372,7 +372,7 @@ static size_t list_regs(struct ctr *t, struct rdv_store *s, const char *ns, cons
     if (t->broken)
         return 0;
     op_begin(t);
-    rdv_store_list_registrations(s, ns, strlen(ns), cursor, limit, on_regs, t);
+    rdv_store_list_registrations(s, 0, ns, strlen(ns), cursor, limit, on_regs, t);
     op_wait(t, "list_registrations");
     return t->n;
 }

@@ -68,7 +68,7 @@ static void gate_run(struct gate *g, struct held *h)
         rdv_store_list_namespaces(g->inner, NULL, 0, NULL, 0, h->limit, (rdv_store_ns_list_cb)h->cb, h->arg);
         break;
     case H_LIST_REGS:
-        rdv_store_list_registrations(g->inner, h->ns, h->ns_len, NULL, h->limit, (rdv_store_reg_list_cb)h->cb, h->arg);
+        rdv_store_list_registrations(g->inner, 0, h->ns, h->ns_len, NULL, h->limit, (rdv_store_reg_list_cb)h->cb, h->arg);
         break;
     }
 }
@@ -110,13 +110,13 @@ static void g_list_ns(struct rdv_store *s, const char *prefix, size_t prefix_len
     else
         rdv_store_list_namespaces(GATE(s)->inner, prefix, prefix_len, cursor, cursor_len, limit, cb, arg);
 }
-static void g_list_regs(struct rdv_store *s, const char *ns, size_t ns_len, const struct rdv_peerid *cursor,
+static void g_list_regs(struct rdv_store *s, uint8_t kind, const char *ns, size_t ns_len, const struct rdv_peerid *cursor,
                         uint32_t limit, rdv_store_reg_list_cb cb, void *arg)
 {
     if (GATE(s)->closed && !cursor)
         gate_hold(GATE(s), H_LIST_REGS, (void *)cb, arg, ns, ns_len, limit);
     else
-        rdv_store_list_registrations(GATE(s)->inner, ns, ns_len, cursor, limit, cb, arg);
+        rdv_store_list_registrations(GATE(s)->inner, kind, ns, ns_len, cursor, limit, cb, arg);
 }
 static void g_close(struct rdv_store *s) { (void)s; }
 static const struct rdv_store_ops gate_ops = {.kind = "gated", .health = g_health, .stats = g_stats,

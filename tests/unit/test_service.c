@@ -626,9 +626,9 @@ static void fail_put(struct rdv_store *s, const struct rdv_store_put *p, rdv_sto
     cb(arg, ((struct fail_store *)s)->st);
 }
 
-static void fail_discover(struct rdv_store *s, const char *ns, size_t len, uint32_t limit, rdv_store_discover_cb cb, void *arg)
+static void fail_discover(struct rdv_store *s, const struct rdv_store_query *q, rdv_store_discover_cb cb, void *arg)
 {
-    (void)ns, (void)len, (void)limit;
+    (void)q;
     cb(arg, ((struct fail_store *)s)->st, NULL, 0);
 }
 
@@ -697,13 +697,13 @@ static void async_put(struct rdv_store *s, const struct rdv_store_put *p, rdv_st
     a->arg = arg;
 }
 
-static void async_discover(struct rdv_store *s, const char *ns, size_t len, uint32_t limit, rdv_store_discover_cb cb, void *arg)
+static void async_discover(struct rdv_store *s, const struct rdv_store_query *q, rdv_store_discover_cb cb, void *arg)
 {
     struct async_store *a = (struct async_store *)s;
     a->kind = 2;
-    memcpy(a->ns, ns, len);
-    a->ns_len = len;
-    a->limit = limit;
+    memcpy(a->ns, q->ns, q->ns_len);
+    a->ns_len = q->ns_len;
+    a->limit = q->limit;
     a->disc_cb = cb;
     a->arg = arg;
 }

@@ -500,7 +500,7 @@ static void test_browse_bulk(void)
     unsigned got = 0;
     order = true;
     do {
-        rdv_store_list_registrations(s, "big", 3, cp, 500, regs_cb, NULL);
+        rdv_store_list_registrations(s, 0, "big", 3, cp, 500, regs_cb, NULL);
         for (size_t i = 0; i < B.n; i++)
             order = order && peer_is(&B.peers[i], got++);
         if (B.n) {
@@ -570,7 +570,7 @@ static bool model_browse(struct rdv_store *s, struct model_rec m[M_NS][M_PEERS],
         struct rdv_peerid cur;
         const struct rdv_peerid *cp = NULL;
         do {
-            rdv_store_list_registrations(s, ns, strlen(ns), cp, 5, regs_cb, NULL);
+            rdv_store_list_registrations(s, 0, ns, strlen(ns), cp, 5, regs_cb, NULL);
             for (size_t i = 0; i < B.n; i++) {
                 while (p < M_PEERS && !(m[n][p].live && m[n][p].expires > now))
                     p++;
