@@ -143,7 +143,7 @@ static void metrics_stats_done(void *arg, enum rdv_store_status st, const struct
     const struct rdv_admin_sources *src = &r->a->src;
     if (st == RDV_STORE_OK)
         rdv_telemetry_store_stats(src->telemetry, s);
-    rdv_telemetry_pull(src->telemetry, src->host ? rdv_host_stats(src->host) : NULL, src->counters);
+    rdv_telemetry_pull(src->telemetry, src->host ? rdv_host_stats(src->host) : NULL);
     struct rdv_buf out;
     rdv_buf_init(&out, 0);
     if (rdv_metrics_render(src->telemetry->reg, &out))
