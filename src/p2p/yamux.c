@@ -15,17 +15,18 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/htab.h"
+#include "util/list.h"
 
 #define DEF_MAX_STREAMS 256u
 #define DEF_STREAM_QUEUE (1024u * 1024u)
 #define DEF_OUT_SOFT (256u * 1024u)
 #define DEF_MAX_OUT (16u * 1024u * 1024u)
-#define MAX_BUCKETS 4096u
 #define QUEUE_KEEP 16384u /* a drained queue keeps its allocation up to this size */
 
 struct rdv_yamux_stream {
     struct rdv_yamux *s;
-    struct rdv_yamux_stream *next; /* hash chain */
+    struct rdv_list_node link; /* on s->streams until reaped (closed ones too) */
     uint32_t id;
     uint32_t send_win;    /* bytes the peer lets us send */
     uint32_t recv_avail;  /* bytes the peer may still send us */
@@ -43,8 +44,8 @@ struct rdv_yamux {
     struct rdv_yamux_callbacks cb;
     void *user;
     struct rdv_buf out;
-    struct rdv_yamux_stream **table;
-    size_t nbuckets;   /* power of two */
+    rdv_list streams;   /* every stream not yet reaped, in the order they opened */
+    struct rdv_htab by_id; /* the live (not closed) ones by id */
     size_t nstreams;   /* live (not closed) streams */
     size_t nclosed;    /* closed streams awaiting reaping */
     uint64_t next_id;
@@ -117,21 +118,30 @@ static int emit(struct rdv_yamux *s, uint8_t type, uint16_t flags, uint32_t id, 
     return RDV_OK;
 }
 
-static size_t bucket(const struct rdv_yamux *s, uint32_t id) { return (id >> 1) & (s->nbuckets - 1); }
+/* Stream ids come from the peer, but at most max_streams are live at once, so a peer choosing
+ * colliding ids can lengthen a probe to max_streams at worst: a multiplicative hash will do. */
+static uint64_t id_hash(uint32_t id) { return (uint64_t)id * 0x9e3779b97f4a7c15ull; }
+
+static void id_key(const void *item, const uint8_t **key, size_t *len)
+{
+    const struct rdv_yamux_stream *st = item;
+    *key = (const uint8_t *)&st->id;
+    *len = sizeof(st->id);
+}
 
 /* The live stream with this id, or NULL. */
 static struct rdv_yamux_stream *lookup(const struct rdv_yamux *s, uint32_t id)
 {
-    for (struct rdv_yamux_stream *st = s->table[bucket(s, id)]; st; st = st->next)
-        if (st->id == id && !st->closed)
-            return st;
-    return NULL;
+    return rdv_htab_get(&s->by_id, id_hash(id), &id, sizeof(id));
 }
+
+#define FOREACH_STREAM(st, tmp, s) rdv_list_foreach_safe(st, tmp, &(s)->streams, struct rdv_yamux_stream, link)
 
 static struct rdv_yamux_stream *stream_new(struct rdv_yamux *s, uint32_t id)
 {
     struct rdv_yamux_stream *st = calloc(1, sizeof(*st));
-    if (!st) {
+    if (!st || rdv_htab_reserve(&s->by_id, s->by_id.n + 1)) {
+        free(st);
         fatal(s, RDV_ERR_NOMEM);
         return NULL;
     }
@@ -140,9 +150,8 @@ static struct rdv_yamux_stream *stream_new(struct rdv_yamux *s, uint32_t id)
     st->send_win = RDV_YAMUX_INITIAL_WINDOW;
     st->recv_avail = RDV_YAMUX_INITIAL_WINDOW;
     rdv_buf_init(&st->queue, s->lim.max_stream_queue);
-    size_t b = bucket(s, id);
-    st->next = s->table[b];
-    s->table[b] = st;
+    rdv_list_push_back(&s->streams, &st->link);
+    rdv_htab_insert(&s->by_id, id_hash(id), st);
     s->nstreams++;
     return st;
 }
@@ -162,6 +171,7 @@ static void finish(struct rdv_yamux_stream *st, bool notify)
     if (st->closed)
         return;
     st->closed = 1;
+    rdv_htab_delete(&s->by_id, id_hash(st->id), &st->id, sizeof(st->id));
     s->nstreams--;
     s->nclosed++;
     if (notify && s->cb.on_stream_closed)
@@ -178,19 +188,16 @@ static void maybe_finish(struct rdv_yamux_stream *st)
 
 static void reap(struct rdv_yamux *s)
 {
-    for (size_t b = 0; s->nclosed && b < s->nbuckets; b++) {
-        struct rdv_yamux_stream **pp = &s->table[b];
-        while (*pp) {
-            struct rdv_yamux_stream *st = *pp;
-            if (!st->closed) {
-                pp = &st->next;
-                continue;
-            }
-            *pp = st->next;
-            rdv_buf_free(&st->queue);
-            free(st);
-            s->nclosed--;
-        }
+    struct rdv_yamux_stream *st;
+    FOREACH_STREAM(st, tmp, s) {
+        if (!s->nclosed)
+            break;
+        if (!st->closed)
+            continue;
+        rdv_list_remove(&st->link);
+        rdv_buf_free(&st->queue);
+        free(st);
+        s->nclosed--;
     }
 }
 
@@ -198,7 +205,7 @@ static void destroy(struct rdv_yamux *s)
 {
     reap(s);
     rdv_buf_free(&s->out);
-    free(s->table);
+    rdv_htab_free(&s->by_id);
     free(s);
 }
 
@@ -247,14 +254,8 @@ struct rdv_yamux *rdv_yamux_new(enum rdv_yamux_role role, const struct rdv_yamux
     if (cb)
         s->cb = *cb;
     s->user = user;
-    s->nbuckets = 16;
-    while (s->nbuckets < s->lim.max_streams && s->nbuckets < MAX_BUCKETS)
-        s->nbuckets *= 2;
-    s->table = calloc(s->nbuckets, sizeof(*s->table));
-    if (!s->table) {
-        free(s);
-        return NULL;
-    }
+    rdv_list_init(&s->streams);
+    rdv_htab_init(&s->by_id, id_key);
     rdv_buf_init(&s->out, s->lim.max_out);
     s->next_id = role == RDV_YAMUX_CLIENT ? 1 : 2;
     return s;
@@ -268,9 +269,9 @@ void rdv_yamux_free(struct rdv_yamux *s)
     s->free_pending = true;
     if (!s->err)
         s->err = RDV_ERR_CLOSED;
-    for (size_t b = 0; b < s->nbuckets; b++)
-        for (struct rdv_yamux_stream *st = s->table[b]; st; st = st->next)
-            finish(st, true);
+    struct rdv_yamux_stream *st;
+    FOREACH_STREAM(st, tmp, s)
+        finish(st, true);
     leave(s, RDV_OK);
 }
 
@@ -331,10 +332,13 @@ static void flush_stream(struct rdv_yamux_stream *st)
 int rdv_yamux_flush(struct rdv_yamux *s)
 {
     enter(s);
-    for (size_t b = 0; !s->err && b < s->nbuckets; b++)
-        for (struct rdv_yamux_stream *st = s->table[b]; st && !s->err; st = st->next)
-            if (!st->closed && (st->queue.len > 0 || (st->fin_queued && !st->fin_sent)))
-                flush_stream(st);
+    struct rdv_yamux_stream *st;
+    FOREACH_STREAM(st, tmp, s) {
+        if (s->err)
+            break;
+        if (!st->closed && (st->queue.len > 0 || (st->fin_queued && !st->fin_sent)))
+            flush_stream(st);
+    }
     return leave(s, s->err);
 }
 

@@ -26,123 +26,12 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/htab.h"
 #include "util/olog.h"
-
-/* ---- a small open-addressing hash table of item pointers -------------------------------- */
-
-struct rdv_index_hslot {
-    uint64_t hash;
-    void *item; /* NULL: empty slot */
-};
-
-typedef struct rdv_index_htab htab;
-typedef void (*hkey_fn)(const void *item, const uint8_t **key, size_t *len);
-
-#define HTAB_MIN_CAP 8
-
-static bool htab_match(const htab *t, const struct rdv_index_hslot *sl, uint64_t h, const uint8_t *k, size_t n)
-{
-    if (sl->hash != h)
-        return false;
-    const uint8_t *ik;
-    size_t in;
-    t->key(sl->item, &ik, &in);
-    return in == n && memcmp(ik, k, n) == 0;
-}
-
-/* Slot index of the item with key k, or SIZE_MAX. Terminates: the load factor keeps a free slot. */
-static size_t htab_find(const htab *t, uint64_t h, const uint8_t *k, size_t n)
-{
-    if (t->cap == 0)
-        return SIZE_MAX;
-    size_t mask = t->cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        if (!t->slots[i].item)
-            return SIZE_MAX;
-        if (htab_match(t, &t->slots[i], h, k, n))
-            return i;
-    }
-}
-
-static void *htab_get(const htab *t, uint64_t h, const uint8_t *k, size_t n)
-{
-    size_t i = htab_find(t, h, k, n);
-    return i == SIZE_MAX ? NULL : t->slots[i].item;
-}
-
-static void htab_place(struct rdv_index_hslot *slots, size_t cap, uint64_t h, void *item)
-{
-    size_t mask = cap - 1, i = h & mask;
-    while (slots[i].item)
-        i = (i + 1) & mask;
-    slots[i].hash = h;
-    slots[i].item = item;
-}
-
-static int htab_resize(htab *t, size_t ncap)
-{
-    struct rdv_index_hslot *ns = calloc(ncap, sizeof(*ns));
-    if (!ns)
-        return -1;
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->slots[i].item)
-            htab_place(ns, ncap, t->slots[i].hash, t->slots[i].item);
-    free(t->slots);
-    t->slots = ns;
-    t->cap = ncap;
-    return 0;
-}
-
-/* Makes room for `total` items so that inserting up to that many cannot fail. */
-static int htab_reserve(htab *t, size_t total)
-{
-    if (total <= t->cap / 2)
-        return 0;
-    if (total > SIZE_MAX / 4 / sizeof(struct rdv_index_hslot))
-        return -1;
-    size_t ncap = t->cap ? t->cap : HTAB_MIN_CAP;
-    while (ncap / 2 < total)
-        ncap *= 2;
-    return htab_resize(t, ncap);
-}
-
-/* Inserts an item whose key is absent; the caller reserved room first. */
-static void htab_insert(htab *t, uint64_t h, void *item)
-{
-    htab_place(t->slots, t->cap, h, item);
-    t->n++;
-}
-
-/* Backward-shift deletion: pull later members of the probe run into the hole when their home
- * slot is not cyclically inside (hole, j], so lookups never need tombstones. */
-static void htab_delete_at(htab *t, size_t i)
-{
-    size_t mask = t->cap - 1;
-    for (size_t j = (i + 1) & mask; t->slots[j].item; j = (j + 1) & mask) {
-        size_t home = t->slots[j].hash & mask;
-        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-        if (!stays) {
-            t->slots[i] = t->slots[j];
-            i = j;
-        }
-    }
-    t->slots[i].item = NULL;
-    t->slots[i].hash = 0;
-    t->n--;
-    /* Give memory back after a burst; a failed shrink just keeps the bigger table. */
-    if (t->cap > HTAB_MIN_CAP && t->n < t->cap / 8)
-        (void)htab_resize(t, t->cap / 2);
-}
-
-static void htab_delete(htab *t, uint64_t h, const uint8_t *k, size_t n)
-{
-    size_t i = htab_find(t, h, k, n);
-    if (i != SIZE_MAX)
-        htab_delete_at(t, i);
-}
 
 /* ---- index objects --------------------------------------------------------------------- */
 
+typedef struct rdv_htab htab;
 typedef struct rdv_index_rec rec_t;
 typedef struct rdv_index_ns ns_t;
 
@@ -282,7 +171,7 @@ static void heap_remove(struct rdv_index *ix, size_t i)
 
 static ns_t *ns_find(const struct rdv_index *ix, uint64_t h, const void *key, size_t key_len)
 {
-    return htab_get(&ix->spaces, h, key, key_len);
+    return rdv_htab_get(&ix->spaces, h, key, key_len);
 }
 
 /* The namespace (kind, name), or NULL. */
@@ -323,7 +212,7 @@ static void ns_free(ns_t *ns)
 
 static ns_t *ns_create(struct rdv_index *ix, uint64_t h, uint8_t kind, const void *name, size_t len)
 {
-    if (htab_reserve(&ix->spaces, ix->spaces.n + 1))
+    if (rdv_htab_reserve(&ix->spaces, ix->spaces.n + 1))
         return NULL;
     ns_t *ns = calloc(1, sizeof(*ns));
     if (!ns)
@@ -340,7 +229,7 @@ static ns_t *ns_create(struct rdv_index *ix, uint64_t h, uint8_t kind, const voi
     ns->hash = h;
     ns->by_peer.key = rec_key;
     rdv_olog_init(&ns->log, offsetof(rec_t, ns_log_pos));
-    htab_insert(&ix->spaces, h, ns);
+    rdv_htab_insert(&ix->spaces, h, ns);
     if (!name_held_elsewhere(ix, ns))
         ix->names++;
     return ns;
@@ -349,7 +238,7 @@ static ns_t *ns_create(struct rdv_index *ix, uint64_t h, uint8_t kind, const voi
 /* Removes an empty namespace. */
 static void ns_remove(struct rdv_index *ix, ns_t *ns)
 {
-    htab_delete(&ix->spaces, ns->hash, ns->key, ns->len + 1);
+    rdv_htab_delete(&ix->spaces, ns->hash, ns->key, ns->len + 1);
     if (!name_held_elsewhere(ix, ns))
         ix->names--;
     ns_free(ns);
@@ -357,17 +246,17 @@ static void ns_remove(struct rdv_index *ix, ns_t *ns)
 
 static struct peer_count *peer_find(const struct rdv_index *ix, uint64_t h, const struct rdv_peerid *id)
 {
-    return htab_get(&ix->peers, h, id->bytes, id->len);
+    return rdv_htab_get(&ix->peers, h, id->bytes, id->len);
 }
 
 static void peer_release(struct rdv_index *ix, const rec_t *r)
 {
-    size_t i = htab_find(&ix->peers, r->peer_hash, r->peer.bytes, r->peer.len);
+    size_t i = rdv_htab_find(&ix->peers, r->peer_hash, r->peer.bytes, r->peer.len);
     if (i == SIZE_MAX)
         return;
     struct peer_count *p = ix->peers.slots[i].item;
     if (--p->count == 0) {
-        htab_delete_at(&ix->peers, i);
+        rdv_htab_delete_at(&ix->peers, i);
         free(p);
     }
 }
@@ -411,7 +300,7 @@ rec_t *rdv_index_find(struct rdv_index *ix, uint8_t kind, const void *ns, size_t
                       const struct rdv_peerid *peer)
 {
     ns_t *n = ns_lookup(ix, kind, ns, ns_len);
-    return n ? htab_get(&n->by_peer, ix_hash(ix, peer->bytes, peer->len), peer->bytes, peer->len) : NULL;
+    return n ? rdv_htab_get(&n->by_peer, ix_hash(ix, peer->bytes, peer->len), peer->bytes, peer->len) : NULL;
 }
 
 uint64_t rdv_index_next_counter(struct rdv_index *ix)
@@ -440,11 +329,11 @@ enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_sto
 /* Reserves every slot a new record needs, so the linking step cannot fail. */
 static int rec_reserve(struct rdv_index *ix, ns_t *ns, bool new_peer)
 {
-    if (rec_array_reserve(&ns->recs, &ns->cap, ns->n + 1) || htab_reserve(&ns->by_peer, ns->n + 1) ||
+    if (rec_array_reserve(&ns->recs, &ns->cap, ns->n + 1) || rdv_htab_reserve(&ns->by_peer, ns->n + 1) ||
         rec_array_reserve(&ix->heap, &ix->heap_cap, ix->heap_n + 1) || rdv_olog_reserve(&ns->log) ||
         rdv_olog_reserve(&ix->by_kind[ns->kind]))
         return -1;
-    return new_peer ? htab_reserve(&ix->peers, ix->peers.n + 1) : 0;
+    return new_peer ? rdv_htab_reserve(&ix->peers, ix->peers.n + 1) : 0;
 }
 
 /* Appends r to its two ordered logs under its counter (room reserved), keeping the index's counter
@@ -476,12 +365,12 @@ static void rec_link(struct rdv_index *ix, ns_t *ns, rec_t *r, struct peer_count
     ns->recs[ns->n++] = r;
     rec_log(ix, r);
     dialect_count(ix, r, +1);
-    htab_insert(&ns->by_peer, r->peer_hash, r);
+    rdv_htab_insert(&ns->by_peer, r->peer_hash, r);
     heap_set(ix, ix->heap_n++, r);
     heap_up(ix, r->heap_idx);
     if (!pc) {
         npc->peer = r->peer;
-        htab_insert(&ix->peers, r->peer_hash, npc);
+        rdv_htab_insert(&ix->peers, r->peer_hash, npc);
         pc = npc;
     }
     pc->count++;
@@ -557,7 +446,7 @@ void rdv_index_remove(struct rdv_index *ix, rec_t *r)
     rec_t *last = ns->recs[--ns->n];
     ns->recs[r->ns_idx] = last;
     last->ns_idx = r->ns_idx;
-    htab_delete(&ns->by_peer, r->peer_hash, r->peer.bytes, r->peer.len);
+    rdv_htab_delete(&ns->by_peer, r->peer_hash, r->peer.bytes, r->peer.len);
     peer_release(ix, r);
     rec_free(r);
     if (ns->n == 0)

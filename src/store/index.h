@@ -20,15 +20,8 @@
 
 struct rdv_index;
 
-/* private: an open-addressing hash table of item pointers (see index.c) */
-struct rdv_index_hslot;
-struct rdv_index_htab {
-    struct rdv_index_hslot *slots;
-    size_t cap; /* 0 or a power of two */
-    size_t n;
-    void (*key)(const void *item, const uint8_t **key, size_t *len);
-};
 
+#include "util/htab.h"
 #include "util/olog.h"
 
 /* A (record kind, namespace) with at least one record. Read-only outside index.c. */
@@ -44,7 +37,7 @@ struct rdv_index_ns {
     uint64_t hash;
     struct rdv_index_rec **recs; /* dense, in no particular order */
     size_t cap;
-    struct rdv_index_htab by_peer; /* rdv_index_rec by peer id */
+    struct rdv_htab by_peer; /* rdv_index_rec by peer id */
 };
 
 /* One registration. Backends read every field and may set data/data_len (freed with the record);
