@@ -799,7 +799,8 @@ static int load_rec_cmp(const void *a, const void *b)
 
 static int load_insert(struct ldb_store *s, struct load_state *st)
 {
-    qsort(st->recs, st->n, sizeof(*st->recs), load_rec_cmp);
+    if (st->n) /* qsort wants a non-NULL base even for 0 elements */
+        qsort(st->recs, st->n, sizeof(*st->recs), load_rec_cmp);
     for (size_t i = 0; i < st->n; i++) {
         uint8_t kind;
         size_t ns_len;
