@@ -313,6 +313,12 @@ uint64_t rdv_index_counter(const struct rdv_index *ix)
     return ix->counter;
 }
 
+void rdv_index_raise_counter(struct rdv_index *ix, uint64_t c)
+{
+    if (c > ix->counter)
+        ix->counter = c;
+}
+
 enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_store_put *p, rec_t **existing)
 {
     *existing = rdv_index_find(ix, p->kind, p->ns, p->ns_len, p->peer);

@@ -84,6 +84,9 @@ struct rdv_index_rec *rdv_index_find(struct rdv_index *ix, uint8_t kind, const v
  * highest handed out or seen in an inserted record. */
 uint64_t rdv_index_next_counter(struct rdv_index *ix);
 uint64_t rdv_index_counter(const struct rdv_index *ix);
+/* Raises the counter to at least c (never lowers it): a reopened LevelDB store resumes after every
+ * counter it ever handed out, those of records since removed included, so old cookies stay valid. */
+void rdv_index_raise_counter(struct rdv_index *ix, uint64_t c);
 /* What a put of p means for the index: OK (new record, or *existing for a refresh), STALE (lower
  * seq than the record held) or LIMIT (a new record beyond p->max_per_peer). Changes nothing. */
 enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_store_put *p,

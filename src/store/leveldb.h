@@ -1,10 +1,18 @@
 /* leveldb.h: the persistent embedded store on LevelDB ("leveldb:/path"; optional at build time).
  *
- * One LevelDB key per registration, `ns 0x00 peer_id` (namespaces holding NUL are refused), so
- * keys sort by namespace bytes, then by peer id bytes. The value is a version byte, then the
- * expiry, registration time (unix ms) and seq as big-endian 64-bit numbers, then the signed
- * envelope verbatim. The key "\0rdv-format" (an empty namespace, which no record can have)
- * names the layout, so a directory of another layout or program is refused at open.
+ * Layout, format 2. One LevelDB key per registration, `0x02 kind ns 0x00 peer_id` (namespaces
+ * holding NUL are refused), so keys sort by record kind, then namespace bytes, then peer id bytes.
+ * The value is a version byte (2), then the expiry, registration time (unix ms), seq and
+ * registration counter as big-endian 64-bit numbers, the dialect byte, then the signed envelope
+ * verbatim. Reserved keys start with 0x00, which no record key does:
+ *   "\0rdv-format"  "rendezvousd-leveldb-2": names the layout, so a directory of another layout or
+ *                   program is refused at open, and so is a newer format (3 and up);
+ *   "\0rdv-secret"  the 32-byte store secret for cookie MACs, drawn at the first open;
+ *   "\0rdv-counter" the counter's high-water mark (8 bytes, big-endian), written with every
+ *                   deletion: records carry their own counters, so only deleting the newest could
+ *                   lose the highest; at open the counter resumes at the larger of the two.
+ * Format 1 (`ns 0x00 peer_id`, a 25-byte header without counter or dialect) is migrated in place at
+ * open, in one write batch: live records get kind 0, dialect 0 and counters 1..n in key order.
  *
  * At open every record is scanned into the in-memory index of index.h (metadata only, no
  * envelopes: about 200 bytes per registration), which then answers the per-peer cap, sampling,
