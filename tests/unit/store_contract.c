@@ -24,6 +24,10 @@
 #define SLACK_MS 5000            /* real clock: time an operation may take to reach the store */
 
 struct got_rec {
+    uint8_t ns[RDV_NS_MAX];
+    size_t ns_len;
+    uint8_t kind, dialect;
+    uint64_t counter;
     struct rdv_peerid peer;
     uint64_t seq;
     uint8_t env[ENV_MAX];
@@ -35,7 +39,9 @@ struct got_rec {
 struct got_ns {
     uint8_t name[RDV_NS_MAX];
     size_t len;
+    uint8_t kind;
     uint64_t count;
+    uint64_t by_dialect[RDV_STORE_DIALECTS];
     int64_t soonest, latest;
 };
 
@@ -55,6 +61,8 @@ struct ctr {
     int more;
     uint64_t count;
     struct rdv_store_stats stats;
+    bool secret_null;
+    uint8_t secret[RDV_STORE_SECRET_LEN];
     struct got_rec recs[MAXREC];
     struct got_ns ns[MAXNS];
 };
@@ -147,6 +155,7 @@ static void op_begin(struct ctr *t)
     t->more = -1;
     t->count = 0;
     memset(&t->stats, 0, sizeof(t->stats));
+    t->secret_null = true;
 }
 
 /* Waits for the operation's callback. False (and the suite stops) if it never comes. */
@@ -178,6 +187,12 @@ static void copy_recs(struct ctr *t, const struct rdv_store_record *recs, size_t
     t->n = n;
     for (size_t i = 0; i < n && i < MAXREC; i++) {
         struct got_rec *g = &t->recs[i];
+        g->ns_len = recs[i].ns_len <= RDV_NS_MAX ? recs[i].ns_len : RDV_NS_MAX;
+        if (g->ns_len && recs[i].ns)
+            memcpy(g->ns, recs[i].ns, g->ns_len);
+        g->kind = recs[i].kind;
+        g->dialect = recs[i].dialect;
+        g->counter = recs[i].counter;
         g->peer = recs[i].peer;
         g->seq = recs[i].seq;
         g->env_len = recs[i].envelope_len < ENV_MAX ? recs[i].envelope_len : ENV_MAX;
@@ -224,7 +239,9 @@ static void on_ns(void *arg, enum rdv_store_status st, const struct rdv_store_ns
         struct got_ns *g = &t->ns[i];
         g->len = items[i].ns_len <= RDV_NS_MAX ? items[i].ns_len : RDV_NS_MAX;
         memcpy(g->name, items[i].ns, g->len);
+        g->kind = items[i].kind;
         g->count = items[i].count;
+        memcpy(g->by_dialect, items[i].by_dialect, sizeof(g->by_dialect));
         g->soonest = items[i].soonest_expiry_ms;
         g->latest = items[i].latest_expiry_ms;
     }
@@ -248,6 +265,15 @@ static void on_stats(void *arg, enum rdv_store_status st, const struct rdv_store
 static void on_health(void *arg, enum rdv_store_status st)
 {
     mark(arg, st);
+}
+
+static void on_secret(void *arg, enum rdv_store_status st, const uint8_t *key)
+{
+    struct ctr *t = arg;
+    mark(t, st);
+    t->secret_null = key == NULL;
+    if (key)
+        memcpy(t->secret, key, RDV_STORE_SECRET_LEN);
 }
 
 /* Peer ids shaped like real ones; the store only compares bytes. kind 0: ed25519 identity
@@ -366,15 +392,112 @@ static size_t list_ns(struct ctr *t, struct rdv_store *s, const char *prefix, co
     return t->n;
 }
 
-static size_t list_regs(struct ctr *t, struct rdv_store *s, const char *ns, const struct rdv_peerid *cursor,
-                        uint32_t limit)
+/* Lists namespaces after a cursor of cursor_len bytes (it may hold 0x00: the kind suffix). */
+static size_t list_ns_raw(struct ctr *t, struct rdv_store *s, const char *prefix, const void *cursor,
+                          size_t cursor_len, uint32_t limit)
 {
     if (t->broken)
         return 0;
     op_begin(t);
-    rdv_store_list_registrations(s, 0, ns, strlen(ns), cursor, limit, on_regs, t);
+    rdv_store_list_namespaces(s, prefix, prefix ? strlen(prefix) : 0, cursor, cursor_len, limit, on_ns, t);
+    op_wait(t, "list_namespaces");
+    return t->n;
+}
+
+static size_t list_regs_kind(struct ctr *t, struct rdv_store *s, uint8_t kind, const char *ns,
+                             const struct rdv_peerid *cursor, uint32_t limit)
+{
+    if (t->broken)
+        return 0;
+    op_begin(t);
+    rdv_store_list_registrations(s, kind, ns, strlen(ns), cursor, limit, on_regs, t);
     op_wait(t, "list_registrations");
     return t->n;
+}
+
+static size_t list_regs(struct ctr *t, struct rdv_store *s, const char *ns, const struct rdv_peerid *cursor,
+                        uint32_t limit)
+{
+    return list_regs_kind(t, s, 0, ns, cursor, limit);
+}
+
+/* The envelope put_kd() stores for peer i under kind: distinct per kind, so a record of one kind
+ * replacing another's would show. */
+static size_t mkenv_kind(unsigned i, uint8_t kind, uint64_t seq, uint8_t out[ENV_MAX])
+{
+    return mkenv(i + 4096u * kind, seq, out);
+}
+
+/* Puts peer i into (kind, ns) on behalf of dialect. */
+static enum rdv_store_status put_kd(struct ctr *t, struct rdv_store *s, const char *ns, unsigned i, uint64_t seq,
+                                    uint32_t ttl, uint32_t cap, uint8_t kind, uint8_t dialect)
+{
+    if (t->broken)
+        return RDV_STORE_ERROR;
+    struct rdv_peerid id = mkpeer(i);
+    uint8_t env[ENV_MAX];
+    size_t el = mkenv_kind(i, kind, seq, env);
+    struct rdv_store_put p = { .ns = ns, .ns_len = strlen(ns), .peer = &id, .seq = seq, .envelope = env,
+                               .envelope_len = el, .ttl_s = ttl, .max_per_peer = cap, .kind = kind,
+                               .dialect = dialect };
+    op_begin(t);
+    rdv_store_put(s, &p, on_put, t);
+    op_wait(t, "put");
+    return t->st;
+}
+
+static size_t query(struct ctr *t, struct rdv_store *s, const struct rdv_store_query *q)
+{
+    if (t->broken)
+        return 0;
+    op_begin(t);
+    rdv_store_query(s, q, on_discover, t);
+    op_wait(t, "discover");
+    return t->n;
+}
+
+/* A sampled discover of (kind, ns). */
+static size_t sampled(struct ctr *t, struct rdv_store *s, uint8_t kind, const char *ns, uint32_t limit)
+{
+    struct rdv_store_query q = { .kind = kind, .ns = ns, .ns_len = strlen(ns), .limit = limit };
+    return query(t, s, &q);
+}
+
+/* An ordered discover of (kind, ns) after a counter; ns NULL: every namespace (ns_len 0). */
+static size_t ordered(struct ctr *t, struct rdv_store *s, uint8_t kind, const char *ns, uint32_t limit,
+                      uint64_t after)
+{
+    struct rdv_store_query q = { .kind = kind, .ns = ns, .ns_len = ns ? strlen(ns) : 0, .limit = limit,
+                                 .ordered = 1, .after = after };
+    return query(t, s, &q);
+}
+
+/* Unregisters; the status is returned, the count left in t->count. */
+static enum rdv_store_status unreg_raw(struct ctr *t, struct rdv_store *s, uint8_t kind, const char *ns,
+                                       size_t ns_len, const struct rdv_peerid *peer)
+{
+    if (t->broken)
+        return RDV_STORE_ERROR;
+    op_begin(t);
+    rdv_store_unregister(s, kind, ns, ns_len, peer, on_count, t);
+    op_wait(t, "unregister");
+    return t->st;
+}
+
+static enum rdv_store_status unreg(struct ctr *t, struct rdv_store *s, uint8_t kind, const char *ns, unsigned i)
+{
+    struct rdv_peerid id = mkpeer(i);
+    return unreg_raw(t, s, kind, ns, strlen(ns), &id);
+}
+
+static enum rdv_store_status get_secret(struct ctr *t, struct rdv_store *s)
+{
+    if (t->broken)
+        return RDV_STORE_ERROR;
+    op_begin(t);
+    rdv_store_secret(s, on_secret, t);
+    op_wait(t, "secret");
+    return t->st;
 }
 
 static bool peer_eq(const struct rdv_peerid *a, const struct rdv_peerid *b)
@@ -388,6 +511,23 @@ static const struct got_rec *find_rec(const struct ctr *t, unsigned i)
     struct rdv_peerid want = mkpeer(i);
     for (size_t k = 0; k < t->n && k < MAXREC; k++)
         if (peer_eq(&t->recs[k].peer, &want))
+            return &t->recs[k];
+    return NULL;
+}
+
+/* Whether a reported record is of (kind, ns). */
+static bool rec_in(const struct got_rec *r, const char *ns, uint8_t kind)
+{
+    return r && r->kind == kind && r->ns_len == strlen(ns) && memcmp(r->ns, ns, r->ns_len) == 0;
+}
+
+/* The reported record of peer i in ns, or NULL. */
+static const struct got_rec *find_rec_ns(const struct ctr *t, const char *ns, unsigned i)
+{
+    struct rdv_peerid want = mkpeer(i);
+    for (size_t k = 0; k < t->n && k < MAXREC; k++)
+        if (peer_eq(&t->recs[k].peer, &want) && t->recs[k].ns_len == strlen(ns) &&
+            memcmp(t->recs[k].ns, ns, t->recs[k].ns_len) == 0)
             return &t->recs[k];
     return NULL;
 }
@@ -922,6 +1062,443 @@ static void case_bulk(struct ctr *t)
     rdv_store_close(s);
 }
 
+/* ---- record kinds, dialects, counters, ordered pages, unregister, secret --------------- */
+
+/* Kinds are part of the key: (kind, ns, peer) under two kinds are two registrations. */
+static void case_kinds(struct ctr *t)
+{
+    struct rdv_store *s = new_store(t, "kinds");
+    if (!s)
+        return;
+    uint8_t env0[ENV_MAX], env1[ENV_MAX];
+    size_t el0 = mkenv_kind(1, 0, 5, env0), el1 = mkenv_kind(1, 1, 1, env1);
+    check_eq(t, put_kd(t, s, "k/x", 1, 5, 60, 0, 0, 0), RDV_STORE_OK, "kinds: put (kind 0, k/x, peer 1)");
+    check_eq(t, put_kd(t, s, "k/x", 1, 1, 60, 0, 1, 1), RDV_STORE_OK,
+             "kinds: the same ns and peer under kind 1 with a lower seq: OK, not STALE");
+    check_eq(t, put_kd(t, s, "k/x", 2, 1, 60, 0, 1, 1), RDV_STORE_OK, "kinds: another peer under kind 1");
+    struct rdv_store_stats st = stats(t, s);
+    check(t, st.registrations == 3 && st.namespaces == 1, "kinds: stats: 3 registrations, 1 name over both kinds");
+
+    check_eq(t, sampled(t, s, 0, "k/x", 0), 1, "kinds: a sampled discover of kind 0 finds only its record");
+    const struct got_rec *r = find_rec(t, 1);
+    check(t, rec_in(r, "k/x", 0) && r->seq == 5 && rec_env_is(r, env0, el0),
+          "kinds: reported with its kind, namespace, seq and envelope");
+    check_eq(t, sampled(t, s, 1, "k/x", 0), 2, "kinds: kind 1 holds its two");
+    r = find_rec(t, 1);
+    check(t, rec_in(r, "k/x", 1) && rec_in(find_rec(t, 2), "k/x", 1) && r->seq == 1 && rec_env_is(r, env1, el1),
+          "kinds: both of kind 1, with kind 1's seq and envelope");
+    bool only = true;
+    for (int run = 0; run < 20 && !t->broken; run++)
+        only = sampled(t, s, 1, "k/x", 1) == 1 && rec_in(&t->recs[0], "k/x", 1) && only;
+    check(t, only, "kinds: samples of 1 of kind 1 never return kind 0's record");
+    check_eq(t, sampled(t, s, 2, "k/x", 0), 0, "kinds: a kind nobody registered: nothing");
+    check_eq(t, t->st, RDV_STORE_OK, "kinds: and OK");
+
+    check_eq(t, put_kd(t, s, "k/x", 1, 6, 60, 0, 0, 0), RDV_STORE_OK, "kinds: upsert under kind 0");
+    sampled(t, s, 1, "k/x", 0);
+    r = find_rec(t, 1);
+    check(t, r && r->seq == 1 && rec_env_is(r, env1, el1), "kinds: kind 1's record is left alone");
+    check_eq(t, put_kd(t, s, "k/x", 1, 0, 60, 0, 1, 1), RDV_STORE_STALE, "kinds: kind 1 keeps its own seq (STALE)");
+
+    check_eq(t, list_regs_kind(t, s, 0, "k/x", NULL, 10), 1, "kinds: list_registrations of kind 0: 1");
+    check(t, t->n == 1 && rec_in(&t->recs[0], "k/x", 0) && t->recs[0].seq == 6, "kinds: kind 0's record, seq 6");
+    check_eq(t, list_regs_kind(t, s, 1, "k/x", NULL, 10), 2, "kinds: list_registrations of kind 1: 2");
+    check(t, t->n == 2 && rec_in(&t->recs[0], "k/x", 1) && rec_in(&t->recs[1], "k/x", 1),
+          "kinds: both of kind 1");
+    check_eq(t, list_regs_kind(t, s, 1, "k/x", NULL, 1), 1, "kinds: a page of 1 of kind 1");
+    check(t, t->more == 1, "kinds: with more = 1");
+    check_eq(t, list_regs_kind(t, s, 3, "k/x", NULL, 10), 0, "kinds: list_registrations of an unused kind: 0");
+    check(t, t->st == RDV_STORE_OK && t->more == 0, "kinds: OK, more = 0");
+
+    check_eq(t, put_kd(t, s, "k/x", 3, 1, 60, 0, RDV_STORE_KINDS, 0), RDV_STORE_ERROR, "kinds: kind out of range: ERROR");
+    check_eq(t, put_kd(t, s, "k/x", 3, 1, 60, 0, 0, RDV_STORE_DIALECTS), RDV_STORE_ERROR,
+             "kinds: dialect out of range: ERROR");
+    sampled(t, s, RDV_STORE_KINDS, "k/x", 0);
+    check_eq(t, t->st, RDV_STORE_ERROR, "kinds: discover of a kind out of range: ERROR");
+    list_regs_kind(t, s, RDV_STORE_KINDS, "k/x", NULL, 10);
+    check_eq(t, t->st, RDV_STORE_ERROR, "kinds: list_registrations of a kind out of range: ERROR");
+    check_eq(t, stats(t, s).registrations, 3, "kinds: the refused puts stored nothing");
+    rdv_store_close(s);
+}
+
+static void case_dialects(struct ctr *t)
+{
+    struct rdv_store *s = new_store(t, "dialects");
+    if (!s)
+        return;
+    put_kd(t, s, "d/x", 1, 1, 60, 0, 0, 2);
+    sampled(t, s, 0, "d/x", 0);
+    check(t, t->n == 1 && t->recs[0].dialect == 2, "dialects: the dialect is stored and reported by discover");
+    list_regs(t, s, "d/x", NULL, 10);
+    check(t, t->n == 1 && t->recs[0].dialect == 2, "dialects: and by list_registrations");
+    check_eq(t, put_kd(t, s, "d/x", 1, 1, 60, 0, 0, 3), RDV_STORE_OK, "dialects: a refresh by another dialect");
+    sampled(t, s, 0, "d/x", 0);
+    check(t, t->n == 1 && t->recs[0].dialect == 3, "dialects: the refresh records the new dialect");
+    check_eq(t, put_kd(t, s, "d/x", 1, 0, 60, 0, 0, 1), RDV_STORE_STALE, "dialects: a lower seq by dialect 1: STALE");
+    sampled(t, s, 0, "d/x", 0);
+    check(t, t->n == 1 && t->recs[0].dialect == 3, "dialects: STALE keeps the dialect");
+
+    put_kd(t, s, "d/x", 2, 1, 60, 0, 0, 0);
+    put_kd(t, s, "d/y", 3, 1, 60, 0, 1, 3);
+    put_kd(t, s, "d/z", 4, 1, 1, 0, 0, 1);
+    struct rdv_store_stats st = stats(t, s);
+    check(t, st.by_dialect[0] == 1 && st.by_dialect[1] == 1 && st.by_dialect[2] == 0 && st.by_dialect[3] == 2,
+          "dialects: stats count live registrations by dialect (1 1 0 2)");
+    advance(t, t->real ? REAL_EXPIRY_WAIT_MS : 1000);
+    st = stats(t, s);
+    check(t, st.by_dialect[0] == 1 && st.by_dialect[1] == 0 && st.by_dialect[3] == 2,
+          "dialects: an expired registration leaves its dialect's count");
+    put_kd(t, s, "d/x", 1, 1, 60, 0, 0, 0);
+    st = stats(t, s);
+    check(t, st.by_dialect[0] == 2 && st.by_dialect[3] == 1, "dialects: a refresh moves the count to the new dialect");
+    uint64_t sum = 0;
+    for (int d = 0; d < RDV_STORE_DIALECTS; d++)
+        sum += st.by_dialect[d];
+    check_eq(t, (long long)sum, (long long)st.registrations, "dialects: by_dialect sums to registrations");
+    rdv_store_close(s);
+}
+
+/* The counter of peer i's record in (kind, ns) as list_registrations reports it; 0 if absent. */
+static uint64_t counter_of(struct ctr *t, struct rdv_store *s, uint8_t kind, const char *ns, unsigned i)
+{
+    list_regs_kind(t, s, kind, ns, NULL, 100);
+    const struct got_rec *r = find_rec(t, i);
+    return r ? r->counter : 0;
+}
+
+static void case_counters(struct ctr *t)
+{
+    struct rdv_store *s = new_store(t, "counters");
+    if (!s)
+        return;
+    uint64_t c[7] = { 0 };
+    for (unsigned i = 1; i <= 5; i++)
+        put_kd(t, s, "n/c", i, 1, 60, 0, 0, 0);
+    put_kd(t, s, "n/d", 6, 1, 60, 0, 1, 0);
+    bool rising = true;
+    for (unsigned i = 1; i <= 5; i++) {
+        c[i] = counter_of(t, s, 0, "n/c", i);
+        rising = rising && c[i] > c[i - 1];
+    }
+    check(t, c[1] > 0 && rising, "counters: > 0 and strictly increasing in put order");
+    c[6] = counter_of(t, s, 1, "n/d", 6);
+    check(t, c[6] > c[5], "counters: one store-wide counter across namespaces and kinds");
+    sampled(t, s, 0, "n/c", 0);
+    const struct got_rec *r = find_rec(t, 3);
+    check(t, r && r->counter == c[3], "counters: discover reports the same counter as list_registrations");
+
+    put_kd(t, s, "n/c", 2, 1, 60, 0, 0, 0);
+    uint64_t c2 = counter_of(t, s, 0, "n/c", 2);
+    check(t, c2 > c[6], "counters: a refresh (equal seq) takes a new counter");
+    put_kd(t, s, "n/c", 3, 2, 60, 0, 0, 0);
+    uint64_t c3 = counter_of(t, s, 0, "n/c", 3);
+    check(t, c3 > c2, "counters: an upsert takes a new counter");
+    check_eq(t, put_kd(t, s, "n/c", 4, 0, 60, 0, 0, 0), RDV_STORE_STALE, "counters: a lower seq is STALE");
+    check(t, counter_of(t, s, 0, "n/c", 4) == c[4], "counters: STALE leaves the counter");
+    check_eq(t, put_kd(t, s, "n/e", 5, 1, 60, 1, 0, 0), RDV_STORE_LIMIT, "counters: a put over the cap is LIMIT");
+    put_kd(t, s, "n/c", 7, 1, 60, 0, 0, 0);
+    check(t, counter_of(t, s, 0, "n/c", 7) > c3, "counters: the next put still takes a higher counter");
+    rdv_store_close(s);
+}
+
+/* Fills "o/a" (kind 0: peers 0..19, plus 4 short-lived 50..53; kind 1: 5), "o/b" (kind 0: 10). */
+static void ordered_fill(struct ctr *t, struct rdv_store *s)
+{
+    unsigned short_lived = 50;
+    for (unsigned i = 0; i < 20; i++) {
+        put_kd(t, s, "o/a", i, 1, 60, 0, 0, 0);
+        if (i % 2 == 0)
+            put_kd(t, s, "o/b", i, 1, 60, 0, 0, 1);
+        if (i % 5 == 4)
+            put_kd(t, s, "o/a", short_lived++, 1, 1, 0, 0, 0);
+        if (i % 4 == 0)
+            put_kd(t, s, "o/a", i, 1, 60, 0, 1, 2);
+    }
+}
+
+/* Pages through kind 0 of "o/a" by 4; after the second page a record is added, one already seen is
+ * refreshed and one not yet seen is unregistered. The walk must be 0..18, then 100, then 0 again. */
+static void ordered_walk(struct ctr *t, struct rdv_store *s)
+{
+    unsigned seen[64];
+    size_t nseen = 0;
+    uint64_t after = 0, last = 0;
+    bool pages = true, fields = true, rising = true, short_page = false;
+    for (int page = 0; page < 20 && !t->broken; page++) {
+        size_t n = ordered(t, s, 0, "o/a", 4, after);
+        pages = pages && t->st == RDV_STORE_OK && n <= 4 && !(short_page && n > 0);
+        short_page = short_page || n < 4;
+        for (size_t k = 0; k < n && nseen < 64; k++) {
+            fields = fields && rec_in(&t->recs[k], "o/a", 0) && t->recs[k].ttl_left_ms > 0;
+            rising = rising && t->recs[k].counter > last;
+            last = t->recs[k].counter;
+            seen[nseen++] = peer_index(&t->recs[k].peer);
+        }
+        if (n == 0)
+            break;
+        after = t->recs[n - 1].counter;
+        if (page == 1) {
+            put_kd(t, s, "o/a", 100, 1, 60, 0, 0, 0);
+            put_kd(t, s, "o/a", 0, 1, 60, 0, 0, 3);
+            unreg(t, s, 0, "o/a", 19);
+        }
+    }
+    check(t, pages, "ordered: pages of at most 4, short only at the end");
+    check(t, fields, "ordered: every record is of (kind 0, o/a) and live");
+    check(t, rising, "ordered: counters strictly increase through the walk");
+    bool walk = nseen == 21;
+    for (unsigned i = 0; walk && i < 19; i++)
+        walk = seen[i] == i;
+    walk = walk && seen[19] == 100 && seen[20] == 0;
+    check(t, walk, "ordered: each live record once in counter order; expired and unregistered ones never; "
+                   "the added one and the refreshed one after (%zu seen)", nseen);
+}
+
+/* ns_len 0: every namespace of the kind; limit and after on that walk. */
+static void ordered_all(struct ctr *t, struct rdv_store *s)
+{
+    uint64_t all[64];
+    size_t n = ordered(t, s, 0, NULL, 0, 0);
+    check_eq(t, (long long)n, 30, "ordered: ns_len 0 walks every namespace of kind 0 (20 + 10)");
+    bool good = t->st == RDV_STORE_OK && n <= 64;
+    size_t in_b = 0;
+    for (size_t k = 0; good && k < n; k++) {
+        unsigned i = peer_index(&t->recs[k].peer);
+        in_b += rec_in(&t->recs[k], "o/b", 0);
+        good = (rec_in(&t->recs[k], "o/a", 0) || rec_in(&t->recs[k], "o/b", 0)) && !(i >= 50 && i < 54) &&
+               !(i == 19 && rec_in(&t->recs[k], "o/a", 0)) && (k == 0 || t->recs[k].counter > all[k - 1]);
+        all[k] = t->recs[k].counter;
+    }
+    check(t, good && in_b == 10, "ordered: in counter order, kind 0 only, nothing expired or unregistered");
+    const struct got_rec *r = find_rec_ns(t, "o/a", 100);
+    uint8_t env[ENV_MAX];
+    size_t el = mkenv_kind(100, 0, 1, env);
+    check(t, r && rec_env_is(r, env, el) && r->seq == 1 && ttl_is(t, r->ttl_left_ms, 60000),
+          "ordered: records come with seq, envelope and TTL");
+    r = find_rec_ns(t, "o/a", 0);
+    check(t, r && r->dialect == 3, "ordered: and the dialect of the last put");
+    if (!good || n != 30)
+        return;
+    check_eq(t, ordered(t, s, 0, NULL, 3, 0), 3, "ordered: limit 3 is honoured");
+    check(t, t->n == 3 && t->recs[0].counter == all[0] && t->recs[2].counter == all[2], "ordered: the first 3");
+    check_eq(t, ordered(t, s, 0, NULL, 0, all[9]), 20, "ordered: after the 10th counter: the other 20");
+    check(t, t->n == 20 && t->recs[0].counter == all[10], "ordered: starting at the 11th");
+    check_eq(t, ordered(t, s, 0, NULL, 0, all[29]), 0, "ordered: after the last counter: nothing");
+    check_eq(t, t->st, RDV_STORE_OK, "ordered: and OK");
+    check_eq(t, ordered(t, s, 0, NULL, 0, UINT64_MAX), 0, "ordered: after UINT64_MAX: nothing");
+}
+
+/* Other kinds, unknown namespaces and invalid queries. */
+static void ordered_edges(struct ctr *t, struct rdv_store *s)
+{
+    size_t n = ordered(t, s, 1, NULL, 0, 0);
+    bool k1 = n == 5;
+    for (size_t k = 0; k1 && k < n; k++)
+        k1 = rec_in(&t->recs[k], "o/a", 1) && t->recs[k].dialect == 2;
+    check(t, k1, "ordered: kind 1 over all namespaces: its 5 records only");
+    check_eq(t, ordered(t, s, 1, "o/a", 2, 0), 2, "ordered: kind 1 of o/a, limit 2");
+    check_eq(t, ordered(t, s, 2, NULL, 0, 0), 0, "ordered: an unused kind: nothing");
+    check_eq(t, ordered(t, s, 0, "o/none", 0, 0), 0, "ordered: an unknown namespace: nothing");
+    check_eq(t, t->st, RDV_STORE_OK, "ordered: and OK");
+    struct rdv_store_query q = { .kind = 0, .ns = NULL, .ns_len = 0, .limit = 10 };
+    query(t, s, &q);
+    check_eq(t, t->st, RDV_STORE_ERROR, "sampled: ns_len 0 is ERROR (only ordered walks every namespace)");
+    char big[RDV_NS_MAX + 1];
+    memset(big, 'o', sizeof(big));
+    q = (struct rdv_store_query){ .kind = 0, .ns = big, .ns_len = sizeof(big), .ordered = 1 };
+    query(t, s, &q);
+    check_eq(t, t->st, RDV_STORE_ERROR, "ordered: a namespace over RDV_NS_MAX: ERROR");
+    ordered(t, s, RDV_STORE_KINDS, NULL, 0, 0);
+    check_eq(t, t->st, RDV_STORE_ERROR, "ordered: a kind out of range: ERROR");
+}
+
+static void case_ordered(struct ctr *t)
+{
+    struct rdv_store *s = new_store(t, "ordered");
+    if (!s)
+        return;
+    ordered_fill(t, s);
+    advance(t, t->real ? REAL_EXPIRY_WAIT_MS : 1000); /* the short-lived ones expire */
+    ordered_walk(t, s);
+    ordered_all(t, s);
+    ordered_edges(t, s);
+    rdv_store_close(s);
+}
+
+static void unregister_invalid(struct ctr *t, struct rdv_store *s)
+{
+    struct rdv_peerid p1 = mkpeer(1), empty = { .len = 0 };
+    char big[RDV_NS_MAX + 1];
+    memset(big, 'u', sizeof(big));
+    check_eq(t, unreg_raw(t, s, 0, "u/a", 0, &p1), RDV_STORE_ERROR, "unregister: an empty namespace: ERROR");
+    check_eq(t, unreg_raw(t, s, 0, big, sizeof(big), &p1), RDV_STORE_ERROR,
+             "unregister: a namespace over RDV_NS_MAX: ERROR");
+    check_eq(t, unreg_raw(t, s, RDV_STORE_KINDS, "u/a", 3, &p1), RDV_STORE_ERROR,
+             "unregister: a kind out of range: ERROR");
+    check_eq(t, unreg_raw(t, s, 0, "u/a", 3, &empty), RDV_STORE_ERROR, "unregister: an empty peer id: ERROR");
+    check_eq(t, unreg_raw(t, s, 0, "u/a", 3, NULL), RDV_STORE_ERROR, "unregister: no peer id: ERROR");
+}
+
+static void case_unregister(struct ctr *t)
+{
+    struct rdv_store *s = new_store(t, "unregister");
+    if (!s)
+        return;
+    put_kd(t, s, "u/a", 1, 1, 60, 0, 0, 0);
+    put_kd(t, s, "u/a", 1, 1, 60, 0, 1, 1);
+    put_kd(t, s, "u/b", 1, 1, 60, 0, 0, 0);
+    put_kd(t, s, "u/a", 2, 1, 60, 0, 0, 2);
+    check_eq(t, unreg(t, s, 0, "u/a", 1), RDV_STORE_OK, "unregister: a held registration: OK");
+    check_eq(t, (long long)t->count, 1, "unregister: reports 1 removed");
+    check(t, sampled(t, s, 0, "u/a", 0) == 1 && find_rec(t, 2), "unregister: the namespace's other peer stays");
+    check(t, sampled(t, s, 1, "u/a", 0) == 1 && find_rec(t, 1), "unregister: the same (ns, peer) of kind 1 stays");
+    check(t, sampled(t, s, 0, "u/b", 0) == 1 && find_rec(t, 1), "unregister: the peer's other namespace stays");
+    check_eq(t, unreg(t, s, 0, "u/a", 1), RDV_STORE_OK, "unregister: again: OK");
+    check_eq(t, (long long)t->count, 0, "unregister: again: 0 removed");
+    check(t, unreg(t, s, 0, "u/none", 1) == RDV_STORE_OK && t->count == 0, "unregister: an unknown namespace: OK, 0");
+    check(t, unreg(t, s, 0, "u/a", 9) == RDV_STORE_OK && t->count == 0, "unregister: an unknown peer: OK, 0");
+    check(t, unreg(t, s, 2, "u/a", 1) == RDV_STORE_OK && t->count == 0, "unregister: an unused kind: OK, 0");
+    unregister_invalid(t, s);
+    struct rdv_store_stats st = stats(t, s);
+    check(t, st.registrations == 3 && st.by_dialect[0] == 1 && st.by_dialect[1] == 1 && st.by_dialect[2] == 1,
+          "unregister: stats: 3 left, by dialect 1 1 1");
+    check(t, unreg(t, s, 0, "u/b", 1) == RDV_STORE_OK && t->count == 1, "unregister: the last of u/b");
+    list_ns(t, s, "u/", NULL, 10);
+    check(t, t->n == 2 && ns_is(&t->ns[0], "u/a") && ns_is(&t->ns[1], "u/a"),
+          "unregister: the namespace goes with its last registration");
+    check_eq(t, stats(t, s).namespaces, 1, "unregister: stats: 1 namespace");
+    check_eq(t, put_kd(t, s, "u/b", 1, 0, 60, 0, 0, 0), RDV_STORE_OK,
+             "unregister: afterwards a lower seq is accepted (nothing is remembered)");
+    put_kd(t, s, "u/e", 3, 1, 1, 0, 0, 0);
+    advance(t, t->real ? REAL_EXPIRY_WAIT_MS : 1000);
+    check(t, unreg(t, s, 0, "u/e", 3) == RDV_STORE_OK && t->count == 0, "unregister: an expired registration: OK, 0");
+    rdv_store_close(s);
+}
+
+static void case_secret(struct ctr *t)
+{
+    struct rdv_store *s = new_store(t, "secret");
+    if (!s)
+        return;
+    uint8_t first[RDV_STORE_SECRET_LEN], zero[RDV_STORE_SECRET_LEN] = { 0 };
+    check_eq(t, get_secret(t, s), RDV_STORE_OK, "secret: OK");
+    check(t, !t->secret_null, "secret: a key is handed over");
+    memcpy(first, t->secret, sizeof(first));
+    check(t, memcmp(first, zero, sizeof(first)) != 0, "secret: not all zeros");
+    put_kd(t, s, "s/x", 1, 1, 60, 0, 0, 0);
+    check_eq(t, get_secret(t, s), RDV_STORE_OK, "secret: a second call: OK");
+    check(t, !t->secret_null && memcmp(first, t->secret, sizeof(first)) == 0,
+          "secret: the same %d bytes on every call", RDV_STORE_SECRET_LEN);
+    rdv_store_close(s);
+}
+
+/* One expected row of list_namespaces. */
+struct ns_row {
+    const char *name;
+    uint8_t kind;
+    uint64_t count;
+    uint64_t by_dialect[RDV_STORE_DIALECTS];
+};
+
+static bool ns_rows_are(const struct ctr *t, const struct ns_row *want, size_t n)
+{
+    bool same = t->st == RDV_STORE_OK && t->n == n;
+    for (size_t i = 0; same && i < n; i++)
+        same = ns_is(&t->ns[i], want[i].name) && t->ns[i].kind == want[i].kind && t->ns[i].count == want[i].count &&
+               memcmp(t->ns[i].by_dialect, want[i].by_dialect, sizeof(want[i].by_dialect)) == 0;
+    return same;
+}
+
+/* A namespace cursor with the kind suffix: name 0x00 kind. */
+static size_t ns_cursor(char *out, const char *name, uint8_t kind)
+{
+    size_t n = strlen(name);
+    memcpy(out, name, n);
+    out[n] = 0;
+    out[n + 1] = (char)kind;
+    return n + 2;
+}
+
+static const struct ns_row kind_rows[] = {
+    { "n/a", 0, 2, { 1, 1, 0, 0 } }, { "n/a", 2, 1, { 0, 0, 0, 1 } }, { "n/a", 3, 1, { 0, 0, 1, 0 } },
+    { "n/a/x", 0, 1, { 1, 0, 0, 0 } }, { "n/b", 1, 1, { 0, 1, 0, 0 } },
+};
+#define KIND_ROWS (sizeof(kind_rows) / sizeof(kind_rows[0]))
+
+/* Pages of limit through every row with kind-suffixed cursors. */
+static bool ns_kind_pages(struct ctr *t, struct rdv_store *s, uint32_t limit)
+{
+    char cur[RDV_NS_MAX + 2];
+    size_t cl = 0, got = 0;
+    for (int page = 0; page < 10 && !t->broken; page++) {
+        size_t n = list_ns_raw(t, s, NULL, cl ? cur : NULL, cl, limit);
+        size_t expect = KIND_ROWS - got < limit ? KIND_ROWS - got : limit;
+        if (n != expect || !ns_rows_are(t, kind_rows + got, n) || t->more != (got + n < KIND_ROWS))
+            return false;
+        got += n;
+        if (!t->more)
+            break;
+        char name[RDV_NS_MAX + 1];
+        memcpy(name, t->ns[n - 1].name, t->ns[n - 1].len);
+        name[t->ns[n - 1].len] = 0;
+        cl = ns_cursor(cur, name, t->ns[n - 1].kind);
+    }
+    return got == KIND_ROWS;
+}
+
+static void case_ns_kinds(struct ctr *t)
+{
+    struct rdv_store *s = new_store(t, "namespace kinds");
+    if (!s)
+        return;
+    put_kd(t, s, "n/b", 1, 1, 60, 0, 1, 1);
+    put_kd(t, s, "n/a", 1, 1, 60, 0, 0, 0);
+    put_kd(t, s, "n/a", 2, 1, 60, 0, 0, 1);
+    put_kd(t, s, "n/a", 1, 1, 60, 0, 2, 3);
+    put_kd(t, s, "n/a/x", 3, 1, 60, 0, 0, 0);
+    put_kd(t, s, "n/a", 4, 1, 60, 0, 3, 2);
+    list_ns(t, s, NULL, NULL, 100);
+    check(t, ns_rows_are(t, kind_rows, KIND_ROWS) && t->more == 0,
+          "ns kinds: one row per (name, kind), by (name, kind), each with its count and by_dialect");
+    check_eq(t, stats(t, s).namespaces, 3, "ns kinds: stats count 3 distinct names");
+    list_ns(t, s, NULL, "n/a", 100);
+    check(t, ns_rows_are(t, kind_rows + 3, 2), "ns kinds: a cursor without a kind: after every kind of the name");
+    char cur[RDV_NS_MAX + 2];
+    list_ns_raw(t, s, NULL, cur, ns_cursor(cur, "n/a", 0), 100);
+    check(t, ns_rows_are(t, kind_rows + 1, 4), "ns kinds: cursor (n/a, 0): from (n/a, 2)");
+    list_ns_raw(t, s, NULL, cur, ns_cursor(cur, "n/a", 1), 100);
+    check(t, ns_rows_are(t, kind_rows + 1, 4), "ns kinds: cursor (n/a, 1), a kind it lacks: from (n/a, 2)");
+    list_ns_raw(t, s, NULL, cur, ns_cursor(cur, "n/a", 2), 2);
+    check(t, ns_rows_are(t, kind_rows + 2, 2) && t->more == 1, "ns kinds: cursor (n/a, 2), limit 2: more = 1");
+    list_ns_raw(t, s, NULL, cur, ns_cursor(cur, "n/a", 3), 100);
+    check(t, ns_rows_are(t, kind_rows + 3, 2), "ns kinds: cursor (n/a, 3): from n/a/x");
+    list_ns_raw(t, s, NULL, cur, ns_cursor(cur, "n/b", 1), 100);
+    check(t, ns_rows_are(t, NULL, 0) && t->more == 0, "ns kinds: after the last row: nothing");
+    list_ns(t, s, "n/a", NULL, 2);
+    check(t, ns_rows_are(t, kind_rows, 2) && t->more == 1, "ns kinds: prefix n/a, limit 2");
+    for (uint32_t limit = 1; limit <= 3; limit++)
+        check(t, ns_kind_pages(t, s, limit), "ns kinds: pages of %u with (name, kind) cursors: every row once",
+              limit);
+    rdv_store_close(s);
+}
+
+/* The per-peer cap counts the peer's registrations of every kind. */
+static void case_cap_kinds(struct ctr *t)
+{
+    struct rdv_store *s = new_store(t, "cap kinds");
+    if (!s)
+        return;
+    check_eq(t, put_kd(t, s, "c/a", 7, 1, 60, 3, 0, 0), RDV_STORE_OK, "cap kinds: kind 0");
+    check_eq(t, put_kd(t, s, "c/a", 7, 1, 60, 3, 1, 1), RDV_STORE_OK, "cap kinds: kind 1, same ns");
+    check_eq(t, put_kd(t, s, "c/a", 7, 1, 60, 3, 2, 0), RDV_STORE_OK, "cap kinds: kind 2, same ns");
+    check_eq(t, put_kd(t, s, "c/a", 7, 1, 60, 3, 3, 0), RDV_STORE_LIMIT, "cap kinds: a 4th kind at cap 3: LIMIT");
+    check_eq(t, put_kd(t, s, "c/b", 7, 1, 60, 3, 0, 0), RDV_STORE_LIMIT, "cap kinds: a 4th namespace: LIMIT");
+    check_eq(t, put_kd(t, s, "c/a", 7, 1, 60, 3, 1, 2), RDV_STORE_OK, "cap kinds: a refresh at the cap: OK");
+    check(t, unreg(t, s, 2, "c/a", 7) == RDV_STORE_OK && t->count == 1, "cap kinds: unregister kind 2");
+    check_eq(t, put_kd(t, s, "c/a", 7, 1, 60, 3, 3, 0), RDV_STORE_OK, "cap kinds: the freed place takes kind 3");
+    rdv_store_close(s);
+}
+
 int rdv_store_contract_run(const char *label, const struct rdv_store_contract *c)
 {
     struct ctr *t = calloc(1, sizeof(*t));
@@ -936,7 +1513,8 @@ int rdv_store_contract_run(const char *label, const struct rdv_store_contract *c
     printf("# store contract: %s (%s clock)\n", label, t->real ? "real" : "controlled");
     void (*const cases[])(struct ctr *) = {
         case_empty, case_upsert, case_bad_params, case_expiry, case_cap, case_sample,
-        case_browse_ns, case_browse_stable, case_browse_regs, case_bulk,
+        case_browse_ns, case_browse_stable, case_browse_regs, case_bulk, case_kinds, case_dialects,
+        case_counters, case_ordered, case_unregister, case_secret, case_ns_kinds, case_cap_kinds,
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) && !t->broken; i++)
         cases[i](t);

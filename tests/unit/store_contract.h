@@ -5,7 +5,12 @@
  * the results: upsert / equal-seq refresh / stale seq, the per-peer cap, expiry (nothing expired is
  * ever returned, ttl_left_ms > 0, expire() counts), stats, random sampling, namespace and
  * registration browsing (ordering by bytes, prefix filter, cursors, `more`, pages that stay stable
- * while records come and go), health, and namespaces holding bytes >= 0x80.
+ * while records come and go), health, and namespaces holding bytes >= 0x80. Then the dialect
+ * contract: record kinds as part of the key (sampling, listing and the per-peer cap per kind),
+ * dialects stored, reported, moved by a refresh and counted in stats and namespace rows, the
+ * store-wide registration counter, ordered discover (counter order, paging by `after` while records
+ * are added, refreshed, unregistered and expire; ns_len 0; limit), unregister, the secret, and
+ * namespace rows per (name, kind) with cursors with and without the kind suffix.
  *
  * Synchronous stores (memory, leveldb) complete callbacks before returning; pass loop = NULL.
  * Asynchronous stores (postgres) pass the loop their callbacks run on: after issuing each operation
