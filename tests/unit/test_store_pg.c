@@ -6,8 +6,8 @@
  * see each other's writes; the per-peer cap and the seq rule hold under concurrent puts from
  * both; the reaper lock has one holder and passes on when it closes. And the faults: a bad
  * connection string, a closed port, a server that accepts but never answers, a hung backend
- * (SIGSTOP) all answer UNAVAILABLE instead of hanging, and the store recovers; closing with operations pending (even from inside a callback) answers each of
- * them exactly once. And the schema: a version 1 database (tests/pg/schema-v1.sql) migrated in
+ * (SIGSTOP) all answer UNAVAILABLE instead of hanging, and the store recovers; closing with
+ * operations pending (even from inside a callback) answers each of them exactly once. And the schema: a version 1 database (tests/pg/schema-v1.sql) migrated in
  * place by init, init again a no-op; open refusing version 1, version 3 and no schema with the
  * operator's next step; a running front-end refused (one log line) when the schema changes under
  * it and served again after --init-db; the secret, unregister, ordered pages and per-dialect
