@@ -28,6 +28,7 @@ struct rdv_pg_list {
 enum conn_state {
     CONN_WAIT,       /* down; the timer starts the next attempt (backoff) */
     CONN_CONNECTING, /* PQconnectPoll in progress; the timer is the connect deadline */
+    CONN_CHECKING,   /* up; the check statement is in flight */
     CONN_PREPARING,  /* up; the PREPAREs are in flight */
     CONN_READY,      /* takes operations */
 };
@@ -46,6 +47,8 @@ struct rdv_pg_conn {
     unsigned fails;           /* consecutive failures (only the first is logged as a warning) */
     size_t prep_left;         /* CONN_PREPARING: PREPARE results still to come */
     bool prep_failed;
+    bool check_passed;        /* CONN_CHECKING: the check accepted the result */
+    char check_why[256];      /* CONN_CHECKING: why it refused */
     bool expect_null;         /* a statement's result was read: the NULL that ends it comes next */
     struct rdv_pg_list pipe;  /* sent */
     struct rdv_pg_list waitq; /* pinned to this connection, not sent yet */
@@ -60,6 +63,7 @@ struct rdv_pg_pool {
     struct rdv_pg_list waitq; /* any connection */
     int depth;
     bool closing;
+    char refused[256];        /* the last check refusal logged ("" since a connection passed) */
 };
 
 static void conn_start(struct rdv_pg_conn *c);
@@ -237,8 +241,22 @@ static void conn_backoff(struct rdv_pg_conn *c)
     c->backoff_ms = c->backoff_ms * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : c->backoff_ms * 2;
 }
 
-/* The connection is unusable: close it, fail what it carried, retry later. When no connection is
- * left even trying, requests waiting for one would only wait for their deadline: fail them now. */
+/* Closes the connection, fails what it carried, retries later. When no connection is left even
+ * trying, requests waiting for one would only wait for their deadline: fail them now. */
+static void conn_down(struct rdv_pg_conn *c)
+{
+    struct rdv_pg_pool *p = c->pool;
+    conn_close(c);
+    conn_backoff(c);
+    list_fail_all(&c->pipe, RDV_STORE_UNAVAILABLE);
+    if (p->closing)
+        return;
+    list_fail_all(&c->waitq, RDV_STORE_UNAVAILABLE);
+    if (!p->closing && !pool_any_alive(p))
+        list_fail_all(&p->waitq, RDV_STORE_UNAVAILABLE);
+}
+
+/* The connection is unusable: say so (the first failure in a row as a warning), then down. */
 static void conn_fail(struct rdv_pg_conn *c, const char *why)
 {
     struct rdv_pg_pool *p = c->pool;
@@ -250,14 +268,22 @@ static void conn_fail(struct rdv_pg_conn *c, const char *why)
     else
         rdv_debug(p->log, "postgres: connection %u: %s%s%s (attempt %u)", c->idx, why, *detail ? ": " : "", detail,
                   c->fails);
-    conn_close(c);
-    conn_backoff(c);
-    list_fail_all(&c->pipe, RDV_STORE_UNAVAILABLE);
-    if (p->closing)
-        return;
-    list_fail_all(&c->waitq, RDV_STORE_UNAVAILABLE);
-    if (!p->closing && !pool_any_alive(p))
-        list_fail_all(&p->waitq, RDV_STORE_UNAVAILABLE);
+    conn_down(c);
+}
+
+/* The check refused the connection: the reason is the same on every connection and at every
+ * retry until the operator acts, so the pool logs it once (and each change of it). */
+static void conn_refuse(struct rdv_pg_conn *c)
+{
+    struct rdv_pg_pool *p = c->pool;
+    if (strcmp(p->refused, c->check_why) != 0) {
+        snprintf(p->refused, sizeof(p->refused), "%s", c->check_why);
+        rdv_error(p->log, "postgres: %s", p->refused);
+    } else {
+        rdv_debug(p->log, "postgres: connection %u refused again: %s", c->idx, c->check_why);
+    }
+    c->fails++;
+    conn_down(c);
 }
 
 /* ---- connecting -------------------------------------------------------------------------------- */
@@ -269,16 +295,10 @@ static void notice_quiet(void *arg, const char *message)
     rdv_debug(c->pool->log, "postgres: connection %u: notice: %s", c->idx, one_line(buf, sizeof(buf), message));
 }
 
-/* Up: non-blocking, pipeline mode, and every statement prepared in one round trip. */
-static void conn_connected(struct rdv_pg_conn *c)
+/* Every statement prepared in one round trip. */
+static void conn_prepare(struct rdv_pg_conn *c)
 {
     struct rdv_pg_pool *p = c->pool;
-    ev_timer_stop(p->loop, &c->timer);
-    PQsetNoticeProcessor(c->pg, notice_quiet, c);
-    if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
-        conn_fail(c, "cannot enter pipeline mode");
-        return;
-    }
     for (size_t i = 0; i < p->cfg.nstmts; i++)
         if (!PQsendPrepare(c->pg, p->cfg.stmts[i].name, p->cfg.stmts[i].sql, 0, NULL)) {
             conn_fail(c, "cannot send PREPARE");
@@ -291,6 +311,31 @@ static void conn_connected(struct rdv_pg_conn *c)
     c->state = CONN_PREPARING;
     c->prep_left = p->cfg.nstmts;
     c->prep_failed = false;
+    conn_flush(c);
+}
+
+/* Up: non-blocking, pipeline mode, then the check (in its own sync, so that a refusal prepares
+ * nothing) or straight to preparing. */
+static void conn_connected(struct rdv_pg_conn *c)
+{
+    struct rdv_pg_pool *p = c->pool;
+    ev_timer_stop(p->loop, &c->timer);
+    PQsetNoticeProcessor(c->pg, notice_quiet, c);
+    if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
+        conn_fail(c, "cannot enter pipeline mode");
+        return;
+    }
+    if (!p->cfg.check_sql) {
+        conn_prepare(c);
+        return;
+    }
+    if (!PQsendQueryParams(c->pg, p->cfg.check_sql, 0, NULL, NULL, NULL, NULL, 1) || !PQpipelineSync(c->pg)) {
+        conn_fail(c, "cannot send the check");
+        return;
+    }
+    c->state = CONN_CHECKING;
+    c->check_passed = false;
+    snprintf(c->check_why, sizeof(c->check_why), "the check gave no result");
     conn_flush(c);
 }
 
@@ -355,6 +400,9 @@ static void prep_result(struct rdv_pg_conn *c, PGresult *res)
         }
         c->state = CONN_READY;
         c->gen++;
+        if (*c->pool->refused)
+            rdv_info(c->pool->log, "postgres: connection %u accepted (was: %s)", c->idx, c->pool->refused);
+        c->pool->refused[0] = '\0';
         if (c->fails)
             rdv_info(c->pool->log, "postgres: connection %u is up again", c->idx);
         c->fails = 0;
@@ -369,6 +417,21 @@ static void prep_result(struct rdv_pg_conn *c, PGresult *res)
             result_failure(c, res);
         c->prep_failed = true;
     }
+}
+
+static void check_result(struct rdv_pg_conn *c, PGresult *res)
+{
+    struct rdv_pg_pool *p = c->pool;
+    if (PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+        c->expect_null = true;
+        c->check_passed = p->cfg.check(p->cfg.check_arg, res, c->check_why, sizeof(c->check_why));
+        return;
+    }
+    if (!c->check_passed) {
+        conn_refuse(c);
+        return;
+    }
+    conn_prepare(c);
 }
 
 static void op_result(struct rdv_pg_conn *c, PGresult *res, bool *kept)
@@ -391,7 +454,9 @@ static bool conn_take(struct rdv_pg_conn *c, PGresult *res)
     struct rdv_pg_pool *p = c->pool;
     uint64_t epoch = c->epoch;
     bool kept = false;
-    if (c->state == CONN_PREPARING) {
+    if (c->state == CONN_CHECKING) {
+        check_result(c, res);
+    } else if (c->state == CONN_PREPARING) {
         prep_result(c, res);
     } else if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
         struct rdv_pg_op *op = c->pipe.head;
@@ -408,7 +473,7 @@ static bool conn_take(struct rdv_pg_conn *c, PGresult *res)
 /* Reads every result that has fully arrived. */
 static void conn_drain(struct rdv_pg_conn *c)
 {
-    while (c->state == CONN_PREPARING || c->pipe.head) {
+    while (c->state == CONN_CHECKING || c->state == CONN_PREPARING || c->pipe.head) {
         if (PQisBusy(c->pg))
             break;
         PGresult *res = PQgetResult(c->pg);

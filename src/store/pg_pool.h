@@ -25,7 +25,7 @@
 #include "store/store.h"
 
 #define RDV_PG_MAX_QUERIES 2   /* statements per operation */
-#define RDV_PG_MAX_PARAMS 6    /* parameters per statement */
+#define RDV_PG_MAX_PARAMS 8    /* parameters per statement */
 
 struct rdv_log;
 struct rdv_pg_pool;
@@ -46,6 +46,15 @@ struct rdv_pg_pool_config {
     uint32_t backoff_min_ms, backoff_max_ms;
     unsigned max_inflight;           /* operations in one connection's pipeline */
     unsigned max_queued;             /* operations waiting for a connection; beyond: UNAVAILABLE */
+    /* Run on every new connection, before anything is prepared (may be NULL): check_sql (no
+     * parameters, binary results), then check() judges its result, a failed one included. false
+     * refuses the connection: it is closed and retried after the backoff, and why (one line) is
+     * logged as an error once, not at every retry, until it changes or a connection is accepted.
+     * The schema version check: preparing statements against the wrong schema would only fail
+     * statement by statement. */
+    const char *check_sql;
+    bool (*check)(void *arg, const PGresult *res, char *why, size_t cap);
+    void *check_arg;
     void (*on_free)(void *arg);      /* called as the pool is finally freed (may be NULL): */
     void *free_arg;                  /* then no operation of it is left anywhere */
 };

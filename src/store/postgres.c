@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "p2p/envelope.h"
 #include "sql/schema_sql.h"
 #include "store/pg_pool.h"
@@ -32,47 +34,81 @@
 #define PEER_LOCK_CLASS "1919186544"       /* "rdvp" */
 #define INIT_KEY "7234307509628739689"
 
+#define SCHEMA_VERSION 2 /* what sql/schema.sql creates, and the one version this code serves */
+#define SECRET_KEY "cookie_secret" /* its row in rdv_meta */
+#define KIND_AFTER_ALL "32767"     /* a namespace cursor without a kind: after every kind of the name */
+
 #define LIVE_ROW_COLUMNS \
     "peer_id, seq::text, envelope, " \
     "ceil(extract(epoch FROM expires_at - now()) * 1000)::int8, " \
-    "floor(extract(epoch FROM registered_at) * 1000)::int8 "
+    "floor(extract(epoch FROM registered_at) * 1000)::int8, ns, kind, dialect, counter "
+#define LIVE_ROW_NCOLS 9
+
+/* Run on every new connection before anything is prepared (see schema_verdict). */
+static const char CHECK_SQL[] = "SELECT max(version)::int8 FROM rdv_schema_version";
 
 static const struct rdv_pg_stmt stmts[] = {
     {"rdv_lock_peer", "SELECT pg_advisory_xact_lock(" PEER_LOCK_CLASS ", hashtext(encode($1::bytea, 'hex')))"},
+    /* $1 ns, $2 peer, $3 seq, $4 envelope, $5 ttl s, $6 cap, $7 kind, $8 dialect. The cap counts the
+     * peer's live rows of every kind; when the key itself holds no live row (the only case the
+     * cap applies to) they are all elsewhere. A refresh takes a new counter like a new record. */
     {"rdv_put",
      "WITH cur AS ("
-     "  SELECT seq, expires_at > now() AS live FROM rdv_registrations WHERE ns = $1::bytea AND peer_id = $2::bytea"
+     "  SELECT seq, expires_at > now() AS live FROM rdv_registrations"
+     "  WHERE ns = $1::bytea AND kind = $7::int2 AND peer_id = $2::bytea"
      "), verdict AS ("
      "  SELECT CASE"
      "    WHEN EXISTS (SELECT 1 FROM cur WHERE live AND seq > $3::numeric) THEN 'stale'"
      "    WHEN $6::int8 > 0 AND NOT EXISTS (SELECT 1 FROM cur WHERE live)"
      "         AND (SELECT count(*) FROM rdv_registrations"
-     "              WHERE peer_id = $2::bytea AND ns <> $1::bytea AND expires_at > now()) >= $6::int8 THEN 'limit'"
+     "              WHERE peer_id = $2::bytea AND expires_at > now()) >= $6::int8 THEN 'limit'"
      "    ELSE 'ok' END AS v"
      "), up AS ("
-     "  INSERT INTO rdv_registrations AS r (ns, peer_id, seq, envelope, registered_at, expires_at)"
-     "  SELECT $1::bytea, $2::bytea, $3::numeric, $4::bytea, now(), now() + make_interval(secs => $5::int8)"
+     "  INSERT INTO rdv_registrations AS r"
+     "    (ns, kind, peer_id, dialect, counter, seq, envelope, registered_at, expires_at)"
+     "  SELECT $1::bytea, $7::int2, $2::bytea, $8::int2, nextval('rdv_registration_counter'), $3::numeric,"
+     "    $4::bytea, now(), now() + make_interval(secs => $5::int8)"
      "  WHERE (SELECT v FROM verdict) = 'ok'"
-     "  ON CONFLICT (ns, peer_id) DO UPDATE"
-     "    SET seq = excluded.seq, envelope = excluded.envelope,"
-     "        registered_at = excluded.registered_at, expires_at = excluded.expires_at"
+     "  ON CONFLICT (ns, kind, peer_id) DO UPDATE"
+     "    SET dialect = excluded.dialect, counter = excluded.counter, seq = excluded.seq,"
+     "        envelope = excluded.envelope, registered_at = excluded.registered_at, expires_at = excluded.expires_at"
      "    WHERE r.seq <= excluded.seq OR r.expires_at <= now()"
      "  RETURNING 1"
      ") SELECT v, (SELECT count(*) FROM up) FROM verdict"},
+    /* An expired row goes too (housekeeping) but is not counted: it was no registration. */
+    {"rdv_unregister",
+     "WITH gone AS (DELETE FROM rdv_registrations WHERE ns = $1::bytea AND kind = $2::int2 AND peer_id = $3::bytea"
+     " RETURNING expires_at > now() AS live) SELECT count(*) FILTER (WHERE live) FROM gone"},
     /* ORDER BY random() sorts the namespace's live rows (top-N heap sort): fine for namespaces of
-     * thousands, as DISCOVER limits are; the primary key's index finds the namespace. */
+     * thousands, as DISCOVER limits are; the primary key's (ns, kind) prefix finds them. */
     {"rdv_discover",
-     "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE ns = $1::bytea AND expires_at > now() "
-     "ORDER BY random() LIMIT $2::int8"},
-    {"rdv_stats", "SELECT count(*), count(DISTINCT ns) FROM rdv_registrations WHERE expires_at > now()"},
+     "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE ns = $1::bytea AND kind = $2::int2 "
+     "AND expires_at > now() ORDER BY random() LIMIT $3::int8"},
+    /* Ordered pages (cookies): range scans of (kind, ns, counter) and (kind, counter). */
+    {"rdv_discover_after_ns",
+     "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE kind = $1::int2 AND ns = $2::bytea "
+     "AND counter > $3::int8 AND expires_at > now() ORDER BY counter LIMIT $4::int8"},
+    {"rdv_discover_after",
+     "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE kind = $1::int2 "
+     "AND counter > $2::int8 AND expires_at > now() ORDER BY counter LIMIT $3::int8"},
+    {"rdv_stats",
+     "SELECT count(*), count(DISTINCT ns), count(*) FILTER (WHERE dialect = 0), count(*) FILTER (WHERE dialect = 1), "
+     "count(*) FILTER (WHERE dialect = 2), count(*) FILTER (WHERE dialect = 3) "
+     "FROM rdv_registrations WHERE expires_at > now()"},
+    /* $1 prefix, ($2 name, $3 kind) the cursor; the row comparison is an index condition on the
+     * primary key, which GROUP BY then reads in order. */
     {"rdv_list_ns",
-     "SELECT ns, count(*), floor(extract(epoch FROM min(expires_at)) * 1000)::int8, "
-     "floor(extract(epoch FROM max(expires_at)) * 1000)::int8 FROM rdv_registrations "
-     "WHERE expires_at > now() AND ns > $2::bytea AND substr(ns, 1, length($1::bytea)) = $1::bytea "
-     "GROUP BY ns ORDER BY ns LIMIT $3::int8"},
+     "SELECT ns, kind, count(*), floor(extract(epoch FROM min(expires_at)) * 1000)::int8, "
+     "floor(extract(epoch FROM max(expires_at)) * 1000)::int8, count(*) FILTER (WHERE dialect = 0), "
+     "count(*) FILTER (WHERE dialect = 1), count(*) FILTER (WHERE dialect = 2), count(*) FILTER (WHERE dialect = 3) "
+     "FROM rdv_registrations WHERE expires_at > now() AND (ns, kind) > ($2::bytea, $3::int2) "
+     "AND substr(ns, 1, length($1::bytea)) = $1::bytea GROUP BY ns, kind ORDER BY ns, kind LIMIT $4::int8"},
     {"rdv_list_regs",
-     "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE ns = $1::bytea AND peer_id > $2::bytea "
-     "AND expires_at > now() ORDER BY peer_id LIMIT $3::int8"},
+     "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE ns = $1::bytea AND kind = $2::int2 "
+     "AND peer_id > $3::bytea AND expires_at > now() ORDER BY peer_id LIMIT $4::int8"},
+    /* The secret: read; when absent, offer ours (the first writer wins), then read what won. */
+    {"rdv_secret_get", "SELECT value FROM rdv_meta WHERE key = '" SECRET_KEY "'"},
+    {"rdv_secret_add", "INSERT INTO rdv_meta (key, value) VALUES ('" SECRET_KEY "', $1::bytea) ON CONFLICT (key) DO NOTHING"},
     {"rdv_health", "SELECT 1"},
     {"rdv_reaper_lock", "SELECT pg_try_advisory_lock(" REAPER_KEY ")"},
     /* ctid = ANY(ARRAY(...)): a TID scan over one index-found batch; the outer condition re-checks
@@ -90,6 +126,8 @@ struct pg_store {
     uint64_t reaper_gen;   /* generation of connection 0 whose session holds the reaper lock; 0: none */
     bool reaping;          /* an expire() is running */
     bool closed;
+    bool have_secret;      /* the database's secret, read once: it never changes */
+    uint8_t secret[RDV_STORE_SECRET_LEN];
 };
 
 /* ---- binding and decoding --------------------------------------------------------------------- */
@@ -122,6 +160,19 @@ static bool get_i64(const PGresult *res, int row, int col, int64_t *out)
     return true;
 }
 
+/* A smallint (kind, dialect) below bound. */
+static bool get_small(const PGresult *res, int row, int col, unsigned bound, uint8_t *out)
+{
+    if (PQgetisnull(res, row, col) || PQgetlength(res, row, col) != 2)
+        return false;
+    const unsigned char *b = (const unsigned char *)PQgetvalue(res, row, col);
+    unsigned v = (unsigned)b[0] << 8 | b[1];
+    if (v >= bound)
+        return false;
+    *out = (uint8_t)v;
+    return true;
+}
+
 static bool get_u64_text(const PGresult *res, int row, int col, uint64_t *out)
 {
     int n = PQgetlength(res, row, col);
@@ -138,10 +189,22 @@ static bool get_u64_text(const PGresult *res, int row, int col, uint64_t *out)
     return true;
 }
 
-/* Columns of LIVE_ROW_COLUMNS into a record whose envelope points into res. */
+/* A namespace column: 1..RDV_NS_MAX bytes, pointing into res. */
+static bool get_ns(const PGresult *res, int row, int col, const char **ns, size_t *len)
+{
+    int n = PQgetlength(res, row, col);
+    if (PQgetisnull(res, row, col) || n < 1 || n > RDV_NS_MAX)
+        return false;
+    *ns = PQgetvalue(res, row, col);
+    *len = (size_t)n;
+    return true;
+}
+
+/* Columns of LIVE_ROW_COLUMNS into a record whose ns and envelope point into res. */
 static bool get_record(const PGresult *res, int row, struct rdv_store_record *r)
 {
     int plen = PQgetlength(res, row, 0), elen = PQgetlength(res, row, 2);
+    int64_t counter = 0;
     if (PQgetisnull(res, row, 0) || plen < 1 || plen > RDV_PEERID_MAX || PQgetisnull(res, row, 2) || elen < 1 ||
         elen > RDV_ENVELOPE_MAX)
         return false;
@@ -150,8 +213,13 @@ static bool get_record(const PGresult *res, int row, struct rdv_store_record *r)
     r->peer.len = (size_t)plen;
     r->envelope = (const uint8_t *)PQgetvalue(res, row, 2);
     r->envelope_len = (size_t)elen;
-    return get_u64_text(res, row, 1, &r->seq) && get_i64(res, row, 3, &r->ttl_left_ms) && r->ttl_left_ms > 0 &&
-           get_i64(res, row, 4, &r->registered_at_ms);
+    bool good = get_u64_text(res, row, 1, &r->seq) && get_i64(res, row, 3, &r->ttl_left_ms) && r->ttl_left_ms > 0 &&
+                get_i64(res, row, 4, &r->registered_at_ms) && get_ns(res, row, 5, &r->ns, &r->ns_len) &&
+                get_small(res, row, 6, RDV_STORE_KINDS, &r->kind) &&
+                get_small(res, row, 7, RDV_STORE_DIALECTS, &r->dialect) && get_i64(res, row, 8, &counter) &&
+                counter > 0;
+    r->counter = (uint64_t)counter;
+    return good;
 }
 
 static bool shape_ok(const PGresult *res, int ncols)
@@ -200,13 +268,72 @@ static enum rdv_store_status final_status(enum rdv_store_status st, bool decoded
     return st != RDV_STORE_OK ? st : decoded ? RDV_STORE_OK : RDV_STORE_ERROR;
 }
 
+/* ---- the schema version ---------------------------------------------------------------------- */
+
+enum verdict { SCHEMA_OK, SCHEMA_REFUSED, SCHEMA_RETRY };
+
+/* libpq messages end in a newline and may hold more: one line for the log. */
+static void one_line(char *buf, size_t cap, const char *msg)
+{
+    snprintf(buf, cap, "%s", msg ? msg : "");
+    for (char *q = buf; *q; q++)
+        if (*q == '\n' || *q == '\r')
+            *q = ' ';
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == ' ')
+        buf[--n] = '\0';
+}
+
+/* Judges CHECK_SQL's result: this code serves SCHEMA_VERSION only, since its statements name the
+ * columns of that version; why says what the operator should do (the URL is not repeated: it
+ * may hold a password). RETRY: a transient failure, not the schema's fault. */
+static enum verdict schema_verdict(const PGresult *res, char *why, size_t cap)
+{
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        char msg[200];
+        if (state && strcmp(state, "42P01") == 0) { /* undefined_table */
+            snprintf(why, cap, "the database has no rendezvousd schema (no table rdv_schema_version): "
+                               "run `rendezvousd --store URL --init-db` to create it");
+            return SCHEMA_REFUSED;
+        }
+        one_line(msg, sizeof(msg), PQresultErrorMessage(res));
+        snprintf(why, cap, "cannot read the schema version (%s): %s", state ? state : "no SQLSTATE", msg);
+        return rdv_pg_sqlstate_transient(state) ? SCHEMA_RETRY : SCHEMA_REFUSED;
+    }
+    int64_t v = 0;
+    if (PQnfields(res) != 1 || PQntuples(res) != 1 || !get_i64(res, 0, 0, &v)) {
+        snprintf(why, cap, "rdv_schema_version holds no version: run `rendezvousd --store URL --init-db`");
+        return SCHEMA_REFUSED;
+    }
+    if (v < SCHEMA_VERSION) {
+        snprintf(why, cap, "schema version %lld is older than this rendezvousd (%d): "
+                           "run `rendezvousd --store URL --init-db` to migrate", (long long)v, SCHEMA_VERSION);
+        return SCHEMA_REFUSED;
+    }
+    if (v > SCHEMA_VERSION) {
+        snprintf(why, cap, "schema version %lld is newer than this rendezvousd knows (%d): upgrade rendezvousd",
+                 (long long)v, SCHEMA_VERSION);
+        return SCHEMA_REFUSED;
+    }
+    return SCHEMA_OK;
+}
+
+/* The pool's per-connection check: a refused connection is retried, so a database migrated (or
+ * created) while this front-end runs is served without a restart. */
+static bool pool_check(void *arg, const PGresult *res, char *why, size_t cap)
+{
+    (void)arg;
+    return schema_verdict(res, why, cap) == SCHEMA_OK;
+}
+
 /* ---- put ---------------------------------------------------------------------------------------- */
 
 struct put_op {
     struct res_holder h;
     rdv_store_put_cb cb;
     void *arg;
-    char seq[24], ttl[24], max[24];
+    char seq[24], ttl[24], max[24], kind[8], dialect[8];
     uint8_t data[]; /* ns, peer id, envelope */
 };
 
@@ -231,17 +358,10 @@ static void put_done(struct rdv_pg_op *op, enum rdv_store_status st)
     o->cb(o->arg, final_status(st, decoded));
 }
 
-static bool put_valid(const struct rdv_store_put *p)
-{
-    return p->ns && p->ns_len > 0 && p->ns_len <= RDV_NS_MAX && p->peer && p->peer->len > 0 &&
-           p->peer->len <= RDV_PEERID_MAX && p->envelope && p->envelope_len > 0 &&
-           p->envelope_len <= RDV_ENVELOPE_MAX && p->ttl_s > 0;
-}
-
 static void pg_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_store_put_cb cb, void *arg)
 {
     struct pg_store *s = (struct pg_store *)base;
-    if (!put_valid(p)) {
+    if (!rdv_store_put_valid(p)) {
         cb(arg, RDV_STORE_ERROR);
         return;
     }
@@ -259,6 +379,8 @@ static void pg_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_st
     fmt_u64(o->seq, sizeof(o->seq), p->seq);
     fmt_u64(o->ttl, sizeof(o->ttl), p->ttl_s);
     fmt_u64(o->max, sizeof(o->max), p->max_per_peer);
+    fmt_u64(o->kind, sizeof(o->kind), p->kind);
+    fmt_u64(o->dialect, sizeof(o->dialect), p->dialect);
     struct rdv_pg_query *lock = &o->h.op.q[0], *up = &o->h.op.q[1];
     lock->stmt = "rdv_lock_peer";
     bind_bytes(lock, peer, p->peer->len);
@@ -269,7 +391,57 @@ static void pg_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_st
     bind_bytes(up, env, p->envelope_len);
     bind_text(up, o->ttl);
     bind_text(up, o->max);
+    bind_text(up, o->kind);
+    bind_text(up, o->dialect);
     o->h.op.nq = 2;
+    rdv_pg_pool_submit(s->pool, &o->h.op);
+}
+
+/* ---- unregister ----------------------------------------------------------------------------------- */
+
+struct count_op {
+    struct res_holder h;
+    rdv_store_count_cb cb;
+    void *arg;
+    char kind[8];
+    uint8_t data[]; /* ns, peer id */
+};
+
+static void count_done(struct rdv_pg_op *op, enum rdv_store_status st)
+{
+    struct count_op *o = (struct count_op *)op;
+    const PGresult *res = o->h.res;
+    int64_t n = 0;
+    bool decoded = shape_ok(res, 1) && PQntuples(res) == 1 && get_i64(res, 0, 0, &n) && n >= 0;
+    st = final_status(st, decoded);
+    PQclear(o->h.res);
+    o->cb(o->arg, st, st == RDV_STORE_OK ? (uint64_t)n : 0);
+}
+
+static void pg_unregister(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
+                          const struct rdv_peerid *peer, rdv_store_count_cb cb, void *arg)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    if (!rdv_store_key_valid(kind, ns, ns_len, peer)) {
+        cb(arg, RDV_STORE_ERROR, 0);
+        return;
+    }
+    struct count_op *o = op_alloc(sizeof(*o), ns_len + peer->len, count_done);
+    if (!o) {
+        cb(arg, RDV_STORE_ERROR, 0);
+        return;
+    }
+    o->cb = cb;
+    o->arg = arg;
+    memcpy(o->data, ns, ns_len);
+    memcpy(o->data + ns_len, peer->bytes, peer->len);
+    fmt_u64(o->kind, sizeof(o->kind), kind);
+    struct rdv_pg_query *q = &o->h.op.q[0];
+    q->stmt = "rdv_unregister";
+    bind_bytes(q, o->data, ns_len);
+    bind_text(q, o->kind);
+    bind_bytes(q, o->data + ns_len, peer->len);
+    o->h.op.nq = 1;
     rdv_pg_pool_submit(s->pool, &o->h.op);
 }
 
@@ -281,7 +453,7 @@ struct recs_op {
     rdv_store_reg_list_cb lcb; /* list_registrations */
     void *arg;
     uint32_t limit;            /* list_registrations: the page size (one more row was asked for) */
-    char limit_text[24];
+    char limit_text[24], after_text[24], kind_text[8];
     struct rdv_peerid cursor;
     uint8_t ns[];
 };
@@ -290,7 +462,7 @@ static void recs_done(struct rdv_pg_op *op, enum rdv_store_status st)
 {
     struct recs_op *o = (struct recs_op *)op;
     const PGresult *res = o->h.res;
-    bool decoded = shape_ok(res, 5);
+    bool decoded = shape_ok(res, LIVE_ROW_NCOLS);
     size_t n = decoded ? (size_t)PQntuples(res) : 0;
     int more = 0;
     if (o->lcb && n > o->limit) {
@@ -318,34 +490,46 @@ static void recs_done(struct rdv_pg_op *op, enum rdv_store_status st)
     PQclear(o->h.res);
 }
 
+/* Binds a discover: sampled (ns, kind, limit) or ordered ([kind, ns,] after, limit). */
+static void discover_bind(struct recs_op *o, const struct rdv_store_query *qr)
+{
+    struct rdv_pg_query *q = &o->h.op.q[0];
+    /* counters are bigint: nothing lies beyond INT64_MAX */
+    fmt_u64(o->after_text, sizeof(o->after_text), qr->after > INT64_MAX ? (uint64_t)INT64_MAX : qr->after);
+    if (!qr->ordered) {
+        q->stmt = "rdv_discover";
+        bind_bytes(q, o->ns, qr->ns_len);
+        bind_text(q, o->kind_text);
+    } else {
+        q->stmt = qr->ns_len ? "rdv_discover_after_ns" : "rdv_discover_after";
+        bind_text(q, o->kind_text);
+        if (qr->ns_len)
+            bind_bytes(q, o->ns, qr->ns_len);
+        bind_text(q, o->after_text);
+    }
+    bind_text(q, o->limit_text);
+}
+
 static void pg_discover(struct rdv_store *base, const struct rdv_store_query *qr, rdv_store_discover_cb cb,
                         void *arg)
 {
     struct pg_store *s = (struct pg_store *)base;
-    const char *ns = qr->ns;
-    size_t ns_len = qr->ns_len;
-    uint32_t limit = qr->limit;
-    if (!rdv_store_query_valid(qr) || qr->ordered || qr->kind) { /* TODO(dialects): kinds, ordered pages */
+    if (!rdv_store_query_valid(qr)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0);
         return;
     }
-    if (ns_len == 0) { /* no namespace holds records */
-        cb(arg, RDV_STORE_OK, NULL, 0);
-        return;
-    }
-    struct recs_op *o = op_alloc(sizeof(*o), ns_len, recs_done);
+    struct recs_op *o = op_alloc(sizeof(*o), qr->ns_len, recs_done);
     if (!o) {
         cb(arg, RDV_STORE_ERROR, NULL, 0);
         return;
     }
     o->dcb = cb;
     o->arg = arg;
-    memcpy(o->ns, ns, ns_len);
-    fmt_u64(o->limit_text, sizeof(o->limit_text), page_limit(limit));
-    struct rdv_pg_query *q = &o->h.op.q[0];
-    q->stmt = "rdv_discover";
-    bind_bytes(q, o->ns, ns_len);
-    bind_text(q, o->limit_text);
+    if (qr->ns_len)
+        memcpy(o->ns, qr->ns, qr->ns_len);
+    fmt_u64(o->limit_text, sizeof(o->limit_text), page_limit(qr->limit));
+    fmt_u64(o->kind_text, sizeof(o->kind_text), qr->kind);
+    discover_bind(o, qr);
     o->h.op.nq = 1;
     rdv_pg_pool_submit(s->pool, &o->h.op);
 }
@@ -355,7 +539,8 @@ static void pg_list_registrations(struct rdv_store *base, uint8_t kind, const ch
                                   void *arg)
 {
     struct pg_store *s = (struct pg_store *)base;
-    if (kind || (!ns && ns_len) || ns_len > RDV_NS_MAX || (cursor && cursor->len > RDV_PEERID_MAX)) {
+    if (kind >= RDV_STORE_KINDS || (!ns && ns_len) || ns_len > RDV_NS_MAX ||
+        (cursor && cursor->len > RDV_PEERID_MAX)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
         return;
     }
@@ -375,9 +560,11 @@ static void pg_list_registrations(struct rdv_store *base, uint8_t kind, const ch
     if (cursor)
         o->cursor = *cursor;
     fmt_u64(o->limit_text, sizeof(o->limit_text), (uint64_t)o->limit + 1);
+    fmt_u64(o->kind_text, sizeof(o->kind_text), kind);
     struct rdv_pg_query *q = &o->h.op.q[0];
     q->stmt = "rdv_list_regs";
     bind_bytes(q, o->ns, ns_len);
+    bind_text(q, o->kind_text);
     bind_bytes(q, o->cursor.bytes, o->cursor.len); /* empty: before every peer id */
     bind_text(q, o->limit_text);
     o->h.op.nq = 1;
@@ -391,28 +578,32 @@ struct ns_op {
     rdv_store_ns_list_cb cb;
     void *arg;
     uint32_t limit;
-    char limit_text[24];
-    size_t prefix_len, cursor_len;
-    uint8_t data[]; /* prefix, cursor */
+    char limit_text[24], kind_text[8];
+    uint8_t data[]; /* prefix, cursor name */
 };
+
+#define NS_NCOLS (5 + RDV_STORE_DIALECTS)
 
 static bool get_ns_info(const PGresult *res, int row, struct rdv_store_ns_info *it)
 {
-    int len = PQgetlength(res, row, 0);
-    int64_t count;
-    if (PQgetisnull(res, row, 0) || len < 1 || len > RDV_NS_MAX || !get_i64(res, row, 1, &count) || count < 1)
+    int64_t count, d;
+    if (!get_ns(res, row, 0, &it->ns, &it->ns_len) || !get_small(res, row, 1, RDV_STORE_KINDS, &it->kind) ||
+        !get_i64(res, row, 2, &count) || count < 1)
         return false;
-    it->ns = PQgetvalue(res, row, 0);
-    it->ns_len = (size_t)len;
     it->count = (uint64_t)count;
-    return get_i64(res, row, 2, &it->soonest_expiry_ms) && get_i64(res, row, 3, &it->latest_expiry_ms);
+    for (int k = 0; k < RDV_STORE_DIALECTS; k++) {
+        if (!get_i64(res, row, 5 + k, &d) || d < 0)
+            return false;
+        it->by_dialect[k] = (uint64_t)d;
+    }
+    return get_i64(res, row, 3, &it->soonest_expiry_ms) && get_i64(res, row, 4, &it->latest_expiry_ms);
 }
 
 static void ns_done(struct rdv_pg_op *op, enum rdv_store_status st)
 {
     struct ns_op *o = (struct ns_op *)op;
     const PGresult *res = o->h.res;
-    bool decoded = shape_ok(res, 4);
+    bool decoded = shape_ok(res, NS_NCOLS);
     size_t n = decoded ? (size_t)PQntuples(res) : 0;
     int more = n > o->limit;
     if (more)
@@ -434,11 +625,24 @@ static void ns_done(struct rdv_pg_op *op, enum rdv_store_status st)
     PQclear(o->h.res);
 }
 
+/* The namespace cursor of store.h: a name, optionally followed by 0x00 and a kind byte; without
+ * the kind it means after every kind of the name (a kind above any, KIND_AFTER_ALL). */
+static size_t ns_cursor_split(const char *cursor, size_t len, char *kind_text, size_t cap)
+{
+    if (len >= 2 && cursor[len - 2] == '\0') {
+        fmt_u64(kind_text, cap, (uint8_t)cursor[len - 1]);
+        return len - 2;
+    }
+    snprintf(kind_text, cap, "%s", KIND_AFTER_ALL);
+    return len;
+}
+
 static void pg_list_namespaces(struct rdv_store *base, const char *prefix, size_t prefix_len, const char *cursor,
                                size_t cursor_len, uint32_t limit, rdv_store_ns_list_cb cb, void *arg)
 {
     struct pg_store *s = (struct pg_store *)base;
-    if ((!prefix && prefix_len) || (!cursor && cursor_len) || prefix_len > RDV_NS_MAX || cursor_len > RDV_NS_MAX) {
+    if ((!prefix && prefix_len) || (!cursor && cursor_len) || prefix_len > RDV_NS_MAX ||
+        cursor_len > RDV_NS_MAX + 2) {
         cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
         return;
     }
@@ -454,17 +658,17 @@ static void pg_list_namespaces(struct rdv_store *base, const char *prefix, size_
     o->cb = cb;
     o->arg = arg;
     o->limit = page_limit(limit);
-    o->prefix_len = prefix_len;
-    o->cursor_len = cursor_len;
+    size_t name_len = ns_cursor_split(cursor, cursor_len, o->kind_text, sizeof(o->kind_text));
     if (prefix_len)
         memcpy(o->data, prefix, prefix_len);
-    if (cursor_len)
-        memcpy(o->data + prefix_len, cursor, cursor_len);
+    if (name_len)
+        memcpy(o->data + prefix_len, cursor, name_len);
     fmt_u64(o->limit_text, sizeof(o->limit_text), (uint64_t)o->limit + 1);
     struct rdv_pg_query *q = &o->h.op.q[0];
     q->stmt = "rdv_list_ns";
     bind_bytes(q, o->data, prefix_len);
-    bind_bytes(q, o->data + prefix_len, cursor_len); /* empty: before every namespace */
+    bind_bytes(q, o->data + prefix_len, name_len); /* empty: before every namespace */
+    bind_text(q, o->kind_text);
     bind_text(q, o->limit_text);
     o->h.op.nq = 1;
     rdv_pg_pool_submit(s->pool, &o->h.op);
@@ -486,10 +690,14 @@ static void stats_done(struct rdv_pg_op *op, enum rdv_store_status st)
     if (o->hcb) {
         o->hcb(o->arg, final_status(st, shape_ok(res, 1) && PQntuples(res) == 1));
     } else {
-        int64_t regs = 0, spaces = 0;
-        bool decoded = shape_ok(res, 2) && PQntuples(res) == 1 && get_i64(res, 0, 0, &regs) &&
+        int64_t regs = 0, spaces = 0, d = 0;
+        bool decoded = shape_ok(res, 2 + RDV_STORE_DIALECTS) && PQntuples(res) == 1 && get_i64(res, 0, 0, &regs) &&
                        get_i64(res, 0, 1, &spaces) && regs >= 0 && spaces >= 0;
         struct rdv_store_stats out = {.registrations = (uint64_t)regs, .namespaces = (uint64_t)spaces};
+        for (int k = 0; decoded && k < RDV_STORE_DIALECTS; k++) {
+            decoded = get_i64(res, 0, 2 + k, &d) && d >= 0;
+            out.by_dialect[k] = (uint64_t)d;
+        }
         st = final_status(st, decoded);
         if (st != RDV_STORE_OK)
             memset(&out, 0, sizeof(out));
@@ -640,7 +848,12 @@ static void pg_expire(struct rdv_store *base, rdv_store_count_cb cb, void *arg)
 
 /* ---- open, close, init ------------------------------------------------------------------------ */
 
-static void store_free(void *arg) { free(arg); }
+static void store_free(void *arg)
+{
+    struct pg_store *s = arg;
+    sodium_memzero(s->secret, sizeof(s->secret));
+    free(s);
+}
 
 static void pg_close(struct rdv_store *base)
 {
@@ -649,18 +862,84 @@ static void pg_close(struct rdv_store *base)
     rdv_pg_pool_free(s->pool); /* fails what is pending; frees s through store_free once gone */
 }
 
-/* TODO(dialects): not yet in this backend. */
-static void pg_unregister(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
-                          const struct rdv_peerid *peer, rdv_store_count_cb cb, void *arg)
+/* ---- secret ------------------------------------------------------------------------------------- */
+
+/* Fetching the secret: read it; when absent, a second operation offers a fresh one (ON CONFLICT
+ * DO NOTHING: the first writer among all front-ends wins) and reads back what won. Two steps so
+ * that the usual case, a secret made at --init-db, needs only SELECT. */
+struct secret_op {
+    struct res_holder h;
+    struct pg_store *s;
+    rdv_store_secret_cb cb;
+    void *arg;
+    bool offered;
+    uint8_t offer[RDV_STORE_SECRET_LEN];
+};
+
+static void secret_submit(struct pg_store *s, bool offer, rdv_store_secret_cb cb, void *arg);
+
+/* Takes the secret from a rdv_secret_get result into the cache: 1 taken, 0 absent, -1 malformed. */
+static int secret_take(struct pg_store *s, const PGresult *res)
 {
-    (void)base, (void)kind, (void)ns, (void)ns_len, (void)peer;
-    cb(arg, RDV_STORE_ERROR, 0);
+    if (!shape_ok(res, 1) || PQntuples(res) > 1)
+        return -1;
+    if (PQntuples(res) == 0)
+        return 0;
+    if (PQgetisnull(res, 0, 0) || PQgetlength(res, 0, 0) != RDV_STORE_SECRET_LEN) {
+        rdv_error(s->log, "postgres: rdv_meta's %s is not %d bytes", SECRET_KEY, RDV_STORE_SECRET_LEN);
+        return -1;
+    }
+    memcpy(s->secret, PQgetvalue(res, 0, 0), RDV_STORE_SECRET_LEN);
+    s->have_secret = true;
+    return 1;
 }
 
+static void secret_done(struct rdv_pg_op *op, enum rdv_store_status st)
+{
+    struct secret_op *o = (struct secret_op *)op;
+    struct pg_store *s = o->s;
+    sodium_memzero(o->offer, sizeof(o->offer));
+    int got = st == RDV_STORE_OK ? secret_take(s, o->h.res) : 0;
+    PQclear(o->h.res);
+    if (st == RDV_STORE_OK && got == 0 && !o->offered && !s->closed) {
+        secret_submit(s, true, o->cb, o->arg);
+        return;
+    }
+    st = final_status(st, got == 1);
+    o->cb(o->arg, st, st == RDV_STORE_OK ? s->secret : NULL);
+}
+
+static void secret_submit(struct pg_store *s, bool offer, rdv_store_secret_cb cb, void *arg)
+{
+    struct secret_op *o = op_alloc(sizeof(*o), 0, secret_done);
+    if (!o) {
+        cb(arg, RDV_STORE_ERROR, NULL);
+        return;
+    }
+    o->s = s;
+    o->cb = cb;
+    o->arg = arg;
+    o->offered = offer;
+    struct rdv_pg_query *q = o->h.op.q;
+    if (offer) {
+        randombytes_buf(o->offer, sizeof(o->offer));
+        q->stmt = "rdv_secret_add";
+        bind_bytes(q, o->offer, sizeof(o->offer));
+        q++;
+    }
+    q->stmt = "rdv_secret_get";
+    o->h.op.nq = offer ? 2 : 1;
+    rdv_pg_pool_submit(s->pool, &o->h.op);
+}
+
+/* From the cache once read (then answered before returning): the secret never changes. */
 static void pg_secret(struct rdv_store *base, rdv_store_secret_cb cb, void *arg)
 {
-    (void)base;
-    cb(arg, RDV_STORE_ERROR, NULL);
+    struct pg_store *s = (struct pg_store *)base;
+    if (s->have_secret)
+        cb(arg, RDV_STORE_OK, s->secret);
+    else
+        secret_submit(s, false, cb, arg);
 }
 
 static const struct rdv_store_ops pg_ops = {
@@ -677,12 +956,85 @@ static const struct rdv_store_ops pg_ops = {
     .close = pg_close,
 };
 
+/* ---- blocking set-up: the probe at open, and --init-db ------------------------------------------ */
+
+static PGconn *connect_blocking(const char *conninfo, const char *app, const char *timeout_s)
+{
+    static const char *const keys[] = {"dbname", "fallback_application_name", "connect_timeout", NULL};
+    const char *const vals[] = {conninfo, app, timeout_s, NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+static bool exec_ok(const PGresult *res)
+{
+    return PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+}
+
+/* Reads the secret, offering one first when there is none; fills s's cache. Blocking. */
+static bool secret_blocking(PGconn *pg, struct pg_store *s)
+{
+    static const char *get = "SELECT value FROM rdv_meta WHERE key = '" SECRET_KEY "'";
+    PGresult *res = PQexecParams(pg, get, 0, NULL, NULL, NULL, NULL, 1);
+    int got = secret_take(s, res);
+    PQclear(res);
+    if (got != 0)
+        return got == 1;
+    uint8_t offer[RDV_STORE_SECRET_LEN];
+    randombytes_buf(offer, sizeof(offer));
+    const char *values[] = {(const char *)offer};
+    const int lengths[] = {sizeof(offer)}, formats[] = {1};
+    res = PQexecParams(pg, "INSERT INTO rdv_meta (key, value) VALUES ('" SECRET_KEY "', $1::bytea) "
+                           "ON CONFLICT (key) DO NOTHING", 1, NULL, values, lengths, formats, 1);
+    sodium_memzero(offer, sizeof(offer));
+    bool added = exec_ok(res);
+    PQclear(res);
+    if (!added)
+        return false;
+    res = PQexecParams(pg, get, 0, NULL, NULL, NULL, NULL, 1);
+    got = secret_take(s, res);
+    PQclear(res);
+    return got == 1;
+}
+
+/* One blocking look at the database before serving, so that a front-end started on the wrong
+ * schema fails at start with the reason, instead of running and answering UNAVAILABLE: returns
+ * RDV_ERR_INVALID with why in err for a refused schema. A database that cannot be reached now is
+ * not an error (the store answers UNAVAILABLE until it is back, and the pool checks every
+ * connection anyway); the wait is bounded by libpq's shortest connect_timeout, 2 s. While there,
+ * it reads (or makes) the secret. */
+static int probe(struct pg_store *s, const char *conninfo, char *err, size_t errlen)
+{
+    PGconn *pg = connect_blocking(conninfo, "rendezvousd", "2");
+    if (!pg || PQstatus(pg) != CONNECTION_OK) {
+        rdv_debug(s->log, "postgres: the database cannot be reached at open; the pool keeps trying");
+        PQfinish(pg);
+        return RDV_OK;
+    }
+    char why[256];
+    PGresult *res = PQexecParams(pg, CHECK_SQL, 0, NULL, NULL, NULL, NULL, 1);
+    enum verdict v = schema_verdict(res, why, sizeof(why));
+    PQclear(res);
+    if (v == SCHEMA_REFUSED) {
+        snprintf(err, errlen, "store: postgres: %s", why);
+        PQfinish(pg);
+        return RDV_ERR_INVALID;
+    }
+    if (v == SCHEMA_OK && !secret_blocking(pg, s))
+        rdv_warn(s->log, "postgres: cannot read or make the cookie secret at open; trying again when needed");
+    PQfinish(pg);
+    return RDV_OK;
+}
+
 int rdv_store_postgres_open(const char *conninfo, uint32_t timeout_ms, unsigned pool, struct ev_loop *loop,
                             const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (pool > RDV_PG_MAX_POOL) {
         snprintf(err, errlen, "store: pool of %u connections is more than %d", pool, RDV_PG_MAX_POOL);
+        return RDV_ERR_INVALID;
+    }
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "store: libsodium failed to initialise");
         return RDV_ERR_INVALID;
     }
     struct pg_store *s = calloc(1, sizeof(*s));
@@ -698,48 +1050,72 @@ int rdv_store_postgres_open(const char *conninfo, uint32_t timeout_ms, unsigned 
         .timeout_ms = timeout_ms ? timeout_ms : RDV_PG_DEFAULT_TIMEOUT_MS,
         .connect_timeout_ms = 5000, .backoff_min_ms = 100, .backoff_max_ms = 5000,
         .max_inflight = 64, .max_queued = 65536,
+        .check_sql = CHECK_SQL, .check = pool_check, .check_arg = s,
         .on_free = store_free, .free_arg = s,
     };
+    /* the pool checks the connection string: probe only a valid one */
     int rc = rdv_pg_pool_new(loop, log, &cfg, &s->pool, err, errlen);
     if (rc) {
         free(s);
+        return rc;
+    }
+    if ((rc = probe(s, conninfo, err, errlen))) {
+        rdv_pg_pool_free(s->pool); /* frees s */
         return rc;
     }
     *out = &s->base;
     return RDV_OK;
 }
 
-/* libpq messages end in a newline. */
-static void trim_end(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
-        s[--n] = '\0';
-}
-
 const char *rdv_store_postgres_schema(void) { return RDV_PG_SCHEMA_SQL; }
+
+/* Applies the schema and makes the secret in one transaction (BEGIN inside the simple query
+ * keeps it open for the secret's statements); the lock serializes concurrent inits. */
+static int init_apply(PGconn *pg, char *err, size_t errlen)
+{
+    char msg[512];
+    PGresult *res = PQexec(pg, "SET client_min_messages = warning; BEGIN; "
+                               "SELECT pg_advisory_xact_lock(" INIT_KEY "); " RDV_PG_SCHEMA_SQL);
+    bool good = exec_ok(res);
+    if (!good) {
+        one_line(msg, sizeof(msg), PQresultErrorMessage(res));
+        snprintf(err, errlen, "applying the schema failed: %s", msg);
+    }
+    PQclear(res);
+    if (!good)
+        return RDV_ERR_INVALID;
+    struct pg_store scratch = {.log = NULL};
+    if (!secret_blocking(pg, &scratch)) {
+        one_line(msg, sizeof(msg), PQerrorMessage(pg));
+        snprintf(err, errlen, "making the cookie secret failed: %s", msg);
+        return RDV_ERR_INVALID;
+    }
+    sodium_memzero(scratch.secret, sizeof(scratch.secret));
+    res = PQexec(pg, "COMMIT");
+    good = exec_ok(res);
+    if (!good) {
+        one_line(msg, sizeof(msg), PQresultErrorMessage(res));
+        snprintf(err, errlen, "committing the schema failed: %s", msg);
+    }
+    PQclear(res);
+    return good ? RDV_OK : RDV_ERR_INVALID;
+}
 
 int rdv_store_postgres_init(const char *conninfo, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"dbname", "fallback_application_name", "connect_timeout", NULL};
-    const char *const vals[] = {conninfo, "rendezvousd --init-db", "10", NULL};
-    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return RDV_ERR_INVALID;
+    }
+    PGconn *pg = connect_blocking(conninfo, "rendezvousd --init-db", "10");
     if (!pg || PQstatus(pg) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect: %s", pg ? PQerrorMessage(pg) : "out of memory");
+        char msg[512];
+        one_line(msg, sizeof(msg), pg ? PQerrorMessage(pg) : "out of memory");
+        snprintf(err, errlen, "cannot connect: %s", msg);
         PQfinish(pg);
-        trim_end(err);
         return RDV_ERR_UNAVAILABLE;
     }
-    /* One simple-query string runs as one transaction: the lock serializes concurrent inits. */
-    PGresult *res = PQexec(pg, "SET client_min_messages = warning; "
-                               "SELECT pg_advisory_xact_lock(" INIT_KEY "); " RDV_PG_SCHEMA_SQL);
-    int rc = RDV_OK;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "applying the schema failed: %s", PQresultErrorMessage(res));
-        trim_end(err);
-        rc = RDV_ERR_INVALID;
-    }
-    PQclear(res);
-    PQfinish(pg);
+    int rc = init_apply(pg, err, errlen);
+    PQfinish(pg); /* a transaction left open by a failure is rolled back */
     return rc;
 }

@@ -13,7 +13,10 @@
  * expire() is the reaper's step: it sweeps expired rows in batches only while this store holds a
  * session-level advisory lock, which one store among all front-ends on the database wins with
  * pg_try_advisory_lock on its first connection; when that front-end dies its session ends, the lock
- * is free, and the next expire() of another front-end takes it over. */
+ * is free, and the next expire() of another front-end takes it over.
+ *
+ * secret() reads rdv_meta's cookie_secret (offering a fresh one when absent: the first writer
+ * wins) and keeps it: once read it is answered before secret() returns. */
 #ifndef RDV_STORE_POSTGRES_H
 #define RDV_STORE_POSTGRES_H
 
@@ -32,12 +35,18 @@ struct ev_loop;
 struct rdv_log;
 
 /* timeout_ms 0 and pool 0 take the defaults. Returns RDV_OK; RDV_ERR_INVALID (bad connection
- * string or settings, message in err); RDV_ERR_NOMEM. Does not wait for the database: a store
- * opened while it is down answers UNAVAILABLE until it is back. */
+ * string or settings, or a database whose schema this build does not serve: missing, older or
+ * newer than version 2, the reason and what to do in err); RDV_ERR_NOMEM. Looks at the database
+ * once, blocking (the schema version, and the cookie secret, made if absent), but a database that
+ * cannot be reached is no error (waits at most libpq's 2 s connect timeout): a store opened while
+ * it is down answers UNAVAILABLE until it is back. Every pool connection checks the version again
+ * before it serves (refusals are logged once and retried with the backoff). */
 int rdv_store_postgres_open(const char *conninfo, uint32_t timeout_ms, unsigned pool, struct ev_loop *loop,
                             const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen);
 
-/* Applies sql/schema.sql (idempotent; serialized among concurrent callers by an advisory lock).
+/* Applies sql/schema.sql (creates version 2 or migrates version 1 in place; idempotent;
+ * serialized among concurrent callers by an advisory lock) and makes the cookie secret, all in
+ * one transaction.
  * Blocking: for `rendezvousd --init-db` and tests, never for the request path. Returns RDV_OK, or
  * RDV_ERR_UNAVAILABLE / RDV_ERR_INVALID with the server's message in err. */
 int rdv_store_postgres_init(const char *conninfo, char *err, size_t errlen);

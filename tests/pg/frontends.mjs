@@ -19,11 +19,12 @@ await test('--init-db creates the schema and exits 0', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /schema is in place/);
   assert.equal(psql("SELECT to_regclass('rdv_registrations') IS NOT NULL"), 't');
-  assert.equal(psql('SELECT max(version) FROM rdv_schema_version'), '1');
+  assert.equal(psql('SELECT max(version) FROM rdv_schema_version'), '2');
 });
 
 await test('--init-db again changes nothing (idempotent)', () => {
-  psql("INSERT INTO rdv_registrations VALUES ('keep'::bytea, '\\x01', 1, '\\x01', now(), now() + interval '1 h')");
+  psql("INSERT INTO rdv_registrations (ns, peer_id, seq, envelope, registered_at, expires_at) " +
+    "VALUES ('keep'::bytea, '\\x01', 1, '\\x01', now(), now() + interval '1 h')");
   const r = initDb(pgUrl);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(psql('SELECT count(*) FROM rdv_registrations'), '1', 'rows survive');

@@ -6,9 +6,12 @@
  * see each other's writes; the per-peer cap and the seq rule hold under concurrent puts from
  * both; the reaper lock has one holder and passes on when it closes. And the faults: a bad
  * connection string, a closed port, a server that accepts but never answers, a hung backend
- * (SIGSTOP) and a database without the schema all answer UNAVAILABLE instead of hanging, and the
- * store recovers; closing with operations pending (even from inside a callback) answers each of
- * them exactly once. */
+ * (SIGSTOP) all answer UNAVAILABLE instead of hanging, and the store recovers; closing with
+ * operations pending (even from inside a callback) answers each of them exactly once. And the schema: a version 1 database (tests/pg/schema-v1.sql) migrated in
+ * place by init, init again a no-op; open refusing version 1, version 3 and no schema with the
+ * operator's next step; a running front-end refused (one log line) when the schema changes under
+ * it and served again after --init-db; the secret, unregister, ordered pages and per-dialect
+ * stats across two front-ends. */
 #include <arpa/inet.h>
 #include <ev.h>
 #include <libpq-fe.h>
@@ -97,6 +100,10 @@ struct res {
     size_t n;
     uint64_t count;
     uint64_t seq[64];
+    uint64_t counter[64];
+    uint8_t kind[64], dialect[64];
+    struct rdv_store_stats stats;
+    uint8_t key[RDV_STORE_SECRET_LEN];
 };
 
 static void wake(struct ev_loop *l, ev_timer *w, int revents)
@@ -154,8 +161,29 @@ static void on_disc(void *arg, enum rdv_store_status st, const struct rdv_store_
     r->calls++;
     r->st = st;
     r->n = n;
-    for (size_t i = 0; i < n && i < 64; i++)
+    for (size_t i = 0; i < n && i < 64; i++) {
         r->seq[i] = recs[i].seq;
+        r->counter[i] = recs[i].counter;
+        r->kind[i] = recs[i].kind;
+        r->dialect[i] = recs[i].dialect;
+    }
+}
+
+static void on_stats(void *arg, enum rdv_store_status st, const struct rdv_store_stats *s)
+{
+    struct res *r = arg;
+    r->calls++;
+    r->st = st;
+    r->stats = *s;
+}
+
+static void on_secret(void *arg, enum rdv_store_status st, const uint8_t *key)
+{
+    struct res *r = arg;
+    r->calls++;
+    r->st = st;
+    if (key)
+        memcpy(r->key, key, sizeof(r->key));
 }
 
 static void on_count(void *arg, enum rdv_store_status st, uint64_t count)
@@ -194,6 +222,57 @@ static enum rdv_store_status put_wait(struct rdv_store *s, const char *ns, unsig
     struct rdv_peerid id = peer_n(peer);
     put_async(s, ns, &id, seq, ttl, 0, &r);
     return wait_calls(&r.calls, 1) ? r.st : (enum rdv_store_status)-1;
+}
+
+static enum rdv_store_status put_kd_wait(struct rdv_store *s, const char *ns, unsigned peer, uint8_t kind,
+                                         uint8_t dialect)
+{
+    struct res r = {0};
+    struct rdv_peerid id = peer_n(peer);
+    struct rdv_store_put p = {.ns = ns, .ns_len = strlen(ns), .peer = &id, .seq = 1, .envelope = ENV,
+                              .envelope_len = sizeof(ENV), .ttl_s = 60, .kind = kind, .dialect = dialect};
+    rdv_store_put(s, &p, on_put, &r);
+    return wait_calls(&r.calls, 1) ? r.st : (enum rdv_store_status)-1;
+}
+
+/* An ordered discover of kind (ns NULL: every namespace) after a counter. */
+static struct res ordered_wait(struct rdv_store *s, uint8_t kind, const char *ns, uint64_t after, uint32_t limit)
+{
+    struct res r = {0};
+    struct rdv_store_query q = {.kind = kind, .ns = ns, .ns_len = ns ? strlen(ns) : 0, .limit = limit,
+                                .ordered = 1, .after = after};
+    rdv_store_query(s, &q, on_disc, &r);
+    if (!wait_calls(&r.calls, 1))
+        r.st = (enum rdv_store_status)-1;
+    return r;
+}
+
+static struct res unregister_wait(struct rdv_store *s, uint8_t kind, const char *ns, unsigned peer)
+{
+    struct res r = {0};
+    struct rdv_peerid id = peer_n(peer);
+    rdv_store_unregister(s, kind, ns, strlen(ns), &id, on_count, &r);
+    if (!wait_calls(&r.calls, 1))
+        r.st = (enum rdv_store_status)-1;
+    return r;
+}
+
+static struct res stats_wait(struct rdv_store *s)
+{
+    struct res r = {0};
+    rdv_store_stats(s, on_stats, &r);
+    if (!wait_calls(&r.calls, 1))
+        r.st = (enum rdv_store_status)-1;
+    return r;
+}
+
+static struct res secret_wait(struct rdv_store *s)
+{
+    struct res r = {0};
+    rdv_store_secret(s, on_secret, &r);
+    if (!wait_calls(&r.calls, 1))
+        r.st = (enum rdv_store_status)-1;
+    return r;
 }
 
 static struct res discover_wait(struct rdv_store *s, const char *ns)
@@ -242,8 +321,11 @@ static void test_init(void)
         diag("%s", err);
     ok(rdv_store_postgres_init(url, err, sizeof(err)) == RDV_OK, "init again: idempotent");
     is_int(sql_count("SELECT count(*) FROM rdv_schema_version"), 1, "one schema version row");
-    is_int(sql_count("SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 3,
-           "primary key (discovery) + expiry + per-peer indexes");
+    is_int(sql_count("SELECT max(version) FROM rdv_schema_version"), 2, "schema version 2");
+    is_int(sql_count("SELECT octet_length(value) FROM rdv_meta WHERE key = 'cookie_secret'"), 32,
+           "init made the 32-byte cookie secret");
+    is_int(sql_count("SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 5,
+           "primary key + expiry + per-peer + two ordered-discovery indexes");
     ok(strstr(rdv_store_postgres_schema(), "CREATE TABLE IF NOT EXISTS rdv_registrations") != NULL,
        "the compiled-in schema is sql/schema.sql");
 }
@@ -330,8 +412,8 @@ static void test_reaper(void)
     ok(rb.st == RDV_STORE_OK && rb.count == 0, "B keeps the lock: its next expire() runs (nothing to do)");
 
     /* More than one batch: 2500 rows expire, one expire() sweeps them batch by batch. */
-    sql("INSERT INTO rdv_registrations SELECT 'bulk'::bytea, int4send(g), 1, '\\x01', now(), now() - interval '1 s' "
-        "FROM generate_series(1, 2500) g");
+    sql("INSERT INTO rdv_registrations (ns, peer_id, seq, envelope, registered_at, expires_at) "
+        "SELECT 'bulk'::bytea, int4send(g), 1, '\\x01', now(), now() - interval '1 s' FROM generate_series(1, 2500) g");
     rb = expire_wait(b);
     is_int(rb.count, 2500, "2500 expired rows (3 batches of %d) swept by one expire()", RDV_PG_REAP_BATCH);
     rdv_store_close(b);
@@ -435,20 +517,330 @@ static void test_hung_backend(void)
     rdv_store_close(s);
 }
 
+/* ---- schema versions and migration --------------------------------------------------------- */
+
+/* The harness URL with database name instead of rdvtest. */
+static bool db_url(const char *name, char *out, size_t cap)
+{
+    const char *db = strstr(url, "/rdvtest");
+    if (!db)
+        return false;
+    snprintf(out, cap, "%.*s/%s%s", (int)(db - url), url, name, db + strlen("/rdvtest"));
+    return true;
+}
+
+/* A fresh, empty database; its URL in out. */
+static bool fresh_db(const char *name, char *out, size_t cap)
+{
+    char q[128];
+    snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    sql(q);
+    snprintf(q, sizeof(q), "CREATE DATABASE %s", name);
+    return sql(q) && db_url(name, out, cap);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
+    fclose(f);
+    if (buf && n == 0) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+
+static bool exec_on(PGconn *c, const char *q)
+{
+    PGresult *r = PQexec(c, q);
+    bool good = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!good)
+        diag("SQL failed: %.80s: %s", q, PQresultErrorMessage(r));
+    PQclear(r);
+    return good;
+}
+
+/* The first column of the first row, as text (empty on failure). */
+static void text_on(PGconn *c, const char *q, char *out, size_t cap)
+{
+    PGresult *r = PQexec(c, q);
+    snprintf(out, cap, "%s", PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+}
+
+static long count_on(PGconn *c, const char *q)
+{
+    char buf[32];
+    text_on(c, q, buf, sizeof(buf));
+    return *buf ? atol(buf) : -1;
+}
+
+/* Opening must fail, with want in the message. */
+static void open_refused(const char *conninfo, const char *want, const char *name)
+{
+    struct rdv_store *s = NULL;
+    char err[512] = "";
+    int rc = rdv_store_postgres_open(conninfo, 2000, 1, loop, &quiet, &s, err, sizeof(err));
+    if (!ok(rc == RDV_ERR_INVALID && s == NULL && strstr(err, want), "%s", name))
+        diag("rc %d, err: %s", rc, err);
+    rdv_store_close(s);
+}
+
+static const char *const V1_ROWS =
+    "INSERT INTO rdv_registrations VALUES "
+    "('m/a', '\\x0020aa01', 3, '\\x0a01', now(), now() + interval '1 h'), "
+    "('m/a', '\\x0020aa02', 4, '\\x0a02', now(), now() + interval '1 h'), "
+    "('m/b', '\\x0020aa01', 5, '\\x0a03', now(), now() + interval '1 h'), "
+    "('m/b', '\\x0020aa03', 6, '\\x0a04', now(), now() - interval '1 s')";
+
+static const char *const COUNTERS = "SELECT string_agg(ns::text || peer_id::text || counter, ',' ORDER BY ns, peer_id) "
+                                    "FROM rdv_registrations";
+static const char *const FILENODE = "SELECT relfilenode FROM pg_class WHERE relname = 'rdv_registrations'";
+
+/* After the migration: the v1 rows, kind 0 / dialect 0, distinct counters, served. */
+static void migrated_rows_served(PGconn *m, const char *conninfo)
+{
+    is_int(count_on(m, "SELECT count(*) FROM rdv_registrations WHERE kind = 0 AND dialect = 0"), 4,
+           "migration: the 4 version 1 rows are there, kind 0 and dialect 0");
+    is_int(count_on(m, "SELECT count(DISTINCT counter) FROM rdv_registrations WHERE counter > 0"), 4,
+           "migration: each row took its own counter");
+    is_int(count_on(m, "SELECT nextval('rdv_registration_counter')"), 5, "migration: the sequence goes on after them");
+    struct rdv_store *s = open_store(conninfo, 5000, 1);
+    ok(s != NULL, "migration: a front-end opens the migrated database");
+    if (!s)
+        return;
+    struct res r = discover_wait(s, "m/a");
+    ok(r.st == RDV_STORE_OK && r.n == 2 && r.kind[0] == 0 && r.dialect[0] == 0 && r.kind[1] == 0 &&
+           r.counter[0] != r.counter[1], "migration: kind 0 discovery finds both v1 rows of m/a");
+    r = ordered_wait(s, 0, NULL, 0, 0);
+    ok(r.st == RDV_STORE_OK && r.n == 3 && r.counter[0] < r.counter[1] && r.counter[1] < r.counter[2],
+       "migration: an ordered discover of every namespace pages the 3 live v1 rows in counter order");
+    is_int(put_wait(s, "m/a", 9, 1, 60), RDV_STORE_OK, "migration: a put after it works");
+    rdv_store_close(s);
+}
+
+static void test_migration(void)
+{
+    char conninfo[512];
+    if (!ok(fresh_db("rdv_v1", conninfo, sizeof(conninfo)), "a database for the migration"))
+        return;
+    char *v1 = read_file(getenv("RDV_PG_V1_SCHEMA"));
+    PGconn *m = PQconnectdb(conninfo);
+    if (!ok(v1 && PQstatus(m) == CONNECTION_OK, "the version 1 schema (tests/pg/schema-v1.sql) and a connection")) {
+        free(v1);
+        PQfinish(m);
+        return;
+    }
+    ok(exec_on(m, v1) && exec_on(m, V1_ROWS), "a version 1 database with 4 rows (one expired)");
+    free(v1);
+    open_refused(conninfo, "schema version 1 is older than this rendezvousd (2): run `rendezvousd --store URL "
+                           "--init-db` to migrate", "a front-end refuses the version 1 schema, saying to migrate");
+    char err[512] = "";
+    if (!ok(rdv_store_postgres_init(conninfo, err, sizeof(err)) == RDV_OK, "init migrates version 1 to 2"))
+        diag("%s", err);
+    is_int(count_on(m, "SELECT max(version) FROM rdv_schema_version"), 2, "migration: version 2 recorded");
+    is_int(count_on(m, "SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 5,
+           "migration: the key and the ordered-discovery indexes are in place");
+    migrated_rows_served(m, conninfo);
+    char before[1024], node[32], node2[32], after[1024];
+    text_on(m, COUNTERS, before, sizeof(before));
+    text_on(m, FILENODE, node, sizeof(node));
+    ok(rdv_store_postgres_init(conninfo, err, sizeof(err)) == RDV_OK, "init again on the migrated database");
+    text_on(m, COUNTERS, after, sizeof(after));
+    text_on(m, FILENODE, node2, sizeof(node2));
+    ok(strcmp(before, after) == 0 && *before, "init again: the rows and their counters are unchanged");
+    ok(strcmp(node, node2) == 0 && *node, "init again: the table was not rewritten (a no-op)");
+    is_int(count_on(m, "SELECT count(*) FROM rdv_schema_version"), 2, "init again: no further version row");
+    PQfinish(m);
+}
+
+static void test_newer_schema(void)
+{
+    char conninfo[512];
+    if (!db_url("rdv_v1", conninfo, sizeof(conninfo)))
+        return;
+    PGconn *m = PQconnectdb(conninfo);
+    exec_on(m, "INSERT INTO rdv_schema_version (version) VALUES (3)");
+    open_refused(conninfo, "schema version 3 is newer than this rendezvousd knows (2)",
+                 "a front-end refuses a version 3 schema");
+    char err[512] = "";
+    int rc = rdv_store_postgres_init(conninfo, err, sizeof(err));
+    ok(rc != RDV_OK && strstr(err, "newer than this rendezvousd knows"), "init refuses to touch a version 3 schema (%s)",
+       err);
+    exec_on(m, "DELETE FROM rdv_schema_version WHERE version = 3");
+    PQfinish(m);
+}
+
 static void test_no_schema(void)
 {
-    sql("DROP DATABASE IF EXISTS rdv_noschema");
-    sql("CREATE DATABASE rdv_noschema");
     char conninfo[512];
-    const char *db = strstr(url, "/rdvtest");
-    if (!ok(db != NULL, "the harness URL names database rdvtest"))
+    if (!ok(fresh_db("rdv_noschema", conninfo, sizeof(conninfo)), "an empty database"))
         return;
-    snprintf(conninfo, sizeof(conninfo), "%.*s/rdv_noschema%s", (int)(db - url), url, db + strlen("/rdvtest"));
-    struct rdv_store *s = open_store(conninfo, 500, 1);
-    sleep_loop(0.3);
-    is_int(put_wait(s, "x", 1, 1, 10), RDV_STORE_UNAVAILABLE,
-           "no schema: put answers UNAVAILABLE (and the log says --init-db)");
+    open_refused(conninfo, "no rendezvousd schema (no table rdv_schema_version): run `rendezvousd --store URL "
+                           "--init-db`", "no schema: open fails saying to run --init-db");
+}
+
+/* Lines of the log file holding needle. */
+static int log_lines(FILE *f, const char *needle)
+{
+    char line[1024];
+    int n = 0;
+    fflush(f);
+    rewind(f);
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, needle) != NULL;
+    return n;
+}
+
+static void terminate_sessions(PGconn *m)
+{
+    exec_on(m, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rendezvousd' "
+               "AND datname = current_database()");
+}
+
+/* The schema changes under a running front-end: every reconnection is checked, refused with
+ * one log line however often it retries, and served again once the schema is right. */
+static void test_refused_while_running(void)
+{
+    char conninfo[512];
+    if (!ok(fresh_db("rdv_late", conninfo, sizeof(conninfo)), "a database for a running front-end"))
+        return;
+    char err[512] = "";
+    rdv_store_postgres_init(conninfo, err, sizeof(err));
+    PGconn *m = PQconnectdb(conninfo);
+    FILE *lf = tmpfile();
+    struct rdv_log log = {RDV_LOG_ERROR, lf};
+    struct rdv_store *s = NULL;
+    rdv_store_postgres_open(conninfo, 1000, 2, loop, &log, &s, err, sizeof(err));
+    if (!ok(s && lf && recovers(s), "a front-end serves version 2")) {
+        rdv_store_close(s);
+        PQfinish(m);
+        return;
+    }
+    exec_on(m, "UPDATE rdv_schema_version SET version = 3 WHERE version = 2");
+    terminate_sessions(m);
+    sleep_loop(0.2);
+    enum rdv_store_status st = RDV_STORE_OK;
+    for (int i = 0; i < 20; i++, sleep_loop(0.1)) /* ~2 s: many reconnection attempts */
+        st = health_wait(s);
+    is_int(st, RDV_STORE_UNAVAILABLE, "version 3 under a running front-end: it answers UNAVAILABLE");
+    is_int(log_lines(lf, "schema version 3 is newer than this rendezvousd knows (2)"), 1,
+           "... and says why once, not at every retry");
+    exec_on(m, "DROP TABLE rdv_schema_version");
+    for (int i = 0; i < 40 && !log_lines(lf, "no rendezvousd schema"); i++) /* the backoff is up to 5 s by now */
+        sleep_loop(0.2);
+    sleep_loop(1.0);
+    is_int(log_lines(lf, "no rendezvousd schema"), 1, "the table dropped: the new reason is logged once too");
+    rdv_store_postgres_init(conninfo, err, sizeof(err));
+    ok(recovers(s), "--init-db while it runs: the front-end serves again without a restart");
     rdv_store_close(s);
+    fclose(lf);
+    PQfinish(m);
+}
+
+/* ---- the dialect operations across two front-ends ------------------------------------------- */
+
+static void test_secret_shared(void)
+{
+    wait_sessions_gone();
+    struct rdv_store *a = open_store(url, 5000, 2), *b = open_store(url, 5000, 2);
+    struct res ra = secret_wait(a), rb = secret_wait(b);
+    char hex[2 * RDV_STORE_SECRET_LEN + 1];
+    for (int i = 0; i < RDV_STORE_SECRET_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", ra.key[i]);
+    char want[80];
+    text_on(admin, "SELECT encode(value, 'hex') FROM rdv_meta WHERE key = 'cookie_secret'", want, sizeof(want));
+    ok(ra.st == RDV_STORE_OK && rb.st == RDV_STORE_OK && memcmp(ra.key, rb.key, sizeof(ra.key)) == 0,
+       "two front-ends on one database share the secret");
+    ok(strcmp(hex, want) == 0, "it is rdv_meta's cookie_secret");
+    rdv_store_close(a);
+    rdv_store_close(b);
+
+    /* no secret yet (a schema applied with psql): the first front-end to open makes it */
+    sql("DELETE FROM rdv_meta");
+    a = open_store(url, 5000, 1);
+    is_int(sql_count("SELECT count(*) FROM rdv_meta WHERE octet_length(value) = 32"), 1,
+           "a front-end opening without a secret makes one");
+    b = open_store(url, 5000, 1);
+    ra = secret_wait(a);
+    rb = secret_wait(b);
+    ok(ra.st == RDV_STORE_OK && memcmp(ra.key, rb.key, sizeof(ra.key)) == 0, "... and the next one takes it");
+    rdv_store_close(a);
+    rdv_store_close(b);
+}
+
+static void test_unregister_two(void)
+{
+    wait_sessions_gone();
+    sql("TRUNCATE rdv_registrations");
+    struct rdv_store *a = open_store(url, 5000, 2), *b = open_store(url, 5000, 2);
+    put_kd_wait(a, "u/x", 1, 0, 0);
+    put_kd_wait(a, "u/x", 1, 1, 1);
+    struct res r = unregister_wait(b, 0, "u/x", 1);
+    ok(r.st == RDV_STORE_OK && r.count == 1, "B unregisters A's kind 0 registration");
+    r = unregister_wait(b, 0, "u/x", 1);
+    ok(r.st == RDV_STORE_OK && r.count == 0, "again: OK, nothing removed");
+    struct rdv_store_query q = {.kind = 1, .ns = "u/x", .ns_len = 3};
+    struct res d = {0};
+    rdv_store_query(a, &q, on_disc, &d);
+    wait_calls(&d.calls, 1);
+    ok(d.st == RDV_STORE_OK && d.n == 1 && d.kind[0] == 1 && d.dialect[0] == 1, "the kind 1 record is untouched");
+    put_wait(a, "u/y", 2, 1, 1);
+    sleep_loop(1.3);
+    r = unregister_wait(b, 0, "u/y", 2);
+    ok(r.st == RDV_STORE_OK && r.count == 0, "an expired registration counts as none");
+    is_int(sql_count("SELECT count(*) FROM rdv_registrations WHERE ns = 'u/y'"), 0, "... but its row is gone");
+    rdv_store_close(a);
+    rdv_store_close(b);
+}
+
+static void test_ordered_two(void)
+{
+    wait_sessions_gone();
+    sql("TRUNCATE rdv_registrations");
+    struct rdv_store *a = open_store(url, 5000, 2), *b = open_store(url, 5000, 2);
+    for (unsigned i = 1; i <= 5; i++)
+        put_wait(i % 2 ? a : b, "o/x", i, 1, 60);
+    put_wait(a, "o/y", 9, 1, 60);
+    struct res p1 = ordered_wait(a, 0, "o/x", 0, 2);
+    ok(p1.st == RDV_STORE_OK && p1.n == 2 && p1.counter[0] < p1.counter[1], "A: the first page of 2, in counter order");
+    uint64_t cookie = p1.n ? p1.counter[p1.n - 1] : 0;
+    struct res p2 = ordered_wait(b, 0, "o/x", cookie, 10);
+    ok(p2.st == RDV_STORE_OK && p2.n == 3 && p2.counter[0] > cookie && p2.counter[1] < p2.counter[2],
+       "B honours A's cookie: the other 3, after it, in order");
+    put_wait(b, "o/x", 1, 1, 60); /* a refresh of the first record: it moves to the end */
+    struct res p3 = ordered_wait(a, 0, "o/x", p2.n ? p2.counter[p2.n - 1] : 0, 10);
+    ok(p3.st == RDV_STORE_OK && p3.n == 1 && p3.counter[0] > p2.counter[2], "a refresh through B is A's next page");
+    struct res all = ordered_wait(b, 0, NULL, 0, 0);
+    is_int(all.n, 6, "ordered over every namespace: o/x and o/y");
+    struct res none = ordered_wait(a, 0, NULL, UINT64_MAX, 0);
+    ok(none.st == RDV_STORE_OK && none.n == 0, "after 2^64-1 (beyond bigint): nothing");
+    rdv_store_close(a);
+    rdv_store_close(b);
+}
+
+static void test_dialect_stats(void)
+{
+    wait_sessions_gone();
+    sql("TRUNCATE rdv_registrations");
+    struct rdv_store *a = open_store(url, 5000, 2), *b = open_store(url, 5000, 2);
+    put_kd_wait(a, "d/x", 1, 0, 0);
+    put_kd_wait(b, "d/x", 2, 0, 1);
+    put_kd_wait(a, "d/x", 3, 1, 1);
+    put_kd_wait(b, "d/y", 4, 2, 2);
+    struct res r = stats_wait(b);
+    ok(r.st == RDV_STORE_OK && r.stats.registrations == 4 && r.stats.namespaces == 2 && r.stats.by_dialect[0] == 1 &&
+           r.stats.by_dialect[1] == 2 && r.stats.by_dialect[2] == 1 && r.stats.by_dialect[3] == 0,
+       "stats through B count A's and B's registrations by dialect (1, 2, 1, 0)");
+    put_kd_wait(b, "d/x", 1, 0, 3); /* A's dialect 0 record refreshed by dialect 3 */
+    r = stats_wait(a);
+    ok(r.stats.by_dialect[0] == 0 && r.stats.by_dialect[3] == 1, "a refresh moves the record to its new dialect");
+    rdv_store_close(a);
+    rdv_store_close(b);
 }
 
 /* ---- closing with work pending ----------------------------------------------------------------- */
@@ -507,6 +899,7 @@ int main(void)
         printf("Bail out! cannot connect to %s: %s\n", url, PQerrorMessage(admin));
         return 1;
     }
+    sql("SET client_min_messages = warning"); /* DROP DATABASE IF EXISTS notices */
     test_init();
     struct rdv_store_contract c = {.make = make_pg, .loop = loop, .flags = RDV_CONTRACT_REAL_CLOCK, .ok = contract_ok};
     rdv_store_contract_run("postgres", &c);
@@ -518,6 +911,13 @@ int main(void)
     test_silent_server();
     test_hung_backend();
     test_no_schema();
+    test_migration();
+    test_newer_schema();
+    test_refused_while_running();
+    test_secret_shared();
+    test_unregister_two();
+    test_ordered_two();
+    test_dialect_stats();
     test_close_pending();
     PQfinish(admin);
     return tap_done();
