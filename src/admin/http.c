@@ -109,23 +109,14 @@ static void mhd_kick(struct rdv_admin *a)
 
 static void req_unlink(struct rdv_admin_req *r)
 {
-    if (r->prev)
-        r->prev->next = r->next;
-    else if (r->a->suspended == r)
-        r->a->suspended = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->prev = r->next = NULL;
+    rdv_list_remove(&r->link);
 }
 
 static void req_suspend(struct rdv_admin_req *r)
 {
     MHD_suspend_connection(r->conn);
     r->suspended = true;
-    r->next = r->a->suspended;
-    if (r->next)
-        r->next->prev = r;
-    r->a->suspended = r;
+    rdv_list_push_back(&r->a->suspended, &r->link);
 }
 
 static void req_resume(struct rdv_admin_req *r)
@@ -352,7 +343,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct rdv_admin *a = cls;
     struct rdv_admin_req *r = *req_cls;
     if (!r) {
-        if (!(r = calloc(1, sizeof(*r))))
+        if ((r = calloc(1, sizeof(*r))))
+            rdv_list_init(&r->link);
+        if (!r)
             return MHD_NO;
         r->a = a;
         r->conn = conn;
@@ -491,6 +484,7 @@ int rdv_admin_start(struct ev_loop *loop, const struct rdv_admin_config *cfg, co
         return RDV_ERR_NOMEM;
     }
     a->loop = loop;
+    rdv_list_init(&a->suspended);
     a->src = *src;
     a->log = log;
     int fd = -1;
@@ -516,8 +510,9 @@ void rdv_admin_stop(struct rdv_admin *a)
         return;
     /* MHD refuses to stop with suspended connections: wake them; their store calls will find
      * them orphaned once MHD_stop_daemon has closed them. */
-    while (a->suspended) {
-        struct rdv_admin_req *r = a->suspended;
+    struct rdv_list_node *n;
+    while ((n = rdv_list_first(&a->suspended))) {
+        struct rdv_admin_req *r = rdv_list_entry(n, struct rdv_admin_req, link);
         req_unlink(r);
         r->suspended = false;
         MHD_resume_connection(r->conn);

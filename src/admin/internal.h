@@ -9,6 +9,7 @@
 #ifndef RDV_ADMIN_INTERNAL_H
 #define RDV_ADMIN_INTERNAL_H
 
+#include "util/list.h"
 #include <jansson.h>
 #include <microhttpd.h>
 #include <stdbool.h>
@@ -24,13 +25,13 @@ struct rdv_admin {
     const struct rdv_log *log;
     char *token;                  /* NULL: no auth */
     char address[64];
-    struct rdv_admin_req *suspended;  /* requests waiting for the store, to resume at stop */
+    rdv_list suspended;               /* requests waiting for the store, to resume at stop */
 };
 
 struct rdv_admin_req {
     struct rdv_admin *a;
     struct MHD_Connection *conn;  /* NULL once orphaned */
-    struct rdv_admin_req *prev, *next; /* on a->suspended */
+    struct rdv_list_node link;    /* on a->suspended while suspended */
     bool dispatched, suspended, in_store, orphaned;
     unsigned status;              /* the answer, once resp is set */
     struct MHD_Response *resp;

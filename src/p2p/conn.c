@@ -76,10 +76,7 @@ static struct rdv_conn *conn_new(struct rdv_host *h, int fd, bool outbound)
     ev_timer_init(&c->timer, conn_timer_cb, h->limits.handshake_timeout, 0);
     c->timer.data = c;
     c->last_activity = ev_now(h->loop);
-    c->next = h->conns;
-    if (h->conns)
-        h->conns->prev = c;
-    h->conns = c;
+    rdv_list_push_front(&h->conns, &c->link);
     h->stats.connections++;
     ev_timer_start(h->loop, &c->timer);
     return c;
@@ -88,13 +85,7 @@ static struct rdv_conn *conn_new(struct rdv_host *h, int fd, bool outbound)
 static void conn_unlink(struct rdv_conn *c)
 {
     struct rdv_host *h = c->host;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        h->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+    rdv_list_remove(&c->link);
     h->stats.connections--;
 }
 
@@ -118,8 +109,7 @@ void rdv_conn_fail(struct rdv_conn *c, int err, const char *why)
         c->fd = -1;
     }
     conn_unlink(c);
-    c->next = h->dead;
-    h->dead = c;
+    rdv_list_push_back(&h->dead, &c->link);
     if (c->dial_cb) {
         rdv_dial_cb cb = c->dial_cb;
         c->dial_cb = NULL;

@@ -50,6 +50,8 @@ int rdv_host_new(struct ev_loop *loop, const struct rdv_privkey *key, const stru
         free(h);
         return err;
     }
+    rdv_list_init(&h->conns);
+    rdv_list_init(&h->dead);
     ev_prepare_init(&h->reaper, reap_dead);
     h->reaper.data = h;
     ev_prepare_start(loop, &h->reaper);
@@ -91,6 +93,28 @@ const struct proto_entry *rdv_host_find_proto(const struct rdv_host *h, const ch
     return NULL;
 }
 
+static struct rdv_conn *first_conn(const rdv_list *l)
+{
+    struct rdv_list_node *n = rdv_list_first(l);
+    return n ? rdv_list_entry(n, struct rdv_conn, link) : NULL;
+}
+
+static void free_dead_conns(struct rdv_host *h)
+{
+    struct rdv_conn *c;
+    while ((c = first_conn(&h->dead))) {
+        rdv_list_remove(&c->link);
+        rdv_conn_free(c);
+    }
+}
+
+static void fail_all(struct rdv_host *h)
+{
+    struct rdv_conn *c;
+    while ((c = first_conn(&h->conns)))
+        rdv_conn_fail(c, RDV_ERR_CLOSED, NULL);
+}
+
 static void reap_dead(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     (void)loop;
@@ -101,12 +125,8 @@ static void reap_dead(struct ev_loop *loop, ev_prepare *w, int revents)
         h->dead_streams = st->next_dead;
         free(st);
     }
-    while (h->dead) {
-        struct rdv_conn *c = h->dead;
-        h->dead = c->next;
-        rdv_conn_free(c);
-    }
-    if (h->shutting_down && !h->conns && h->shutdown_done) {
+    free_dead_conns(h);
+    if (h->shutting_down && rdv_list_empty(&h->conns) && h->shutdown_done) {
         void (*done)(void *) = h->shutdown_done;
         h->shutdown_done = NULL;
         ev_timer_stop(h->loop, &h->shutdown_timer);
@@ -130,13 +150,8 @@ void rdv_host_free(struct rdv_host *h)
     if (!h)
         return;
     stop_listeners(h);
-    while (h->conns)
-        rdv_conn_fail(h->conns, RDV_ERR_CLOSED, NULL);
-    while (h->dead) {
-        struct rdv_conn *c = h->dead;
-        h->dead = c->next;
-        rdv_conn_free(c);
-    }
+    fail_all(h);
+    free_dead_conns(h);
     reap_dead(h->loop, &h->reaper, 0);
     ev_ref(h->loop);
     ev_prepare_stop(h->loop, &h->reaper);
@@ -153,8 +168,7 @@ static void shutdown_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct rdv_host *h = w->data;
-    while (h->conns)
-        rdv_conn_fail(h->conns, RDV_ERR_CLOSED, NULL);
+    fail_all(h);
 }
 
 void rdv_host_shutdown(struct rdv_host *h, double grace, void (*done)(void *arg), void *arg)
@@ -163,8 +177,8 @@ void rdv_host_shutdown(struct rdv_host *h, double grace, void (*done)(void *arg)
     h->shutdown_done = done;
     h->shutdown_arg = arg;
     stop_listeners(h);
-    for (struct rdv_conn *c = h->conns, *next; c; c = next) {
-        next = c->next;
+    struct rdv_conn *c;
+    rdv_list_foreach_safe(c, next, &h->conns, struct rdv_conn, link) {
         if (c->state == CONN_OPEN) {
             rdv_yamux_goaway(c->mux, RDV_YAMUX_GOAWAY_NORMAL);
             c->state = CONN_CLOSING;

@@ -6,6 +6,7 @@
 #ifndef RDV_HOST_INTERNAL_H
 #define RDV_HOST_INTERNAL_H
 
+#include "util/list.h"
 #include <sys/socket.h>
 
 #include "p2p/host.h"
@@ -49,8 +50,8 @@ struct rdv_host {
     struct proto_entry protos[RDV_HOST_MAX_PROTOCOLS];
     const char *proto_ids[RDV_HOST_MAX_PROTOCOLS];
     size_t nprotos;
-    struct rdv_conn *conns;     /* live, doubly linked */
-    struct rdv_conn *dead;      /* closed, freed by `reaper` */
+    rdv_list conns;             /* live connections (rdv_conn.link) */
+    rdv_list dead;              /* closed, freed by `reaper` */
     struct rdv_stream *dead_streams; /* closed, freed by `reaper` */
     ev_prepare reaper;
     struct rdv_host_stats stats;
@@ -63,7 +64,7 @@ struct rdv_host {
 
 struct rdv_conn {
     struct rdv_host *host;
-    struct rdv_conn *prev, *next;
+    struct rdv_list_node link;  /* on host->conns while live, then on host->dead */
     enum conn_state state;
     bool outbound;
     bool in_process;           /* inside conn_process: flushes happen at its end */

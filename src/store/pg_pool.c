@@ -21,7 +21,7 @@
 #include "util/log.h"
 
 struct rdv_pg_list {
-    struct rdv_pg_op *head, *tail;
+    rdv_list ops; /* rdv_pg_op.link, oldest first */
     size_t n;
 };
 
@@ -72,15 +72,22 @@ static void pool_dispatch(struct rdv_pg_pool *p);
 
 /* ---- lists --------------------------------------------------------------------------------- */
 
+static void list_init(struct rdv_pg_list *l)
+{
+    rdv_list_init(&l->ops);
+    l->n = 0;
+}
+
+/* The oldest operation of l, or NULL. */
+static struct rdv_pg_op *list_head(const struct rdv_pg_list *l)
+{
+    struct rdv_list_node *n = rdv_list_first(&l->ops);
+    return n ? rdv_list_entry(n, struct rdv_pg_op, link) : NULL;
+}
+
 static void list_push(struct rdv_pg_list *l, struct rdv_pg_op *op)
 {
-    op->prev = l->tail;
-    op->next = NULL;
-    if (l->tail)
-        l->tail->next = op;
-    else
-        l->head = op;
-    l->tail = op;
+    rdv_list_push_back(&l->ops, &op->link);
     l->n++;
     op->list = l;
 }
@@ -90,16 +97,8 @@ static void list_unlink(struct rdv_pg_op *op)
     struct rdv_pg_list *l = op->list;
     if (!l)
         return;
-    if (op->prev)
-        op->prev->next = op->next;
-    else
-        l->head = op->next;
-    if (op->next)
-        op->next->prev = op->prev;
-    else
-        l->tail = op->prev;
+    rdv_list_remove(&op->link);
     l->n--;
-    op->prev = op->next = NULL;
     op->list = NULL;
 }
 
@@ -142,12 +141,15 @@ static void op_complete(struct rdv_pg_op *op, enum rdv_store_status st)
  * submit more cannot make this loop endless. */
 static void list_fail_all(struct rdv_pg_list *l, enum rdv_store_status st)
 {
-    struct rdv_pg_list mine = *l;
-    for (struct rdv_pg_op *op = mine.head; op; op = op->next)
-        op->list = &mine;
-    memset(l, 0, sizeof(*l));
-    while (mine.head)
-        op_complete(mine.head, st);
+    struct rdv_pg_list mine;
+    struct rdv_pg_op *op;
+    list_init(&mine);
+    while ((op = list_head(l))) {
+        list_unlink(op);
+        list_push(&mine, op);
+    }
+    while ((op = list_head(&mine)))
+        op_complete(op, st);
 }
 
 /* ---- classification -------------------------------------------------------------------------- */
@@ -436,7 +438,7 @@ static void check_result(struct rdv_pg_conn *c, PGresult *res)
 
 static void op_result(struct rdv_pg_conn *c, PGresult *res, bool *kept)
 {
-    struct rdv_pg_op *op = c->pipe.head;
+    struct rdv_pg_op *op = list_head(&c->pipe);
     ExecStatusType t = PQresultStatus(res);
     size_t idx = op->got++;
     c->expect_null = true;
@@ -459,7 +461,7 @@ static bool conn_take(struct rdv_pg_conn *c, PGresult *res)
     } else if (c->state == CONN_PREPARING) {
         prep_result(c, res);
     } else if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
-        struct rdv_pg_op *op = c->pipe.head;
+        struct rdv_pg_op *op = list_head(&c->pipe);
         enum rdv_store_status st = op->got == op->nq ? op->st : RDV_STORE_ERROR;
         op_complete(op, st);
     } else {
@@ -473,7 +475,7 @@ static bool conn_take(struct rdv_pg_conn *c, PGresult *res)
 /* Reads every result that has fully arrived. */
 static void conn_drain(struct rdv_pg_conn *c)
 {
-    while (c->state == CONN_CHECKING || c->state == CONN_PREPARING || c->pipe.head) {
+    while (c->state == CONN_CHECKING || c->state == CONN_PREPARING || list_head(&c->pipe)) {
         if (PQisBusy(c->pg))
             break;
         PGresult *res = PQgetResult(c->pg);
@@ -565,12 +567,12 @@ static void pool_dispatch(struct rdv_pg_pool *p)
 {
     for (unsigned i = 0; i < p->cfg.size && !p->closing; i++) {
         struct rdv_pg_conn *c = &p->conns[i];
-        while (!p->closing && c->state == CONN_READY && c->waitq.head && c->pipe.n < p->cfg.max_inflight)
-            conn_send(c, c->waitq.head);
+        while (!p->closing && c->state == CONN_READY && list_head(&c->waitq) && c->pipe.n < p->cfg.max_inflight)
+            conn_send(c, list_head(&c->waitq));
     }
     struct rdv_pg_conn *c;
-    while (!p->closing && p->waitq.head && (c = least_busy(p)))
-        conn_send(c, p->waitq.head);
+    while (!p->closing && list_head(&p->waitq) && (c = least_busy(p)))
+        conn_send(c, list_head(&p->waitq));
 }
 
 /* ---- operations -------------------------------------------------------------------------------- */
@@ -599,6 +601,7 @@ void rdv_pg_pool_submit(struct rdv_pg_pool *p, struct rdv_pg_op *op)
     op->pool = p;
     op->conn = NULL;
     op->list = NULL;
+    rdv_list_init(&op->link);
     op->got = 0;
     op->st = RDV_STORE_OK;
     ev_timer_init(&op->deadline, op_deadline_cb, p->cfg.timeout_ms / 1000.0, 0.);
@@ -665,8 +668,11 @@ int rdv_pg_pool_new(struct ev_loop *loop, const struct rdv_log *log, const struc
     p->log = log;
     p->cfg = *cfg;
     p->cfg.conninfo = p->conninfo;
+    list_init(&p->waitq);
     for (unsigned i = 0; i < cfg->size; i++) {
         struct rdv_pg_conn *c = &p->conns[i];
+        list_init(&c->pipe);
+        list_init(&c->waitq);
         c->pool = p;
         c->idx = i;
         c->io_fd = -1;

@@ -16,6 +16,7 @@
 #ifndef RDV_STORE_PG_POOL_H
 #define RDV_STORE_PG_POOL_H
 
+#include "util/list.h"
 #include <ev.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -92,7 +93,7 @@ struct rdv_pg_op {
     rdv_pg_done_fn on_done;
     /* the pool's */
     uint64_t gen;            /* generation of the connection it was sent on (see below) */
-    struct rdv_pg_op *prev, *next; /* in exactly one list: a wait queue or a connection's pipeline */
+    struct rdv_list_node link; /* in exactly one list: a wait queue or a connection's pipeline */
     struct rdv_pg_pool *pool;
     struct rdv_pg_conn *conn; /* when sent */
     struct rdv_pg_list *list; /* the list it is in */

@@ -343,9 +343,11 @@ static void test_data_endpoints(void)
     put_record(&f, "zz", &k2);
     struct reply r;
     is_int(get(&f, REQ("/api/v1/namespaces?limit=1"), &r), 200, "namespaces page 1");
-    ok(strstr(body_of(&r), "{\"name\":\"a/b\",\"registrations\":2,") && strstr(body_of(&r), "\"next_cursor\":\"YS9i\""),
-       "a/b with 2 registrations, cursor = base64url('a/b')");
-    is_int(get(&f, REQ("/api/v1/namespaces?limit=1&cursor=YS9i"), &r), 200, "namespaces page 2");
+    ok(strstr(body_of(&r), "{\"name\":\"a/b\",\"record_kind\":\"libp2p-peer-record\",\"registrations\":2,") &&
+           strstr(body_of(&r), "\"by_protocol\":{\"/vac/waku/rendezvous/0.0.1\":2}") &&
+           strstr(body_of(&r), "\"next_cursor\":\"YS9iAAA\""),
+       "a/b with 2 registrations of kind 0 by waku 0.0.1, cursor = base64url('a/b' 0x00 kind 0)");
+    is_int(get(&f, REQ("/api/v1/namespaces?limit=1&cursor=YS9iAAA"), &r), 200, "namespaces page 2");
     ok(strstr(body_of(&r), "\"name\":\"zz\"") && strstr(body_of(&r), "\"next_cursor\":null"), "zz, last page");
     is_int(get(&f, REQ("/api/v1/namespaces?prefix=z"), &r), 200, "prefix filter");
     ok(strstr(body_of(&r), "\"zz\"") && !strstr(body_of(&r), "a/b"), "only zz");
