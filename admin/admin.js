@@ -9,7 +9,7 @@ const REFRESH_MS = 2000;
 const TICK_MS = 200;       // countdown repaint
 const SOON_MS = 5000;      // countdowns under this are highlighted
 
-const state = { auto: true, nsPages: 1, regPages: 1, ns: null, timer: null, busy: false, prefixTimer: null };
+const state = { auto: true, nsPages: 1, regPages: 1, ns: null, kind: 'libp2p-peer-record', timer: null, busy: false, prefixTimer: null };
 const $ = (id) => document.getElementById(id);
 
 // ---- API ------------------------------------------------------------------------------------
@@ -107,6 +107,7 @@ async function refreshStats() {
   $('version').textContent = `v${s.version}`;
   $('stat-registrations').textContent = s.registrations ?? '–';
   $('stat-namespaces').textContent = s.namespaces ?? '–';
+  $('stat-protocols').textContent = protocolsText(s.registrations_by_protocol);
   $('stat-connections').textContent = s.connections ?? '–';
   $('stat-uptime').textContent = fmtUptime(s.uptime_seconds);
   $('stat-peer').textContent = s.peer_id ?? '–';
@@ -116,14 +117,21 @@ async function refreshStats() {
   badge.title = `Store status: ${s.store.status}`;
 }
 
+// {"/rendezvous/1.0.0": 3, ...} as "/rendezvous/1.0.0 3 · ..."
+function protocolsText(byProtocol) {
+  return Object.entries(byProtocol || {}).map(([p, n]) => `${p} ${n}`).join(' · ') || '–';
+}
+
 function namespaceRow(ns, page) {
   const tr = el('tr');
   tr.dataset.ns = ns.name;
   const name = el('td', null, 'ns');
+  tr.dataset.kind = ns.record_kind;
   const a = el('a', ns.name);
-  a.href = `#/ns/${encodeURIComponent(ns.name)}`;
+  a.href = `#/ns/${encodeURIComponent(ns.name)}${ns.record_kind === 'libp2p-peer-record' ? '' : `/${ns.record_kind}`}`;
   name.append(a);
-  tr.append(name, el('td', ns.registrations, 'num'),
+  tr.append(name, el('td', ns.registrations, 'num'), el('td', ns.record_kind, 'kind mono'),
+    el('td', protocolsText(ns.by_protocol), 'protocols mono'),
     countdown(ns.soonest_expiry_ms - page.nowMs, page.fetchedAt),
     countdown(ns.latest_expiry_ms - page.nowMs, page.fetchedAt));
   return tr;
@@ -150,14 +158,16 @@ function registrationRow(reg, page) {
   const at = el('td');
   at.append(el('div', new Date(reg.registered_at_ms).toLocaleTimeString()),
     el('div', `${fmtAgo(page.nowMs - reg.registered_at_ms)} ago`, 'sub'));
-  tr.append(el('td', reg.peer_id, 'peer mono'), addrs, el('td', reg.seq, 'num mono'), at,
+  tr.append(el('td', reg.peer_id, 'peer mono'), el('td', reg.protocol, 'protocol mono'), addrs,
+    el('td', reg.seq, 'num mono'), at,
     countdown(reg.expires_in_ms, page.fetchedAt));
   return tr;
 }
 
 async function refreshRegistrations() {
   const ns = state.ns;
-  const page = await fetchPages(`/api/v1/namespaces/${encodeURIComponent(ns)}/registrations`, 'registrations',
+  const kind = state.kind === 'libp2p-peer-record' ? '' : `?kind=${encodeURIComponent(state.kind)}`;
+  const page = await fetchPages(`/api/v1/namespaces/${encodeURIComponent(ns)}/registrations${kind}`, 'registrations',
     state.regPages);
   if (ns !== state.ns) return; // the user moved on while we fetched
   $('registrations').tBodies[0].replaceChildren(...page.items.map((r) => registrationRow(r, page)));
@@ -192,12 +202,14 @@ function schedule() {
 }
 
 function route() {
-  const m = location.hash.match(/^#\/ns\/(.*)$/);
+  // #/ns/<name> or #/ns/<name>/<record kind>: names are encoded, so the last '/' is ours
+  const m = location.hash.match(/^#\/ns\/([^/]*)(?:\/([a-z0-9-]+))?$/);
   let ns = null;
   if (m) {
     try { ns = decodeURIComponent(m[1]); } catch { ns = null; }
   }
   state.ns = ns;
+  state.kind = (m && m[2]) || 'libp2p-peer-record';
   state.regPages = 1;
   $('namespaces-view').hidden = ns !== null;
   $('ns-view').hidden = ns === null;

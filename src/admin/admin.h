@@ -28,11 +28,10 @@
 #define RDV_ADMIN_DEFAULT_LIMIT 100          /* items per page when ?limit= is absent */
 #define RDV_ADMIN_MAX_LIMIT 1000
 
-/* What the API reports on. store and telemetry are required; host and counters may be NULL. */
+/* What the API reports on. store and telemetry are required; host may be NULL. */
 struct rdv_admin_sources {
     struct rdv_store *store;
     struct rdv_host *host;
-    const struct rdv_rendezvous_counters *counters;
     struct rdv_telemetry *telemetry;
     const char *version;
     const bool *draining; /* may be NULL; while *draining (shutting down) /readyz answers 503 */

@@ -6,7 +6,8 @@
  * (which escapes them) and never into the Prometheus text (no namespace labels: unbounded
  * cardinality). Pages are keyed as the store orders them (namespace bytes, peer id bytes) and
  * the cursor is the last key of the page, so a page starts strictly after it however records
- * come and go in between. */
+ * come and go in between. A namespace is listed once per record kind it holds (kind and dialect
+ * numbers are named here, from the record-kind and dialect tables). */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@
 #include "admin/internal.h"
 #include "admin/params.h"
 #include "p2p/multiaddr.h"
-#include "p2p/peer_record.h"
+#include "p2p/record_kind.h"
+#include "rendezvous/dialect.h"
 #include "util/err.h"
 
 static const char *const no_params[] = {NULL};
@@ -101,6 +103,22 @@ static void reply_store_failure(struct rdv_admin_req *r, enum rdv_store_status s
     rdv_admin_reply_error(r, st == RDV_STORE_UNAVAILABLE ? 503 : 500, "store: %s", rdv_store_status_name(st));
 }
 
+static const char *kind_name(unsigned kind)
+{
+    const struct rdv_record_kind *k = rdv_record_kind_get(kind);
+    return k ? k->name : "unknown";
+}
+
+/* {"<protocol id>": count, ...} for the dialects with a count. */
+static json_t *by_protocol_json(const uint64_t *by_dialect)
+{
+    json_t *o = json_object();
+    for (unsigned d = 0; o && d < RDV_DIALECT_COUNT && d < RDV_STORE_DIALECTS; d++)
+        if (by_dialect[d])
+            json_object_set_new(o, rdv_dialect_get(d)->protocol, json_integer((json_int_t)by_dialect[d]));
+    return o;
+}
+
 /* ---- /healthz, /readyz ----------------------------------------------------------------------- */
 
 void rdv_admin_api_healthz(struct rdv_admin_req *r, const char *rest, size_t rest_len)
@@ -143,7 +161,7 @@ static void metrics_stats_done(void *arg, enum rdv_store_status st, const struct
     const struct rdv_admin_sources *src = &r->a->src;
     if (st == RDV_STORE_OK)
         rdv_telemetry_store_stats(src->telemetry, s);
-    rdv_telemetry_pull(src->telemetry, src->host ? rdv_host_stats(src->host) : NULL, src->counters);
+    rdv_telemetry_pull(src->telemetry, src->host ? rdv_host_stats(src->host) : NULL);
     struct rdv_buf out;
     rdv_buf_init(&out, 0);
     if (rdv_metrics_render(src->telemetry->reg, &out))
@@ -218,6 +236,9 @@ static void stats_stats_done(void *arg, enum rdv_store_status st, const struct r
         rdv_store_status_name(r->health), "registrations",
         st == RDV_STORE_OK ? json_integer((json_int_t)s->registrations) : json_null(), "namespaces",
         st == RDV_STORE_OK ? json_integer((json_int_t)s->namespaces) : json_null());
+    if (extra)
+        json_object_set_new(extra, "registrations_by_protocol", st == RDV_STORE_OK ? by_protocol_json(s->by_dialect)
+                                                                                   : json_null());
     if (!body || !extra || json_object_update(body, extra)) {
         json_decref(body);
         body = NULL;
@@ -250,9 +271,20 @@ void rdv_admin_api_stats(struct rdv_admin_req *r, const char *rest, size_t rest_
 
 static json_t *ns_item(const struct rdv_store_ns_info *ns)
 {
-    return json_pack("{s:o, s:I, s:I, s:I}", "name", json_bytes_text(ns->ns, ns->ns_len), "registrations",
-                     (json_int_t)ns->count, "soonest_expiry_ms", (json_int_t)ns->soonest_expiry_ms,
+    return json_pack("{s:o, s:s, s:I, s:o, s:I, s:I}", "name", json_bytes_text(ns->ns, ns->ns_len), "record_kind",
+                     kind_name(ns->kind), "registrations", (json_int_t)ns->count, "by_protocol",
+                     by_protocol_json(ns->by_dialect), "soonest_expiry_ms", (json_int_t)ns->soonest_expiry_ms,
                      "latest_expiry_ms", (json_int_t)ns->latest_expiry_ms);
+}
+
+/* The store's namespace cursor: the name, 0x00, the kind (store.h). */
+static json_t *ns_cursor(const struct rdv_store_ns_info *ns)
+{
+    uint8_t key[RDV_NS_MAX + 2];
+    memcpy(key, ns->ns, ns->ns_len);
+    key[ns->ns_len] = 0;
+    key[ns->ns_len + 1] = ns->kind;
+    return json_cursor(key, ns->ns_len + 2);
 }
 
 static void namespaces_done(void *arg, enum rdv_store_status st, const struct rdv_store_ns_info *items, size_t n,
@@ -269,7 +301,7 @@ static void namespaces_done(void *arg, enum rdv_store_status st, const struct rd
     bool failed = !arr;
     for (size_t i = 0; i < n && !failed; i++)
         failed = json_array_append_new(arr, ns_item(&items[i])) != 0;
-    json_t *next = more && n ? json_cursor(items[n - 1].ns, items[n - 1].ns_len) : json_null();
+    json_t *next = more && n ? ns_cursor(&items[n - 1]) : json_null();
     json_t *body = json_pack("{s:o, s:o, s:I}", "namespaces", arr, "next_cursor", next, "now_ms",
                              (json_int_t)unix_ms());
     rdv_admin_reply_json(r, 200, failed ? (json_decref(body), NULL) : body);
@@ -281,7 +313,7 @@ void rdv_admin_api_namespaces(struct rdv_admin_req *r, const char *rest, size_t 
     (void)rest_len;
     static const char *const allowed[] = {"prefix", "cursor", "limit", NULL};
     char prefix[RDV_NS_MAX];
-    uint8_t cursor[RDV_NS_MAX];
+    uint8_t cursor[RDV_NS_MAX + 2];
     size_t prefix_len, cursor_len;
     uint32_t limit;
     bool present;
@@ -295,17 +327,17 @@ void rdv_admin_api_namespaces(struct rdv_admin_req *r, const char *rest, size_t 
 
 /* ---- /api/v1/namespaces/{ns}/registrations --------------------------------------------------- */
 
-static json_t *addrs_json(const struct rdv_store_record *rec)
+/* Held records were verified on REGISTER: only parse them for display (no signature check). */
+static json_t *addrs_json(const struct rdv_store_record *rec, const struct rdv_record_summary *sum, bool parsed)
 {
-    struct rdv_peer_record pr;
-    if (rdv_signed_peer_record_open(rec->envelope, rec->envelope_len, &pr))
-        return json_null(); /* held records were verified on REGISTER; say so rather than guess */
+    (void)rec;
+    if (!parsed)
+        return json_null(); /* say so rather than guess */
     json_t *arr = json_array();
     char text[RDV_MA_MAX_TEXT];
-    for (size_t i = 0; i < pr.naddrs && arr; i++)
-        if (rdv_ma_to_text(pr.addrs[i].bytes, pr.addrs[i].len, text, sizeof(text)) >= 0)
+    for (size_t i = 0; i < sum->naddrs && arr; i++)
+        if (rdv_ma_to_text(sum->addrs[i].bytes, sum->addrs[i].len, text, sizeof(text)) >= 0)
             json_array_append_new(arr, json_string(text));
-    rdv_peer_record_free(&pr);
     return arr;
 }
 
@@ -324,12 +356,21 @@ static json_t *envelope_json(const struct rdv_store_record *rec)
 static json_t *reg_item(const struct rdv_store_record *rec)
 {
     char id[RDV_PEERID_TEXT_MAX], seq[24];
+    struct rdv_record_summary sum;
+    const struct rdv_record_kind *k = rdv_record_kind_get(rec->kind);
+    bool parsed = k && rdv_record_inspect(k, rec->envelope, rec->envelope_len, &sum) == RDV_OK;
+    const struct rdv_dialect *d = rdv_dialect_get(rec->dialect);
     if (rdv_peerid_to_text(&rec->peer, id, sizeof(id)) < 0)
         snprintf(id, sizeof(id), "?");
     snprintf(seq, sizeof(seq), "%llu", (unsigned long long)rec->seq); /* 64-bit: exact only as text in JS */
-    return json_pack("{s:s, s:o, s:s, s:I, s:I, s:o}", "peer_id", id, "addrs", addrs_json(rec), "seq", seq,
-                     "registered_at_ms", (json_int_t)rec->registered_at_ms, "expires_in_ms",
-                     (json_int_t)rec->ttl_left_ms, "envelope", envelope_json(rec));
+    json_t *item = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:o}", "peer_id", id, "protocol",
+                             d ? d->protocol : "unknown", "record_kind", kind_name(rec->kind), "addrs",
+                             addrs_json(rec, &sum, parsed), "seq", seq, "registered_at_ms",
+                             (json_int_t)rec->registered_at_ms, "expires_in_ms", (json_int_t)rec->ttl_left_ms,
+                             "envelope", envelope_json(rec));
+    if (item && parsed && sum.mix_key)
+        json_object_set_new(item, "mix_key", json_bytes_text((const char *)sum.mix_key, sum.mix_key_len));
+    return item;
 }
 
 static void registrations_done(void *arg, enum rdv_store_status st, const struct rdv_store_record *recs, size_t n,
@@ -347,8 +388,9 @@ static void registrations_done(void *arg, enum rdv_store_status st, const struct
     for (size_t i = 0; i < n && !failed; i++)
         failed = json_array_append_new(arr, reg_item(&recs[i])) != 0;
     json_t *next = more && n ? json_cursor(recs[n - 1].peer.bytes, recs[n - 1].peer.len) : json_null();
-    json_t *body = json_pack("{s:o, s:o, s:o, s:I}", "namespace", json_bytes_text(r->ns, r->ns_len), "registrations",
-                             arr, "next_cursor", next, "now_ms", (json_int_t)unix_ms());
+    json_t *body = json_pack("{s:o, s:s, s:o, s:o, s:I}", "namespace", json_bytes_text(r->ns, r->ns_len),
+                             "record_kind", kind_name(r->kind), "registrations", arr, "next_cursor", next, "now_ms",
+                             (json_int_t)unix_ms());
     rdv_admin_reply_json(r, 200, failed ? (json_decref(body), NULL) : body);
 }
 
@@ -370,21 +412,41 @@ static int parse_ns(struct rdv_admin_req *r, const char *rest, size_t rest_len)
     return RDV_OK;
 }
 
+/* kind=NAME (default: the libp2p peer record). */
+static int kind_param(struct rdv_admin_req *r)
+{
+    char text[64];
+    size_t len;
+    bool present;
+    r->kind = RDV_RECORD_PEER;
+    if (rdv_admin_query(r, "kind", text, sizeof(text), &len, &present))
+        return RDV_ERR_INVALID;
+    if (!present)
+        return RDV_OK;
+    for (unsigned k = 0; k < RDV_RECORD_KIND_COUNT; k++)
+        if (strlen(rdv_record_kind_get(k)->name) == len && memcmp(rdv_record_kind_get(k)->name, text, len) == 0) {
+            r->kind = (uint8_t)k;
+            return RDV_OK;
+        }
+    rdv_admin_reply_error(r, 400, "kind: expected libp2p-peer-record or waku-peer-record");
+    return RDV_ERR_INVALID;
+}
+
 void rdv_admin_api_registrations(struct rdv_admin_req *r, const char *rest, size_t rest_len)
 {
-    static const char *const allowed[] = {"cursor", "limit", NULL};
+    static const char *const allowed[] = {"cursor", "limit", "kind", NULL};
     uint8_t cursor[RDV_PEERID_MAX];
     size_t cursor_len;
     uint32_t limit;
     struct rdv_peerid after;
     if (parse_ns(r, rest, rest_len) || rdv_admin_query_check(r, allowed) ||
-        page_params(r, &limit, cursor, sizeof(cursor), &cursor_len))
+        page_params(r, &limit, cursor, sizeof(cursor), &cursor_len) || kind_param(r))
         return;
     if (cursor_len && rdv_peerid_from_bytes(cursor, cursor_len, &after)) {
         rdv_admin_reply_error(r, 400, "cursor: not a cursor this endpoint returned");
         return;
     }
     rdv_admin_store_begin(r);
-    rdv_store_list_registrations(r->a->src.store, 0, r->ns, r->ns_len, cursor_len ? &after : NULL, limit,
+    rdv_store_list_registrations(r->a->src.store, r->kind, r->ns, r->ns_len, cursor_len ? &after : NULL, limit,
                                  registrations_done, r);
 }

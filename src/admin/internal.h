@@ -39,6 +39,7 @@ struct rdv_admin_req {
     enum rdv_store_status health;
     char ns[RDV_NS_MAX];
     size_t ns_len;
+    uint8_t kind;               /* registrations: the record kind listed */
 };
 
 typedef void (*rdv_admin_handler)(struct rdv_admin_req *r, const char *rest, size_t rest_len);

@@ -13,35 +13,34 @@ static const double latency_buckets[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001
                                          0.01,    0.025,  0.05,    0.1,    0.25,  0.5,    1, 2.5, 5};
 #define NBUCKETS (sizeof(latency_buckets) / sizeof(latency_buckets[0]))
 
-static const char *const type_names[2] = {"register", "discover"};
-
 static struct rdv_metric *one(struct rdv_metrics *m, enum rdv_metric_type type, const char *name, const char *help)
 {
     return rdv_metric_get(rdv_metrics_add(m, type, name, help, NULL, 0, NULL, 0), NULL);
 }
 
-/* requests_total: every (type, status) pair, statuses named as in the protocol. */
+/* requests_total: every (protocol, type, status) triple a dialect can produce, statuses named as
+ * in the protocol, so dashboards see each series from the start. */
 static int add_requests(struct rdv_telemetry *t)
 {
-    static const enum rdv_status statuses[] = {
-        RDV_STATUS_OK, RDV_STATUS_E_INVALID_NAMESPACE, RDV_STATUS_E_INVALID_PEER_INFO, RDV_STATUS_E_INVALID_TTL,
-        RDV_STATUS_E_NOT_AUTHORIZED, RDV_STATUS_E_INTERNAL_ERROR, RDV_STATUS_E_UNAVAILABLE};
     static const char *const labels[] = {"protocol", "type", "status"};
     struct rdv_metric_family *f = rdv_metrics_add(t->reg, RDV_METRIC_COUNTER, "rendezvous_requests_total",
                                                   "Rendezvous requests answered, by protocol, type and status.",
                                                   labels, 3, NULL, 0);
-    for (int ty = 0; ty < 2; ty++) {
-        for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
-            const char *v[] = {RDV_PROTOCOL_WAKU_V001, type_names[ty], rdv_status_name(statuses[i])};
-            t->requests[ty][rdv_rendezvous_status_index(statuses[i])] = rdv_metric_get(f, v);
+    for (unsigned d = 0; d < RDV_DIALECT_COUNT; d++) {
+        const struct rdv_dialect *dl = rdv_dialect_get(d);
+        for (int ty = 0; ty < RDV_REQ_TYPE_COUNT; ty++) {
+            if (ty == RDV_REQ_UNREGISTER && !dl->unregister)
+                continue;
+            for (int i = 0; i <= RDV_STATUS_COUNT; i++) {
+                const char *status = i < RDV_STATUS_COUNT ? rdv_status_name(rdv_status_at(i)) : "OTHER";
+                if (i < RDV_STATUS_COUNT && rdv_status_at(i) == RDV_STATUS_E_INVALID_COOKIE && !dl->cookies)
+                    continue;
+                const char *v[] = {dl->protocol, rdv_req_type_name((enum rdv_req_type)ty), status};
+                if (!(t->requests[d][ty][i] = rdv_metric_get(f, v)))
+                    return RDV_ERR_NOMEM;
+            }
         }
-        const char *other[] = {RDV_PROTOCOL_WAKU_V001, type_names[ty], "OTHER"};
-        t->requests[ty][7] = rdv_metric_get(f, other);
     }
-    for (int ty = 0; ty < 2; ty++)
-        for (int i = 0; i < 8; i++)
-            if (!t->requests[ty][i])
-                return RDV_ERR_NOMEM;
     return RDV_OK;
 }
 
@@ -51,13 +50,34 @@ static int add_durations(struct rdv_telemetry *t)
     struct rdv_metric_family *f = rdv_metrics_add(
         t->reg, RDV_METRIC_HISTOGRAM, "rendezvous_request_duration_seconds",
         "Time from a complete rendezvous request to its response, by type.", type_label, 1, latency_buckets, NBUCKETS);
-    for (int ty = 0; ty < 2; ty++)
-        if (!(t->request_seconds[ty] = rdv_metric_get(f, (const char *const[]){type_names[ty]})))
+    for (int ty = 0; ty < RDV_REQ_TYPE_COUNT; ty++)
+        if (!(t->request_seconds[ty] = rdv_metric_get(f, (const char *const[]){rdv_req_type_name((enum rdv_req_type)ty)})))
             return RDV_ERR_NOMEM;
     t->store_seconds = rdv_metrics_add(t->reg, RDV_METRIC_HISTOGRAM, "rendezvous_store_operation_duration_seconds",
                                        "Time from a store call to its answer, by operation.", op_label, 1,
                                        latency_buckets, NBUCKETS);
     return t->store_seconds ? RDV_OK : RDV_ERR_NOMEM;
+}
+
+/* Per-dialect families: malformed requests and live registrations. */
+static int add_by_dialect(struct rdv_telemetry *t)
+{
+    static const char *const labels[] = {"protocol"};
+    struct rdv_metric_family *bad = rdv_metrics_add(
+        t->reg, RDV_METRIC_COUNTER, "rendezvous_malformed_requests_total",
+        "Rendezvous requests that were not a request at all (undecodable or oversize): stream reset.", labels, 1,
+        NULL, 0);
+    struct rdv_metric_family *regs = rdv_metrics_add(
+        t->reg, RDV_METRIC_GAUGE, "rendezvous_registrations_by_protocol",
+        "Live registrations by the protocol that made them (at the last scrape).", labels, 1, NULL, 0);
+    for (unsigned d = 0; d < RDV_DIALECT_COUNT; d++) {
+        const char *v[] = {rdv_dialect_get(d)->protocol};
+        t->malformed[d] = rdv_metric_get(bad, v);
+        t->registrations_by[d] = rdv_metric_get(regs, v);
+        if (!t->malformed[d] || !t->registrations_by[d])
+            return RDV_ERR_NOMEM;
+    }
+    return RDV_OK;
 }
 
 static int add_handshakes(struct rdv_telemetry *t)
@@ -85,8 +105,6 @@ static int add_build_info(struct rdv_telemetry *t, const char *version)
 static int add_gauges(struct rdv_telemetry *t)
 {
     struct rdv_metrics *m = t->reg;
-    t->malformed = one(m, RDV_METRIC_COUNTER, "rendezvous_malformed_requests_total",
-                       "Rendezvous requests that could not be decoded or were too large (stream reset).");
     t->registrations = one(m, RDV_METRIC_GAUGE, "rendezvous_registrations", "Live registrations in the store.");
     t->namespaces = one(m, RDV_METRIC_GAUGE, "rendezvous_namespaces",
                         "Namespaces with at least one live registration.");
@@ -94,7 +112,7 @@ static int add_gauges(struct rdv_telemetry *t)
     t->store_up = one(m, RDV_METRIC_GAUGE, "rendezvous_store_up", "1 when the store answered its last call, else 0.");
     t->expired = one(m, RDV_METRIC_COUNTER, "rendezvous_expired_total",
                      "Registrations dropped by the expiry sweep.");
-    return t->malformed && t->registrations && t->namespaces && t->connections && t->store_up && t->expired
+    return t->registrations && t->namespaces && t->connections && t->store_up && t->expired
                ? RDV_OK
                : RDV_ERR_NOMEM;
 }
@@ -109,6 +127,8 @@ int rdv_telemetry_init(struct rdv_telemetry *t, const char *version)
         err = add_durations(t);
     if (!err)
         err = add_gauges(t);
+    if (!err)
+        err = add_by_dialect(t);
     if (!err)
         err = add_handshakes(t);
     if (!err)
@@ -130,26 +150,44 @@ void rdv_telemetry_free(struct rdv_telemetry *t)
     memset(t, 0, sizeof(*t));
 }
 
-void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *host,
-                        const struct rdv_rendezvous_counters *rz)
+void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *host)
 {
     if (host) {
         rdv_metric_set(t->connections, (double)host->connections);
         rdv_metric_set(t->handshakes_ok, (double)host->handshakes_ok);
         rdv_metric_set(t->handshakes_failed, (double)host->handshakes_failed);
     }
-    if (rz) {
-        for (int ty = 0; ty < 2; ty++)
-            for (int i = 0; i < 8; i++)
-                rdv_metric_set(t->requests[ty][i], (double)rz->requests[ty][i]);
-        rdv_metric_set(t->malformed, (double)rz->bad_messages);
-    }
+}
+
+static void on_request(void *ctx, const struct rdv_dialect *d, enum rdv_req_type type, enum rdv_status st,
+                       double seconds)
+{
+    struct rdv_telemetry *t = ctx;
+    if (!d || d->id >= RDV_DIALECT_COUNT || type >= RDV_REQ_TYPE_COUNT)
+        return;
+    int i = rdv_status_index(st);
+    rdv_metric_add(t->requests[d->id][type][i < 0 ? RDV_STATUS_COUNT : i], 1);
+    rdv_metric_observe(t->request_seconds[type], seconds);
+}
+
+static void on_malformed(void *ctx, const struct rdv_dialect *d)
+{
+    struct rdv_telemetry *t = ctx;
+    if (d && d->id < RDV_DIALECT_COUNT)
+        rdv_metric_add(t->malformed[d->id], 1);
+}
+
+struct rdv_rendezvous_observer rdv_telemetry_observer(struct rdv_telemetry *t)
+{
+    return (struct rdv_rendezvous_observer){.request = on_request, .malformed = on_malformed, .ctx = t};
 }
 
 void rdv_telemetry_store_stats(struct rdv_telemetry *t, const struct rdv_store_stats *s)
 {
     rdv_metric_set(t->registrations, (double)s->registrations);
     rdv_metric_set(t->namespaces, (double)s->namespaces);
+    for (int d = 0; d < RDV_DIALECT_COUNT && d < RDV_STORE_DIALECTS; d++)
+        rdv_metric_set(t->registrations_by[d], (double)s->by_dialect[d]);
 }
 
 double rdv_telemetry_uptime(const struct rdv_telemetry *t)

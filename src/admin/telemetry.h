@@ -1,11 +1,11 @@
 /* telemetry.h: the metrics rendezvousd exports (all named rendezvous_*), created in one place
  * on a registry that main() owns.
  *
- * Pushed as things happen: request durations (rendezvous/server.c), store operation durations and
+ * Pushed as things happen: requests by (dialect, type, status) and their durations, malformed
+ * requests (rendezvous/server.c, through rdv_telemetry_observer), store operation durations and
  * store_up (store/timed.c), expired_total (the expiry sweep). Pulled just before a scrape, from
- * counts other modules keep anyway: requests_total and malformed requests from the rendezvous
- * server's counters, connections and handshakes from the host, registrations and namespaces from
- * the store's stats. */
+ * counts other modules keep anyway: connections and handshakes from the host, registrations and
+ * namespaces (also by dialect) from the store's stats. */
 #ifndef RDV_ADMIN_TELEMETRY_H
 #define RDV_ADMIN_TELEMETRY_H
 
@@ -16,10 +16,12 @@
 
 struct rdv_telemetry {
     struct rdv_metrics *reg;
-    struct rdv_metric *requests[2][8];           /* [register|discover][rdv_rendezvous_status_index] */
-    struct rdv_metric *malformed;                /* undecodable/oversize requests (stream reset) */
-    struct rdv_metric *request_seconds[2];       /* histogram: register, discover */
+    /* [dialect][request type][rdv_status_index, or RDV_STATUS_COUNT for another value] */
+    struct rdv_metric *requests[RDV_DIALECT_COUNT][RDV_REQ_TYPE_COUNT][RDV_STATUS_COUNT + 1];
+    struct rdv_metric *malformed[RDV_DIALECT_COUNT]; /* undecodable/oversize requests (stream reset) */
+    struct rdv_metric *request_seconds[RDV_REQ_TYPE_COUNT]; /* histogram by request type */
     struct rdv_metric *registrations, *namespaces, *connections;
+    struct rdv_metric *registrations_by[RDV_DIALECT_COUNT]; /* live registrations by dialect */
     struct rdv_metric *handshakes_ok, *handshakes_failed;
     struct rdv_metric_family *store_seconds;     /* histogram {op}, fed by store/timed.c */
     struct rdv_metric *store_up;
@@ -33,9 +35,10 @@ struct rdv_telemetry {
 int rdv_telemetry_init(struct rdv_telemetry *t, const char *version);
 void rdv_telemetry_free(struct rdv_telemetry *t);
 
-/* Copies counts kept elsewhere into the registry; either source may be NULL. */
-void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *host,
-                        const struct rdv_rendezvous_counters *rz);
+/* The observer the rendezvous server pushes its requests to. */
+struct rdv_rendezvous_observer rdv_telemetry_observer(struct rdv_telemetry *t);
+/* Copies counts kept elsewhere into the registry; host may be NULL. */
+void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *host);
 void rdv_telemetry_store_stats(struct rdv_telemetry *t, const struct rdv_store_stats *s);
 double rdv_telemetry_uptime(const struct rdv_telemetry *t);
 

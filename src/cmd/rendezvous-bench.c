@@ -67,7 +67,7 @@ struct bench {
     ev_tstamp started, ended;
     ev_timer timer;
     uint64_t ok, refused, transport_errors, records;
-    uint64_t by_status[8];
+    uint64_t by_status[RDV_STATUS_COUNT + 1]; /* rdv_status_index; the last: any other value */
     double *lat;
     size_t nlat;
 };
@@ -96,7 +96,8 @@ static void finish_request(struct req *r, int err, enum rdv_status st, size_t nr
                 b->lat[b->nlat++] = ev_time() - r->t0;
         } else {
             b->refused++;
-            b->by_status[rdv_rendezvous_status_index(st)]++;
+            int i = rdv_status_index(st);
+            b->by_status[i < 0 ? RDV_STATUS_COUNT : i]++;
         }
     }
     free(r);
@@ -276,11 +277,9 @@ static void report(struct bench *b)
     if (b->o.op == OP_DISCOVER)
         printf("; %.1f records per answer", b->ok ? (double)b->records / (double)b->ok : 0);
     printf("; refused %" PRIu64, b->refused);
-    static const char *const names[] = {"OK", "E_INVALID_NAMESPACE", "E_INVALID_PEER_INFO", "E_INVALID_TTL",
-                                        "E_NOT_AUTHORIZED", "E_INTERNAL_ERROR", "E_UNAVAILABLE", "other"};
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i <= RDV_STATUS_COUNT; i++)
         if (b->by_status[i])
-            printf(" %s=%" PRIu64, names[i], b->by_status[i]);
+            printf(" %s=%" PRIu64, i < RDV_STATUS_COUNT ? rdv_status_name(rdv_status_at(i)) : "other", b->by_status[i]);
     printf("; transport errors %" PRIu64 "\n", b->transport_errors);
     fflush(stdout);
 }

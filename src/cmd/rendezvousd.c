@@ -1,6 +1,6 @@
 /* rendezvousd: the rendezvous server. Reads its settings (server/config.c), loads or creates its
- * identity, opens the store, listens, serves identify, ping and /vac/waku/rendezvous/0.0.1 on one
- * libev loop, sweeps expired records on a timer, and shuts down gracefully on SIGTERM/SIGINT.
+ * identity, opens the store, listens, serves identify, ping and the rendezvous dialects
+ * (/vac/waku/rendezvous/0.0.1, /rendezvous/1.0.0, /vac/waku/rendezvous/1.0.0) on one libev loop, sweeps expired records on a timer, and shuts down gracefully on SIGTERM/SIGINT.
  * Its listen addresses, each ending in /p2p/<peer id>, go to stdout one per line at start. */
 #include "config.h"
 
@@ -36,7 +36,6 @@ struct daemon {
     struct rdv_privkey key;
     struct rdv_store *store;
     struct rdv_host *host;
-    struct rdv_service_config svc;
     struct rdv_rendezvous_server rz;
     struct rdv_telemetry tm;
     struct rdv_admin *admin;
@@ -135,8 +134,13 @@ static void announce(struct daemon *d)
     rdv_peerid_to_text(rdv_host_peer_id(d->host), id, sizeof(id));
     struct rdv_buf addrs[32];
     size_t n = rdv_host_listen_addrs(d->host, addrs, 32);
-    rdv_info(&d->log, "rendezvousd %s: peer id %s, store %s, ttl %u..%u s (default %u)", PACKAGE_VERSION, id,
-             d->store->ops->kind, d->cfg.min_ttl, d->cfg.max_ttl, d->cfg.default_ttl);
+    rdv_info(&d->log, "rendezvousd %s: peer id %s, store %s", PACKAGE_VERSION, id, d->store->ops->kind);
+    for (int i = 0; i < RDV_DIALECT_COUNT; i++) {
+        const struct rdv_service_config *c = &d->rz.dialects[i].cfg;
+        if (c->dialect)
+            rdv_info(&d->log, "serving %s: ttl %u..%u s (default %u), discover limit %u", c->dialect->protocol,
+                     c->min_ttl_s, c->max_ttl_s, c->default_ttl_s, c->max_discover_limit);
+    }
     for (size_t i = 0; i < n; i++) {
         char text[RDV_MA_MAX_TEXT];
         if (rdv_ma_to_text(rdv_buf_head(&addrs[i]), addrs[i].len, text, sizeof(text)) >= 0) {
@@ -163,7 +167,7 @@ static int start_admin(struct daemon *d)
     rdv_admin_config_defaults(&ac);
     ac.listen = listen;
     ac.token = token;
-    struct rdv_admin_sources src = {.store = d->store, .host = d->host, .counters = &d->rz.counters,
+    struct rdv_admin_sources src = {.store = d->store, .host = d->host,
                                     .telemetry = &d->tm, .version = PACKAGE_VERSION, .draining = &d->stopping};
     int err = rdv_admin_start(d->loop, &ac, &src, &d->log, &d->admin, msg, sizeof(msg));
     if (token)
@@ -177,9 +181,10 @@ static int start_admin(struct daemon *d)
     return 0;
 }
 
-static void service_config_from(const struct rdv_server_config *c, struct rdv_service_config *s)
+static void service_config_from(const struct rdv_dialect_settings *c, const struct rdv_dialect *d,
+                                struct rdv_service_config *s)
 {
-    rdv_service_config_defaults(s);
+    rdv_service_config_for(s, d);
     s->default_ttl_s = c->default_ttl;
     s->min_ttl_s = c->min_ttl;
     s->max_ttl_s = c->max_ttl;
@@ -188,10 +193,35 @@ static void service_config_from(const struct rdv_server_config *c, struct rdv_se
     s->max_per_peer = c->max_per_peer;
 }
 
+/* Enables every dialect named in the protocols setting; logs and fails on an unknown name. */
+static int enable_dialects(struct daemon *d)
+{
+    char list[256], *save = NULL;
+    snprintf(list, sizeof(list), "%s", d->cfg.protocols);
+    int n = 0;
+    for (char *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        const struct rdv_dialect *dl = rdv_dialect_find(t);
+        if (!dl) {
+            rdv_error(&d->log, "protocols: unknown dialect '%s' (expected waku0, std, waku1 or their protocol ids)", t);
+            return 1;
+        }
+        struct rdv_service_config sc;
+        service_config_from(&d->cfg.dialect[dl->id], dl, &sc);
+        rdv_rendezvous_server_enable(&d->rz, dl, &sc);
+        n++;
+    }
+    if (n == 0) {
+        rdv_error(&d->log, "protocols: no dialect to serve (expected e.g. %s)", RDV_DEFAULT_PROTOCOLS);
+        return 1;
+    }
+    return 0;
+}
+
 static int daemon_start(struct daemon *d)
 {
     char msg[512];
-    if (load_or_create_identity(d))
+    memset(&d->rz, 0, sizeof(d->rz));
+    if (enable_dialects(d) || load_or_create_identity(d))
         return 1;
     struct rdv_store_options sopt = {.timeout_ms = d->cfg.store_timeout_ms, .pool = d->cfg.store_pool};
     if (rdv_store_open_with(d->cfg.store, &sopt, d->loop, &d->log, &d->store, msg, sizeof(msg))) {
@@ -215,10 +245,10 @@ static int daemon_start(struct daemon *d)
     lim.idle_timeout = d->cfg.idle_timeout;
     if (rdv_host_new(d->loop, &d->key, &lim, &d->log, &d->host))
         return 1;
-    service_config_from(&d->cfg, &d->svc);
-    d->rz = (struct rdv_rendezvous_server){.cfg = &d->svc, .store = d->store, .log = &d->log,
-                                           .max_message = d->cfg.max_message,
-                                           .request_seconds = {d->tm.request_seconds[0], d->tm.request_seconds[1]}};
+    d->rz.store = d->store;
+    d->rz.log = &d->log;
+    d->rz.max_message = d->cfg.max_message;
+    d->rz.observer = rdv_telemetry_observer(&d->tm);
     if (rdv_builtin_register(d->host) || rdv_rendezvous_server_register(d->host, &d->rz))
         return 1;
     if (start_listening(d) || start_admin(d))

@@ -2,6 +2,9 @@
 #include "rendezvous/server.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "util/metrics.h"
 
 #include "p2p/lp.h"
 #include "util/err.h"
@@ -10,6 +13,7 @@
  * after the stream closes (orphaned), so the store's callback never touches freed memory. */
 struct rz_stream {
     struct rdv_rendezvous_server *srv;
+    const struct rdv_rendezvous_dialect *rd;
     struct rdv_stream *st;  /* NULL once the stream has closed */
     bool busy;              /* a request is in the store */
     bool in_pump;
@@ -18,30 +22,53 @@ struct rz_stream {
 
 static void rz_pump(struct rz_stream *z);
 
-int rdv_rendezvous_status_index(enum rdv_status st)
+static void rz_want_key(struct rdv_rendezvous_server *srv);
+
+/* The store's secret arrived (or not): cookie dialects can answer DISCOVER once it is known. */
+static void key_done(void *arg, enum rdv_store_status st, const uint8_t *key)
 {
-    static const enum rdv_status order[] = {
-        RDV_STATUS_OK, RDV_STATUS_E_INVALID_NAMESPACE, RDV_STATUS_E_INVALID_PEER_INFO, RDV_STATUS_E_INVALID_TTL,
-        RDV_STATUS_E_NOT_AUTHORIZED, RDV_STATUS_E_INTERNAL_ERROR, RDV_STATUS_E_UNAVAILABLE};
-    for (int i = 0; i < 7; i++)
-        if (order[i] == st)
-            return i;
-    return 7;
+    struct rdv_rendezvous_server *srv = arg;
+    srv->fetching_key = false;
+    if (st != RDV_STORE_OK || !key) {
+        rdv_warn(srv->log, "rendezvous: store secret for cookies not available (%s): cookie DISCOVERs answer "
+                 "E_UNAVAILABLE until it is", rdv_store_status_name(st));
+        return;
+    }
+    memcpy(srv->cookie_key, key, RDV_COOKIE_KEY_LEN);
+    srv->have_key = true;
+    for (int i = 0; i < RDV_DIALECT_COUNT; i++)
+        srv->dialects[i].cfg.cookie_key = srv->cookie_key;
+}
+
+static void rz_want_key(struct rdv_rendezvous_server *srv)
+{
+    if (srv->have_key || srv->fetching_key || !srv->store)
+        return;
+    srv->fetching_key = true;
+    rdv_store_secret(srv->store, key_done, srv);
 }
 
 static void rz_done(void *arg, struct rdv_service_request *r)
 {
     struct rz_stream *z = arg;
     struct rdv_rendezvous_server *srv = z->srv;
+    const struct rdv_dialect *d = z->rd->cfg.dialect;
     z->busy = false;
-    srv->counters.requests[r->type == RDV_MSG_DISCOVER][rdv_rendezvous_status_index(r->status)]++;
-    rdv_metric_observe(srv->request_seconds[r->type == RDV_MSG_DISCOVER], rdv_metrics_now() - z->started);
+    if (srv->observer.request)
+        srv->observer.request(srv->observer.ctx, d, r->type, r->status, rdv_metrics_now() - z->started);
     if (r->status != RDV_STATUS_OK)
-        rdv_debug(srv->log, "rendezvous %s -> %s: %s", r->type == RDV_MSG_DISCOVER ? "DISCOVER" : "REGISTER",
+        rdv_debug(srv->log, "rendezvous %s %s -> %s: %s", d->protocol, rdv_req_type_name(r->type),
                   rdv_status_name(r->status), r->detail ? r->detail : "");
+    if (r->status == RDV_STATUS_E_UNAVAILABLE && d->cookies)
+        rz_want_key(srv); /* the secret may be what was missing */
     if (!z->st) { /* the stream went away while the store worked */
         if (!z->in_pump)
             free(z);
+        return;
+    }
+    if (r->silent) { /* UNREGISTER: nothing to send; go on with the next request */
+        if (!z->in_pump)
+            rz_pump(z);
         return;
     }
     struct rdv_buf framed;
@@ -73,7 +100,7 @@ static void rz_pump(struct rz_stream *z)
         if (!err) {
             z->busy = true;
             z->started = rdv_metrics_now();
-            err = rdv_service_handle(z->srv->cfg, z->srv->store, rdv_conn_remote_peer(rdv_stream_conn(z->st)),
+            err = rdv_service_handle(&z->rd->cfg, z->srv->store, rdv_conn_remote_peer(rdv_stream_conn(z->st)),
                                      msg, len, rz_done, z);
             if (err)
                 z->busy = false;
@@ -81,8 +108,11 @@ static void rz_pump(struct rz_stream *z)
                 rdv_buf_consume(in, total);
         }
         if (err) {
-            z->srv->counters.bad_messages++;
-            rdv_debug(z->srv->log, "rendezvous: bad request (%s): stream reset", rdv_strerror(err));
+            struct rdv_rendezvous_server *srv = z->srv;
+            if (srv->observer.malformed)
+                srv->observer.malformed(srv->observer.ctx, z->rd->cfg.dialect);
+            rdv_debug(srv->log, "rendezvous %s: bad request (%s): stream reset", z->rd->cfg.dialect->protocol,
+                      rdv_strerror(err));
             rdv_stream_reset(z->st);
             break;
         }
@@ -99,7 +129,8 @@ static void rz_open(struct rdv_stream *st)
         rdv_stream_reset(st);
         return;
     }
-    z->srv = rdv_stream_handler_ctx(st);
+    z->rd = rdv_stream_handler_ctx(st);
+    z->srv = z->rd->srv;
     z->st = st;
     rdv_stream_set_user(st, z);
 }
@@ -133,7 +164,30 @@ static void rz_close(struct rdv_stream *st, int err)
 static const struct rdv_stream_handler rz_handler = {
     .on_open = rz_open, .on_data = rz_data, .on_eof = rz_eof, .on_close = rz_close};
 
+void rdv_rendezvous_server_enable(struct rdv_rendezvous_server *srv, const struct rdv_dialect *d,
+                                  const struct rdv_service_config *cfg)
+{
+    struct rdv_rendezvous_dialect *rd = &srv->dialects[d->id];
+    rd->srv = srv;
+    rd->cfg = *cfg;
+    rd->cfg.dialect = d;
+    rd->cfg.cookie_key = srv->have_key ? srv->cookie_key : NULL;
+}
+
 int rdv_rendezvous_server_register(struct rdv_host *h, struct rdv_rendezvous_server *srv)
 {
-    return rdv_host_handle(h, RDV_PROTOCOL_WAKU_V001, &rz_handler, srv);
+    bool cookies = false;
+    for (int i = 0; i < RDV_DIALECT_COUNT; i++) {
+        struct rdv_rendezvous_dialect *rd = &srv->dialects[i];
+        if (!rd->cfg.dialect)
+            continue;
+        rd->srv = srv;
+        int err = rdv_host_handle(h, rd->cfg.dialect->protocol, &rz_handler, rd);
+        if (err)
+            return err;
+        cookies = cookies || rd->cfg.dialect->cookies;
+    }
+    if (cookies)
+        rz_want_key(srv);
+    return RDV_OK;
 }

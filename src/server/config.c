@@ -21,6 +21,18 @@ struct key {
 };
 
 #define F(field) offsetof(struct rdv_server_config, field)
+/* The six limits of dialect i, named PREFIX-default-ttl and so on. */
+#define DIALECT_KEYS(prefix, i, ttl_def, ttl_lo, ttl_hi, what)                                                    \
+    {prefix "default-ttl", K_U32, F(dialect[i].default_ttl), 1, 86400 * 3, ttl_def, "SECONDS",                       \
+     what "TTL granted when a REGISTER asks for 0"},                                                                \
+    {prefix "min-ttl", K_U32, F(dialect[i].min_ttl), 1, 86400 * 3, ttl_lo, "SECONDS", what "smallest TTL accepted"}, \
+    {prefix "max-ttl", K_U32, F(dialect[i].max_ttl), 1, 86400 * 3, ttl_hi, "SECONDS", what "largest TTL accepted"},  \
+    {prefix "discover-limit", K_U32, F(dialect[i].discover_limit), 1, 100000, "1000", "N",                           \
+     what "records returned when DISCOVER asks for 0"},                                                             \
+    {prefix "max-discover-limit", K_U32, F(dialect[i].max_discover_limit), 1, 100000, "1000", "N",                   \
+     what "cap on records per DISCOVER"},                                                                            \
+    {prefix "max-per-peer", K_U32, F(dialect[i].max_per_peer), 1, 1000000, "1000", "N",                              \
+     what "registrations one peer may hold"}
 static const struct key keys[] = {
     {"listen", K_LIST, F(listen), 0, 0, NULL, "MULTIADDR", "listen address, repeatable (default " RDV_DEFAULT_LISTEN ")"},
     {"identity", K_STR, F(identity), 0, 0, "rendezvousd.key", "FILE", "identity key file; created (mode 0600) on first start"},
@@ -29,12 +41,13 @@ static const struct key keys[] = {
     {"admin-listen", K_STR, F(admin_listen), 0, 0, "127.0.0.1:4041", "IP:PORT",
      "admin HTTP API, /metrics and page: IPV4:PORT, [IPV6]:PORT, PORT (on 127.0.0.1), or off"},
     {"admin-token-file", K_STR, F(admin_token_file), 0, 0, "", "FILE", "bearer token required by the admin API (all but /healthz)"},
-    {"default-ttl", K_U32, F(default_ttl), 1, 86400 * 3, "20", "SECONDS", "TTL granted when a REGISTER asks for 0"},
-    {"min-ttl", K_U32, F(min_ttl), 1, 86400 * 3, "1", "SECONDS", "smallest TTL accepted"},
-    {"max-ttl", K_U32, F(max_ttl), 1, 86400 * 3, "20", "SECONDS", "largest TTL accepted"},
-    {"discover-limit", K_U32, F(discover_limit), 1, 100000, "1000", "N", "records returned when DISCOVER asks for 0"},
-    {"max-discover-limit", K_U32, F(max_discover_limit), 1, 100000, "1000", "N", "cap on records per DISCOVER"},
-    {"max-per-peer", K_U32, F(max_per_peer), 1, 1000000, "1000", "N", "registrations one peer may hold"},
+    {"protocols", K_STR, F(protocols), 0, 0, RDV_DEFAULT_PROTOCOLS, "LIST",
+     "dialects served, comma-separated: waku0 (/vac/waku/rendezvous/0.0.1), std (/rendezvous/1.0.0), "
+     "waku1 (/vac/waku/rendezvous/1.0.0)"},
+    /* waku0 keeps the unprefixed names it had before the other dialects came */
+    DIALECT_KEYS("", 0, "20", "1", "20", "/vac/waku/rendezvous/0.0.1: "),
+    DIALECT_KEYS("std-", 1, "7200", "1", "259200", "/rendezvous/1.0.0: "),
+    DIALECT_KEYS("waku1-", 2, "60", "60", "259200", "/vac/waku/rendezvous/1.0.0: "),
     {"max-connections", K_U32, F(max_connections), 1, 1000000, "4096", "N", "concurrent connections"},
     {"max-streams", K_U32, F(max_streams), 1, 4096, "64", "N", "concurrent streams per connection"},
     {"max-message", K_U32, F(max_message), 1024, 1048576, "65536", "BYTES", "largest rendezvous message"},
@@ -241,14 +254,20 @@ int rdv_config_finish(struct rdv_server_config *c, char *err, size_t errlen)
 {
     if (c->nlisten == 0 && set_value(c, &keys[0], RDV_DEFAULT_LISTEN, err, errlen))
         return -1;
-    if (c->min_ttl > c->max_ttl || c->default_ttl < c->min_ttl || c->default_ttl > c->max_ttl) {
-        snprintf(err, errlen, "TTL bounds must satisfy min-ttl <= default-ttl <= max-ttl (got %u <= %u <= %u)",
-                 c->min_ttl, c->default_ttl, c->max_ttl);
-        return -1;
-    }
-    if (c->discover_limit > c->max_discover_limit) {
-        snprintf(err, errlen, "discover-limit (%u) exceeds max-discover-limit (%u)", c->discover_limit, c->max_discover_limit);
-        return -1;
+    static const char *const prefix[RDV_CONFIG_DIALECTS] = {"", "std-", "waku1-"};
+    for (int i = 0; i < RDV_CONFIG_DIALECTS; i++) {
+        const struct rdv_dialect_settings *d = &c->dialect[i];
+        const char *p = prefix[i];
+        if (d->min_ttl > d->max_ttl || d->default_ttl < d->min_ttl || d->default_ttl > d->max_ttl) {
+            snprintf(err, errlen, "TTL bounds must satisfy %smin-ttl <= %sdefault-ttl <= %smax-ttl (got %u <= %u <= %u)",
+                     p, p, p, d->min_ttl, d->default_ttl, d->max_ttl);
+            return -1;
+        }
+        if (d->discover_limit > d->max_discover_limit) {
+            snprintf(err, errlen, "%sdiscover-limit (%u) exceeds %smax-discover-limit (%u)", p, d->discover_limit, p,
+                     d->max_discover_limit);
+            return -1;
+        }
     }
     return 0;
 }
@@ -256,7 +275,8 @@ int rdv_config_finish(struct rdv_server_config *c, char *err, size_t errlen)
 void rdv_config_usage(FILE *out, const char *prog)
 {
     fprintf(out, "usage: %s [--config FILE] [OPTIONS]\n\n"
-                 "Waku rendezvous server (/vac/waku/rendezvous/0.0.1) over libp2p.\n"
+                 "Rendezvous server over libp2p for every Waku generation: /vac/waku/rendezvous/0.0.1,\n"
+                 "/rendezvous/1.0.0 and /vac/waku/rendezvous/1.0.0, served from one store.\n"
                  "Every option may also be set in the config file as `key = value`.\n\n"
                  "  --config FILE                  read settings from FILE first\n", prog);
     for (size_t i = 0; i < NKEYS; i++) {

@@ -11,6 +11,14 @@
 #define RDV_DEFAULT_PORT 4040
 #define RDV_DEFAULT_LISTEN "/ip4/0.0.0.0/tcp/4040"
 #define RDV_CONFIG_MAX_LISTEN 16
+#define RDV_CONFIG_DIALECTS 3 /* waku0, std, waku1: the order of enum rdv_dialect_id */
+#define RDV_DEFAULT_PROTOCOLS "waku0,std,waku1"
+
+/* The limits of one dialect (rendezvous/dialect.h has their defaults and meaning). */
+struct rdv_dialect_settings {
+    uint32_t default_ttl, min_ttl, max_ttl;
+    uint32_t discover_limit, max_discover_limit, max_per_peer;
+};
 
 struct rdv_server_config {
     char *listen[RDV_CONFIG_MAX_LISTEN];
@@ -20,8 +28,8 @@ struct rdv_server_config {
     char *log_level;
     char *admin_listen;      /* IP:PORT; "off" or "" = no admin endpoint */
     char *admin_token_file;
-    uint32_t default_ttl, min_ttl, max_ttl;
-    uint32_t discover_limit, max_discover_limit, max_per_peer;
+    char *protocols;         /* the dialects served, by name or protocol id, comma-separated */
+    struct rdv_dialect_settings dialect[RDV_CONFIG_DIALECTS];
     uint32_t max_connections, max_streams, max_message;
     uint32_t handshake_timeout, idle_timeout; /* seconds */
     uint32_t expire_interval_ms;

@@ -291,7 +291,10 @@ await test('/metrics counts what we did: requests, durations, live gauges, store
   assert.ok(m.get('rendezvous_store_operation_duration_seconds_count{op="list_namespaces"}') >= 5);
   assert.ok(m.get('rendezvous_store_operation_duration_seconds_count{op="health"}') >= 2);
   assert.equal(m.get(`rendezvous_build_info{version="${version}"}`), 1);
-  assert.equal(m.get('rendezvous_malformed_requests_total'), 0);
+  for (const p of ['/vac/waku/rendezvous/0.0.1', '/rendezvous/1.0.0', '/vac/waku/rendezvous/1.0.0'])
+    assert.equal(m.get(`rendezvous_malformed_requests_total{protocol="${p}"}`), 0);
+  assert.equal(m.get('rendezvous_registrations_by_protocol{protocol="/vac/waku/rendezvous/0.0.1"}'), st.registrations);
+  assert.equal(m.get('rendezvous_requests_total{protocol="/rendezvous/1.0.0",type="unregister",status="OK"}'), 0);
 });
 
 await test('rendezvous_expired_total counts the expiry sweep', async () => {

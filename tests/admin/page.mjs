@@ -152,11 +152,12 @@ await test('clicking a namespace lists its registrations: peer ids, addresses, s
   assert.deepEqual(peers.slice().sort(), [k1.id, k2.id].sort());
   const mine = regs.filter({ hasText: k1.id });
   const cells = await cellsOf(mine);
-  assert.equal(cells[1].split('\n').map((s) => s.trim()).join(' '), '/ip4/10.0.0.1/tcp/60001 /dns4/a.example/tcp/443/wss');
-  assert.match(cells[2], /^\d+$/, 'seq');
-  assert.match(cells[3], /ago$/, 'registered at');
-  const left = seconds(cells[4]);
-  assert.ok(left > 0 && left <= 90, `expires in ${cells[4]}`);
+  assert.equal(cells[1], '/vac/waku/rendezvous/0.0.1', 'the protocol that registered it');
+  assert.equal(cells[2].split('\n').map((s) => s.trim()).join(' '), '/ip4/10.0.0.1/tcp/60001 /dns4/a.example/tcp/443/wss');
+  assert.match(cells[3], /^\d+$/, 'seq');
+  assert.match(cells[4], /ago$/, 'registered at');
+  const left = seconds(cells[5]);
+  assert.ok(left > 0 && left <= 90, `expires in ${cells[5]}`);
   assert.equal(await page.locator('#ns-count').innerText(), '2 live');
 });
 

@@ -81,7 +81,8 @@ await test('identify answers with our protocols and a valid signed peer record',
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.lines[0]);
   assert.equal(j.peer_id, peerId);
-  assert.deepEqual(j.protocols.sort(), ['/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/vac/waku/rendezvous/0.0.1']);
+  assert.deepEqual(j.protocols.sort(), ['/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/rendezvous/1.0.0',
+                                        '/vac/waku/rendezvous/0.0.1', '/vac/waku/rendezvous/1.0.0']);
   assert.equal(j.signed_record, 'valid');
 });
 

@@ -86,8 +86,17 @@ struct point_srv {
     struct rdv_store *store;
     struct rdv_service_config cfg;
     struct rdv_rendezvous_server srv;
+    uint64_t discovers_ok; /* pushed by the server's observer */
     char addr[RDV_MA_MAX_TEXT + RDV_PEERID_TEXT_MAX + 8];
 };
+
+static void count_request(void *ctx, const struct rdv_dialect *d, enum rdv_req_type type, enum rdv_status st,
+                          double seconds)
+{
+    (void)d, (void)seconds;
+    if (type == RDV_REQ_DISCOVER && st == RDV_STATUS_OK)
+        ((struct point_srv *)ctx)->discovers_ok++;
+}
 
 static void once_open(struct rdv_stream *st)
 {
@@ -126,7 +135,11 @@ static int point_start(struct ev_loop *loop, struct point_srv *p, enum ping_mode
         err = RDV_ERR_NOMEM;
     if (!err)
         err = rdv_host_new(loop, &p->key, NULL, NULL, &p->host);
-    p->srv = (struct rdv_rendezvous_server){.cfg = &p->cfg, .store = p->store, .max_message = RDV_MAX_MESSAGE};
+    memset(&p->srv, 0, sizeof(p->srv));
+    p->srv.store = p->store;
+    p->srv.max_message = RDV_MAX_MESSAGE;
+    p->srv.observer = (struct rdv_rendezvous_observer){.request = count_request, .ctx = p};
+    rdv_rendezvous_server_enable(&p->srv, rdv_dialect_get(RDV_DIALECT_WAKU0), &p->cfg);
     if (!err && ping == PING_STREAM)
         err = rdv_builtin_register(p->host);
     if (!err && ping == PING_ONCE)
@@ -157,7 +170,7 @@ static void point_stop(struct point_srv *p)
     rdv_privkey_clear(&p->key);
 }
 
-static uint64_t discovers(const struct point_srv *p) { return p->srv.counters.requests[1][0]; }
+static uint64_t discovers(const struct point_srv *p) { return p->discovers_ok; }
 
 static void put_done(void *arg, enum rdv_store_status st) { *(int *)arg += st == RDV_STORE_OK; }
 

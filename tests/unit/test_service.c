@@ -589,7 +589,7 @@ static void test_finish_discover(void)
     is_int(rdv_service_begin(NULL, &a.id, rdv_buf_head(&q), q.len, &r), RDV_OK, "begin DISCOVER (NULL cfg = defaults)");
     rdv_buf_free(&q);
     is_int(r.op, RDV_OP_DISCOVER, "op DISCOVER");
-    is_int(r.type, RDV_MSG_DISCOVER, "type DISCOVER");
+    is_int(r.type, RDV_REQ_DISCOVER, "type DISCOVER");
     is_int(r.limit, 3, "limit 3");
     is_mem(r.ns, r.ns_len, "fd", 2, "namespace copied");
     static const uint8_t env[] = "envelope";
