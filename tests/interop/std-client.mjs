@@ -93,3 +93,10 @@ export class StdStream {
 }
 
 export const cookieHex = c => (c == null ? '(none)' : Buffer.from(c).toString('hex'))
+
+// The peer id (text) of a libp2p-peer-record envelope, verified (for scripts outside tests/interop,
+// which cannot import the npm packages by name).
+export async function libp2pRecordPeer (bytes) {
+  const env = await RecordEnvelope.openAndCertify(bytes, PeerRecord.DOMAIN)
+  return PeerRecord.createFromProtobuf(env.payload).peerId.toString()
+}
