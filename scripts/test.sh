@@ -15,6 +15,11 @@ jobs=$(nproc 2>/dev/null || echo 2)
 if [ ! -d tests/interop/node_modules/libp2p ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules/.package-lock.json ]; then
     (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 fi
+# @canvas-js/libp2p-rendezvous on the js-libp2p 2.x line (its own folder; `npm ci` also builds better-sqlite3,
+# which its server needs)
+if [ ! -d tests/canvas/node_modules/@canvas-js/libp2p-rendezvous ] || [ tests/canvas/package-lock.json -nt tests/canvas/node_modules/.package-lock.json ]; then
+    (cd tests/canvas && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+fi
 # playwright-core for the admin page test (drives Debian's /usr/bin/chromium; downloads no browser)
 if [ ! -d tests/admin/node_modules/playwright-core ] || [ tests/admin/package-lock.json -nt tests/admin/node_modules/.package-lock.json ]; then
     (cd tests/admin && npm ci --no-audit --no-fund --loglevel=error) || exit 1
