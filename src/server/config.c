@@ -254,10 +254,11 @@ int rdv_config_finish(struct rdv_server_config *c, char *err, size_t errlen)
 {
     if (c->nlisten == 0 && set_value(c, &keys[0], RDV_DEFAULT_LISTEN, err, errlen))
         return -1;
-    static const char *const prefix[RDV_CONFIG_DIALECTS] = {"", "std-", "waku1-"};
     for (int i = 0; i < RDV_CONFIG_DIALECTS; i++) {
         const struct rdv_dialect_settings *d = &c->dialect[i];
-        const char *p = prefix[i];
+        char p[32]; /* the keys' prefix: "" for waku0 (its names predate the others), else "NAME-" */
+        snprintf(p, sizeof(p), "%s%s", i == RDV_DIALECT_WAKU0 ? "" : rdv_dialect_get((unsigned)i)->name,
+                 i == RDV_DIALECT_WAKU0 ? "" : "-");
         if (d->min_ttl > d->max_ttl || d->default_ttl < d->min_ttl || d->default_ttl > d->max_ttl) {
             snprintf(err, errlen, "TTL bounds must satisfy %smin-ttl <= %sdefault-ttl <= %smax-ttl (got %u <= %u <= %u)",
                      p, p, p, d->min_ttl, d->default_ttl, d->max_ttl);

@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rendezvous/dialect.h"
+
 #define RDV_DEFAULT_PORT 4040
 #define RDV_DEFAULT_LISTEN "/ip4/0.0.0.0/tcp/4040"
 #define RDV_CONFIG_MAX_LISTEN 16
-#define RDV_CONFIG_DIALECTS 3 /* waku0, std, waku1: the order of enum rdv_dialect_id */
+#define RDV_CONFIG_DIALECTS RDV_DIALECT_COUNT /* indexed by enum rdv_dialect_id */
 #define RDV_DEFAULT_PROTOCOLS "waku0,std,waku1"
 
 /* The limits of one dialect (rendezvous/dialect.h has their defaults and meaning). */
