@@ -49,6 +49,12 @@ void rendezvous_peer_list_free(struct rendezvous_peer_list *l);
  * with seconds <= 0, until something calls ev_break on the loop. */
 int rendezvous_client_run(struct rendezvous_client *c, double seconds);
 
+/* Runs the client's loop until no request is in flight at any point (such as the UNREGISTERs that
+ * rendezvous_advert_stop sends in the std and waku1 dialects), or `seconds` pass (<= 0: about
+ * twice the request timeout). Call it between stopping adverts and rendezvous_client_free to
+ * unregister before leaving. 0, RENDEZVOUS_ERR_TIMEOUT, or RENDEZVOUS_ERR_CLOSED (freed meanwhile). */
+int rendezvous_client_flush(struct rendezvous_client *c, double seconds);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,8 +12,9 @@
  *              == signing key, namespace == the one asked). Answers are cached until each
  *              record's remaining TTL runs out.
  *
- * The wire (/vac/waku/rendezvous/0.0.1 over TCP, Noise, yamux) is the library's business: nothing
- * here needs libp2p knowledge beyond multiaddr strings. Everything runs on one libev loop that the
+ * The wire (TCP, Noise, yamux, and the rendezvous dialect of rendezvous_config.protocol:
+ * /vac/waku/rendezvous/0.0.1 by default, /rendezvous/1.0.0 or /vac/waku/rendezvous/1.0.0) is the
+ * library's business: nothing here needs libp2p knowledge beyond multiaddr strings. Everything runs on one libev loop that the
  * application owns (or that the client creates: pass loop NULL); all calls must come from the
  * thread that runs it. Callbacks are never made from inside the call that starts the work.
  * Simple programs that would rather block: see rendezvous/blocking.h.
@@ -49,7 +50,11 @@
 extern "C" {
 #endif
 
-#define RENDEZVOUS_PROTOCOL "/vac/waku/rendezvous/0.0.1"
+/* The dialects (rendezvous_config.protocol): the default, then the two with UNREGISTER and cookies. */
+#define RENDEZVOUS_PROTOCOL "/vac/waku/rendezvous/0.0.1"     /* libp2p peer records, random samples */
+#define RENDEZVOUS_PROTOCOL_STD "/rendezvous/1.0.0"          /* libp2p peer records, paged discovery */
+#define RENDEZVOUS_PROTOCOL_WAKU1 "/vac/waku/rendezvous/1.0.0" /* WakuPeerRecords, paged discovery */
+#define RENDEZVOUS_MIX_KEY_MAX 256  /* mix_key bytes */
 #define RENDEZVOUS_MAX_POINTS 16    /* rendezvous points per client */
 #define RENDEZVOUS_MAX_ADDRS 64     /* listen addresses in our peer record */
 #define RENDEZVOUS_NS_MAX 256       /* namespace bytes, as the Go reference */
@@ -103,6 +108,17 @@ struct rendezvous_config {
      * (0 error, 1 warn, 2 info, 3 debug). */
     FILE *log_file;
     int log_level;
+    /* Fields added later stay at the end, so a caller that zeroes the struct (or calls
+     * rendezvous_config_init) and knows nothing of them keeps the old behaviour. */
+    /* The dialect spoken to every point: a protocol id (RENDEZVOUS_PROTOCOL, _STD, _WAKU1) or its
+     * short name ("waku0", "std", "waku1"); NULL: RENDEZVOUS_PROTOCOL. The waku0 dialect keeps a
+     * registration until its TTL; the other two also unregister on rendezvous_advert_stop and
+     * discover incrementally (cookies). /vac/waku/rendezvous/1.0.0 carries WakuPeerRecords. */
+    const char *protocol;
+    /* /vac/waku/rendezvous/1.0.0 only: the mixKey of our WakuPeerRecord (copied;
+     * 0..RENDEZVOUS_MIX_KEY_MAX bytes); none: empty. Ignored by the other dialects. */
+    const uint8_t *mix_key;
+    size_t mix_key_len;
 };
 
 /* Zeroes cfg: every field's default. */
@@ -114,13 +130,15 @@ struct rendezvous_find;
 
 /* Creates a client on loop (NULL: the client makes its own loop and frees it; see
  * rendezvous_client_loop). Connections are made when first needed. Errors: RENDEZVOUS_ERR_INVALID
- * (no points, too many, an unparsable address or key), RENDEZVOUS_ERR_NOT_FOUND (a point without
+ * (no points, too many, an unparsable address or key, an oversize mix key),
+ * RENDEZVOUS_ERR_UNSUPPORTED (an unknown protocol), RENDEZVOUS_ERR_NOT_FOUND (a point without
  * /p2p/<id>), RENDEZVOUS_ERR_UNSUPPORTED (not a TCP address), RENDEZVOUS_ERR_IO (key_file
  * unreadable), RENDEZVOUS_ERR_NOMEM. */
 int rendezvous_client_new(struct ev_loop *loop, const struct rendezvous_config *cfg, struct rendezvous_client **out);
 /* Stops every advert and query (no callbacks after this), closes the connections and frees the
- * client. Registrations already made expire at the points by their TTL (the protocol has no
- * unregister). May be called from a callback: the memory is then released on the next loop
+ * client at once. Registrations still held expire at the points by their TTL: to unregister
+ * first (std, waku1), stop the adverts and let the loop run (rendezvous_client_flush in
+ * blocking.h) before freeing. May be called from a callback: the memory is then released on the next loop
  * iteration. */
 void rendezvous_client_free(struct rendezvous_client *c);
 struct ev_loop *rendezvous_client_loop(const struct rendezvous_client *c);
@@ -154,7 +172,9 @@ typedef void (*rendezvous_advert_cb)(void *arg, const struct rendezvous_advert_e
  * Errors: RENDEZVOUS_ERR_INVALID (bad ns, ttl < 0), RENDEZVOUS_ERR_NOMEM. */
 int rendezvous_advertise(struct rendezvous_client *c, const char *ns, int64_t ttl, rendezvous_advert_cb cb, void *arg,
                          struct rendezvous_advert **out);
-/* Stops refreshing (the registration then lapses within its TTL); no callback after this. */
+/* Stops refreshing; no callback after this. With waku0 the registration lapses within its TTL;
+ * std and waku1 send UNREGISTER to every connected point (at once, or when a REGISTER still out
+ * is answered): no answer is expected, the loop only has to run for it to be written. */
 void rendezvous_advert_stop(struct rendezvous_advert *ad);
 /* The smallest TTL granted by any point so far, or 0 if none granted one yet. */
 int64_t rendezvous_advert_ttl(const struct rendezvous_advert *ad);
@@ -173,6 +193,9 @@ struct rendezvous_peer {
 typedef void (*rendezvous_find_cb)(void *arg, int err, const struct rendezvous_peer *peers, size_t n);
 
 /* Finds up to limit peers advertising under ns (limit <= 0: as many as the points give).
+ * std and waku1: each point is sent the cookie of its previous answer for ns, so it answers only
+ * records registered since (an E_INVALID_COOKIE answer drops the cookie and asks once more
+ * without); the cache, which holds the earlier ones, makes the answer whole.
  * Our own record is left out; records without addresses too.
  * The cache: when limit > 0 and the cache holds at least limit live records for ns, they are the
  * answer and no point is asked. Otherwise every point that is not in backoff is asked at once

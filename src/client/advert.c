@@ -5,7 +5,9 @@
  * registration is refreshed at about 3/4 of its TTL (rdv_backoff_refresh); a refusal is retried
  * after an exponential backoff; a request without an answer closes the point's connection, and
  * every slot of a lost connection goes back to WAITING, so it registers again as soon as the
- * point is back (which covers a point that restarted with an empty store). */
+ * point is back (which covers a point that restarted with an empty store). In the dialects that
+ * have UNREGISTER (std, waku1), stopping an advert sends one to every connected point, so the
+ * record leaves discovery at once rather than within its TTL. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +15,6 @@
 #include "client/internal.h"
 #include "p2p/envelope.h"
 #include "p2p/multiaddr.h"
-#include "p2p/peer_record.h"
 #include "util/err.h"
 
 static void notify(struct advert_slot *s, int err, int status, const char *text, int64_t ttl, double next_in)
@@ -56,26 +57,25 @@ static int record_for(struct point *pt, struct rdv_buf *own, const uint8_t **env
         *len = c->envelope.len;
         return RDV_OK;
     }
-    struct rdv_peer_record rec;
-    memset(&rec, 0, sizeof(rec));
-    rec.peer_id = c->self;
-    rec.seq = rdv_client_next_seq(c);
     struct rdv_buf ma;
     rdv_buf_init(&ma, RDV_MA_MAX_BINARY);
     int err = rdv_ma_from_text(rdv_conn_local_addr(pt->conn), &ma);
-    if (!err)
-        err = rdv_peer_record_add_addr(&rec, rdv_buf_head(&ma), ma.len);
-    if (!err)
-        err = rdv_signed_peer_record_seal(&c->key, &rec, own);
+    if (!err) {
+        struct rdv_record_addr a = {rdv_buf_head(&ma), ma.len};
+        err = rdv_client_seal(c, &a, 1, own);
+    }
     rdv_buf_free(&ma);
-    rdv_peer_record_free(&rec);
     *env = rdv_buf_head(own);
     *len = own->len;
     return err;
 }
 
-static void on_registered(void *arg, int err, enum rdv_status status, const char *text, int64_t ttl)
+static void on_registered(void *arg, const struct rdv_rpc_answer *a)
 {
+    int err = a->err;
+    enum rdv_status status = a->status;
+    const char *text = a->text;
+    int64_t ttl = a->ttl > RDV_CLIENT_MAX_RECORD_TTL ? RDV_CLIENT_MAX_RECORD_TTL : a->ttl;
     struct op *op = arg;
     struct advert_slot *s = op->slot;
     struct point *pt = op->pt;
@@ -88,7 +88,9 @@ static void on_registered(void *arg, int err, enum rdv_status status, const char
     bool live = !c->closing && !ad->stopped;
     double next_in = 0;
     if (!live) {
-        /* only the counting below */
+        /* stopped while this REGISTER was out: take back what it may just have made */
+        if (!c->closing && !err && status == RDV_STATUS_OK)
+            rdv_advert_unregister(pt, ad->ns);
     } else if (err) {
         rdv_client_point_fail(pt, err, "no answer to REGISTER");
     } else if (status != RDV_STATUS_OK) {
@@ -120,6 +122,7 @@ void rdv_advert_register(struct advert_slot *s)
 {
     struct point *pt = s->pt;
     struct rendezvous_advert *ad = s->ad;
+    struct rendezvous_client *c = ad->client;
     struct rdv_buf own;
     rdv_buf_init(&own, RDV_ENVELOPE_MAX);
     const uint8_t *env;
@@ -130,7 +133,9 @@ void rdv_advert_register(struct advert_slot *s)
         err = RDV_ERR_NOMEM;
     if (!err) {
         op->slot = s;
-        err = rdv_rpc_register(pt->conn, ad->ns, env, len, ad->ttl, on_registered, op);
+        struct rdv_rpc_request q = {.type = RDV_REQ_REGISTER, .ns = ad->ns, .envelope = env, .envelope_len = len,
+                                    .ttl = ad->ttl};
+        err = rdv_rpc_send(pt->conn, c->dialect, &q, on_registered, op);
         if (err)
             rdv_client_op_free(op);
     }
@@ -202,8 +207,13 @@ void rendezvous_advert_stop(struct rendezvous_advert *ad)
         return;
     ad->stopped = true;
     ad->cb = NULL;
-    for (size_t i = 0; i < ad->client->npoints; i++)
+    for (size_t i = 0; i < ad->client->npoints; i++) {
         ev_timer_stop(ad->client->loop, &ad->slots[i].timer);
+        /* a REGISTER still out is unregistered once answered (on_registered): sent now, the
+         * UNREGISTER could overtake it on its own stream */
+        if (ad->slots[i].state != SLOT_INFLIGHT && !ad->client->closing)
+            rdv_advert_unregister(ad->slots[i].pt, ad->ns);
+    }
     /* the client's reaper frees it once no REGISTER refers to it */
 }
 
@@ -216,6 +226,35 @@ int64_t rendezvous_advert_ttl(const struct rendezvous_advert *ad)
             min = g;
     }
     return min;
+}
+
+static void on_unregistered(void *arg, const struct rdv_rpc_answer *a)
+{
+    struct op *op = arg;
+    struct point *pt = op->pt;
+    rdv_client_op_free(op);
+    pt->inflight--;
+    if (a->err && !pt->client->closing)
+        rdv_debug(pt->client->log, "rendezvous point %s: UNREGISTER not delivered: %s", pt->text, rdv_strerror(a->err));
+    rdv_client_stream_closed(pt);
+    rdv_client_pump(pt);
+}
+
+void rdv_advert_unregister(struct point *pt, const char *ns)
+{
+    struct rendezvous_client *c = pt->client;
+    if (!c->dialect->unregister || pt->state != POINT_OPEN || !pt->healthy)
+        return; /* not connected: the registration, if any, lapses by its TTL */
+    struct op *op = rdv_client_op_new(pt);
+    struct rdv_rpc_request q = {.type = RDV_REQ_UNREGISTER, .ns = ns};
+    if (!op || rdv_rpc_send(pt->conn, c->dialect, &q, on_unregistered, op) != RDV_OK) {
+        if (op)
+            rdv_client_op_free(op);
+        rdv_debug(c->log, "rendezvous point %s: cannot send UNREGISTER for '%s'", pt->text, ns);
+        return;
+    }
+    pt->inflight++;
+    pt->nstreams++;
 }
 
 void rdv_advert_free(struct rendezvous_advert *ad)

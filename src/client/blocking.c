@@ -13,6 +13,7 @@
 struct waiter {
     struct rendezvous_client *c;
     bool done;
+    bool (*until)(const struct rendezvous_client *c); /* NULL: until done */
     bool expired;
     ev_timer deadline;
 };
@@ -34,7 +35,7 @@ static int wait_for(struct waiter *wt, double seconds)
     wt->deadline.data = wt;
     ev_timer_start(c->loop, &wt->deadline);
     c->blocking++;
-    while (!wt->done && !wt->expired && !c->free_requested)
+    while (!wt->done && !(wt->until && wt->until(c)) && !wt->expired && !c->free_requested)
         ev_run(c->loop, EVRUN_ONCE);
     c->blocking--;
     ev_timer_stop(c->loop, &wt->deadline);
@@ -184,4 +185,23 @@ int rendezvous_client_run(struct rendezvous_client *c, double seconds)
         return RDV_ERR_CLOSED;
     }
     return RDV_OK;
+}
+
+static bool nothing_in_flight(const struct rendezvous_client *c)
+{
+    for (size_t i = 0; i < c->npoints; i++)
+        if (c->points[i].inflight > 0)
+            return false;
+    return true;
+}
+
+int rendezvous_client_flush(struct rendezvous_client *c, double seconds)
+{
+    if (!c)
+        return RDV_ERR_INVALID;
+    struct waiter w = {.c = c, .until = nothing_in_flight};
+    int err = wait_for(&w, seconds > 0 ? seconds : wait_limit(c));
+    if (err)
+        return err;
+    return nothing_in_flight(c) ? RDV_OK : RDV_ERR_TIMEOUT;
 }

@@ -77,7 +77,7 @@ static struct rdv_cache_ns *ns_get(struct rdv_cache *c, const char *ns)
 }
 
 /* Text addresses of rec, all or nothing. */
-static int addrs_to_text(const struct rdv_peer_record *rec, char ***out)
+static int addrs_to_text(const struct rdv_record_summary *rec, char ***out)
 {
     char **a = calloc(rec->naddrs ? rec->naddrs : 1, sizeof(*a));
     if (!a)
@@ -100,7 +100,7 @@ static int addrs_to_text(const struct rdv_peer_record *rec, char ***out)
     return RDV_OK;
 }
 
-static int entry_set(struct rdv_cache_entry *e, const struct rdv_peer_record *rec, double expires)
+static int entry_set(struct rdv_cache_entry *e, const struct rdv_record_summary *rec, double expires)
 {
     char **addrs;
     int err = addrs_to_text(rec, &addrs);
@@ -141,14 +141,14 @@ static int ns_slot(struct rdv_cache_ns *n, size_t max, double expires, struct rd
     return RDV_OK;
 }
 
-int rdv_cache_put(struct rdv_cache *c, const char *ns, const struct rdv_peer_record *rec, double expires)
+int rdv_cache_put(struct rdv_cache *c, const char *ns, const struct rdv_record_summary *rec, double expires)
 {
     struct rdv_cache_ns *n = ns_get(c, ns);
     if (!n)
         return RDV_ERR_NOMEM;
     for (size_t i = 0; i < n->n; i++) {
         struct rdv_cache_entry *e = &n->e[i];
-        if (!rdv_peerid_equal(&e->id, &rec->peer_id))
+        if (!rdv_peerid_equal(&e->id, &rec->peer))
             continue;
         if (rec->seq < e->seq)
             return RDV_ERR_STALE;
@@ -160,7 +160,7 @@ int rdv_cache_put(struct rdv_cache *c, const char *ns, const struct rdv_peer_rec
         return entry_set(e, rec, expires);
     }
     char id_text[RDV_PEERID_TEXT_MAX];
-    if (rdv_peerid_to_text(&rec->peer_id, id_text, sizeof(id_text)) < 0)
+    if (rdv_peerid_to_text(&rec->peer, id_text, sizeof(id_text)) < 0)
         return RDV_ERR_INVALID;
     struct rdv_cache_entry *e = NULL;
     int err = ns_slot(n, c->max_per_ns, expires, &e);
@@ -171,7 +171,7 @@ int rdv_cache_put(struct rdv_cache *c, const char *ns, const struct rdv_peer_rec
         *e = n->e[--n->n];
         return err;
     }
-    e->id = rec->peer_id;
+    e->id = rec->peer;
     memcpy(e->id_text, id_text, sizeof(id_text));
     return RDV_OK;
 }

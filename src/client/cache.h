@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2p/peer_record.h"
+#include "p2p/record_kind.h"
 #include "p2p/peerid.h"
 
 struct rdv_cache_entry {
@@ -37,7 +37,7 @@ void rdv_cache_free(struct rdv_cache *c);
 /* Merges one verified record, valid until `expires`. Returns RDV_OK (stored or extended),
  * RDV_ERR_STALE (a newer record is held), RDV_ERR_LIMIT (full of longer-lived entries),
  * RDV_ERR_INVALID (an address that does not print), RDV_ERR_NOMEM. */
-int rdv_cache_put(struct rdv_cache *c, const char *ns, const struct rdv_peer_record *rec, double expires);
+int rdv_cache_put(struct rdv_cache *c, const char *ns, const struct rdv_record_summary *rec, double expires);
 /* Drops ns's expired entries; returns how many live ones remain. */
 size_t rdv_cache_live(struct rdv_cache *c, const char *ns, double now);
 /* Points out[] at up to max live entries of ns, most time left first (ties: by peer id text);

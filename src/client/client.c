@@ -18,7 +18,6 @@
 #include "p2p/builtin.h"
 #include "p2p/envelope.h"
 #include "p2p/multiaddr.h"
-#include "p2p/peer_record.h"
 #include "util/err.h"
 
 /* The public codes are the internal ones: keep them in step. */
@@ -62,6 +61,24 @@ uint64_t rdv_client_next_seq(struct rendezvous_client *c)
     uint64_t now = (uint64_t)(ev_time() * 1000.0);
     c->last_seq = now > c->last_seq ? now : c->last_seq + 1;
     return c->last_seq;
+}
+
+int rdv_client_seal(struct rendezvous_client *c, const struct rdv_record_addr *addrs, size_t n, struct rdv_buf *out)
+{
+    if (n > RDV_RECORD_MAX_ADDRS)
+        return RDV_ERR_TOO_LARGE;
+    struct rdv_record_summary rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.seq = rdv_client_next_seq(c);
+    rec.naddrs = n;
+    for (size_t i = 0; i < n; i++) {
+        rec.addrs[i] = addrs[i];
+        rec.addrs_bytes += addrs[i].len;
+    }
+    /* the mix key only means something to a WakuPeerRecord; the other kind ignores it */
+    rec.mix_key = c->mix_key;
+    rec.mix_key_len = c->mix_key_len;
+    return rdv_record_seal(c->dialect->record, &c->key, &rec, out);
 }
 
 /* ---- ops: one request in flight ---------------------------------------------------------------- */
@@ -383,26 +400,20 @@ static int set_addrs(struct rendezvous_client *c, const char *const *addrs, size
     if (n > RENDEZVOUS_MAX_ADDRS || (n && !addrs))
         return RDV_ERR_INVALID;
     struct rdv_buf bin[RENDEZVOUS_MAX_ADDRS];
-    struct rdv_peer_record rec;
-    memset(&rec, 0, sizeof(rec));
-    rec.peer_id = c->self;
+    struct rdv_record_addr ra[RENDEZVOUS_MAX_ADDRS];
     int err = RDV_OK;
     size_t parsed = 0;
     for (; parsed < n && !err; parsed++) {
         rdv_buf_init(&bin[parsed], RDV_MA_MAX_BINARY);
         err = addrs[parsed] ? rdv_ma_from_text(addrs[parsed], &bin[parsed]) : RDV_ERR_INVALID;
-        if (!err)
-            err = rdv_peer_record_add_addr(&rec, rdv_buf_head(&bin[parsed]), bin[parsed].len);
+        ra[parsed] = (struct rdv_record_addr){rdv_buf_head(&bin[parsed]), bin[parsed].len};
         if (err)
             rdv_error(c->log, "listen address '%s': %s", addrs[parsed] ? addrs[parsed] : "(null)", rdv_strerror(err));
     }
     struct rdv_buf env;
     rdv_buf_init(&env, RDV_ENVELOPE_MAX);
-    if (!err && n) {
-        rec.seq = rdv_client_next_seq(c);
-        err = rdv_signed_peer_record_seal(&c->key, &rec, &env);
-    }
-    rdv_peer_record_free(&rec);
+    if (!err && n)
+        err = rdv_client_seal(c, ra, n, &env);
     if (err) {
         for (size_t i = 0; i < parsed; i++)
             rdv_buf_free(&bin[i]);
@@ -465,9 +476,27 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents);
 static void teardown(struct rendezvous_client *c, bool destroy_loop);
 static void deferred_free(struct ev_loop *loop, ev_timer *w, int revents);
 
+/* The dialect and, for a WakuPeerRecord, its mix key. */
+static int set_dialect(struct rendezvous_client *c, const struct rendezvous_config *cfg)
+{
+    c->dialect = rdv_dialect_find(cfg->protocol ? cfg->protocol : RENDEZVOUS_PROTOCOL);
+    if (!c->dialect) {
+        rdv_error(c->log, "protocol '%s': unknown (expected waku0, std, waku1 or their protocol ids)", cfg->protocol);
+        return RDV_ERR_UNSUPPORTED;
+    }
+    if (cfg->mix_key_len > sizeof(c->mix_key) || (cfg->mix_key_len && !cfg->mix_key))
+        return RDV_ERR_INVALID;
+    if (cfg->mix_key_len)
+        memcpy(c->mix_key, cfg->mix_key, cfg->mix_key_len);
+    c->mix_key_len = cfg->mix_key_len;
+    return RDV_OK;
+}
+
 static int client_setup(struct rendezvous_client *c, const struct rendezvous_config *cfg)
 {
-    int err = load_key(c, cfg);
+    int err = set_dialect(c, cfg);
+    if (!err)
+        err = load_key(c, cfg);
     for (size_t i = 0; i < cfg->npoints && !err; i++, c->npoints++)
         err = parse_point(c, i, cfg->points[i]);
     if (!err)
@@ -583,6 +612,7 @@ static void teardown(struct rendezvous_client *c, bool destroy_loop)
         }
         free(pt->text);
         free(pt->ma);
+        rdv_find_cookies_free(pt);
     }
     for (size_t i = 0; i < c->naddrs; i++)
         rdv_buf_free(&c->addrs[i]);

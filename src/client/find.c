@@ -4,15 +4,19 @@
  * only the first reachable point: adverts register with all points, so any one of them should
  * know everybody, but asking all of them costs one round trip either way and covers a point that
  * restarted a moment ago or that a peer could not reach. Each record is checked before it is
- * believed: the envelope signature under the peer-record domain, the payload type, the record's
- * peer id against the signing key (rdv_signed_peer_record_open), the namespace against the one
- * asked, and the TTL is capped; what fails is logged and dropped, the rest is used. The answer
- * is always given from the loop, never from inside rendezvous_find_peers. */
+ * believed: the envelope signature under the domain of the dialect's record kind, the payload
+ * type, the record's peer id against the signing key (rdv_record_open), the namespace against the
+ * one asked, and the TTL is capped; what fails is logged and dropped, the rest is used. The answer
+ * is always given from the loop, never from inside rendezvous_find_peers.
+ *
+ * Cookie dialects (std, waku1): each point's last cookie for a namespace is kept and sent with the
+ * next DISCOVER there, so the point answers only what was registered since; the cache holds the
+ * rest. A point that no longer takes the cookie (E_INVALID_COOKIE: it was restarted with another
+ * store, or the cookie is from another front-end's store) is asked once more without. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/internal.h"
-#include "p2p/peer_record.h"
 #include "util/err.h"
 
 /* ---- answers ------------------------------------------------------------------------------------ */
@@ -140,10 +144,10 @@ enum verdict { KEPT, DROP_NAMESPACE, DROP_SIGNATURE, DROP_PEER_ID, DROP_MALFORME
 static enum verdict merge_one(struct rendezvous_find *f, const struct rdv_rpc_registration *g, double now)
 {
     struct rendezvous_client *c = f->client;
-    if (!g->ns || strcmp(g->ns, f->ns) != 0)
+    if (!g->ns || g->ns_len != strlen(f->ns) || memcmp(g->ns, f->ns, g->ns_len) != 0)
         return DROP_NAMESPACE; /* an answer for another namespace */
-    struct rdv_peer_record rec;
-    int err = rdv_signed_peer_record_open(g->envelope, g->envelope_len, &rec);
+    struct rdv_record_summary rec;
+    int err = rdv_record_open(c->dialect->record, g->envelope, g->envelope_len, &rec);
     if (err == RDV_ERR_SIGNATURE || err == RDV_ERR_DOMAIN)
         return DROP_SIGNATURE;
     if (err == RDV_ERR_PEER_ID_MISMATCH)
@@ -151,12 +155,11 @@ static enum verdict merge_one(struct rendezvous_find *f, const struct rdv_rpc_re
     if (err)
         return DROP_MALFORMED;
     int64_t ttl = g->ttl <= 0 ? RDV_CLIENT_ASSUMED_TTL : g->ttl > RDV_CLIENT_MAX_RECORD_TTL ? RDV_CLIENT_MAX_RECORD_TTL : g->ttl;
-    if (!rdv_peerid_equal(&rec.peer_id, &c->self) && rec.naddrs > 0) {
+    if (!rdv_peerid_equal(&rec.peer, &c->self) && rec.naddrs > 0) {
         int perr = rdv_cache_put(&c->cache, f->ns, &rec, now + (double)ttl);
         if (perr && perr != RDV_ERR_STALE)
             rdv_debug(c->log, "cache: a record of '%s' not kept: %s", f->ns, rdv_strerror(perr));
     }
-    rdv_peer_record_free(&rec);
     return KEPT;
 }
 
@@ -174,31 +177,98 @@ static void merge(struct rendezvous_find *f, struct point *pt, const struct rdv_
                  count[DROP_NAMESPACE], count[DROP_MALFORMED]);
 }
 
-static void on_discovered(void *arg, int err, enum rdv_status status, const char *text,
-                          const struct rdv_rpc_registration *regs, size_t n)
+/* ---- cookies ------------------------------------------------------------------------------------ */
+
+static struct point_cookie **cookie_slot(struct point *pt, const char *ns)
+{
+    struct point_cookie **pp = &pt->cookies;
+    while (*pp && strcmp((*pp)->ns, ns) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void cookie_drop(struct point *pt, const char *ns)
+{
+    struct point_cookie **pp = cookie_slot(pt, ns), *k = *pp;
+    if (!k)
+        return;
+    *pp = k->next;
+    free(k->ns);
+    free(k);
+}
+
+/* Keeps the cookie of pt's answer for ns; one that cannot be kept means the next find asks for
+ * everything again, which is only slower. */
+static void cookie_keep(struct point *pt, const char *ns, const uint8_t *p, size_t n)
+{
+    cookie_drop(pt, ns);
+    if (!p || n == 0 || n > RDV_CLIENT_COOKIE_MAX)
+        return;
+    struct point_cookie *k = malloc(sizeof(*k) + n);
+    if (!k || !(k->ns = strdup(ns))) {
+        free(k);
+        return;
+    }
+    memcpy(k->bytes, p, n);
+    k->len = n;
+    k->next = pt->cookies;
+    pt->cookies = k;
+}
+
+void rdv_find_cookies_free(struct point *pt)
+{
+    while (pt->cookies) {
+        struct point_cookie *k = pt->cookies;
+        pt->cookies = k->next;
+        free(k->ns);
+        free(k);
+    }
+}
+
+/* ---- answers from a point ------------------------------------------------------------------------- */
+
+static void on_refused(struct rendezvous_find *f, struct point *pt, const struct rdv_rpc_answer *a, bool with_cookie)
+{
+    if (a->status == RDV_STATUS_E_INVALID_COOKIE && with_cookie && !f->retried[pt->idx]) {
+        rdv_info(f->client->log, "rendezvous point %s refused our cookie for '%s': asking again without", pt->text,
+                 f->ns);
+        cookie_drop(pt, f->ns);
+        f->retried[pt->idx] = true;
+        f->slots[pt->idx] = FSLOT_WAIT; /* the pump below sends it */
+        return;
+    }
+    f->slots[pt->idx] = FSLOT_REFUSED;
+    rdv_warn(f->client->log, "rendezvous point %s refused to discover '%s': status %d (%s)", pt->text, f->ns,
+             (int)a->status, a->text);
+}
+
+static void on_discovered(void *arg, const struct rdv_rpc_answer *a)
 {
     struct op *op = arg;
     struct rendezvous_find *f = op->find;
     struct point *pt = op->pt;
     struct rendezvous_client *c = f->client;
+    bool with_cookie = op->with_cookie;
     rdv_client_op_free(op);
     pt->inflight--;
     f->inflight--;
     bool live = !c->closing && !f->cancelled;
     if (!live) {
         f->slots[pt->idx] = FSLOT_FAILED;
-    } else if (err) {
+    } else if (a->err) {
         f->slots[pt->idx] = FSLOT_FAILED;
-        rdv_client_point_fail(pt, err, "no answer to DISCOVER");
-    } else if (status != RDV_STATUS_OK) {
+        rdv_client_point_fail(pt, a->err, "no answer to DISCOVER");
+    } else if (a->status != RDV_STATUS_OK) {
         pt->answered = true;
-        f->slots[pt->idx] = FSLOT_REFUSED;
-        rdv_warn(c->log, "rendezvous point %s refused to discover '%s': status %d (%s)", pt->text, f->ns, (int)status,
-                 text ? text : "");
+        on_refused(f, pt, a, with_cookie);
     } else {
         pt->answered = true;
         f->slots[pt->idx] = FSLOT_OK;
-        merge(f, pt, regs, n);
+        rdv_debug(c->log, "rendezvous point %s: %zu records for '%s'%s", pt->text, a->nregs, f->ns,
+                  with_cookie ? " (since our cookie)" : "");
+        if (c->dialect->cookies)
+            cookie_keep(pt, f->ns, a->cookie, a->cookie_len);
+        merge(f, pt, a->regs, a->nregs);
     }
     rdv_client_stream_closed(pt);
     rdv_client_pump(pt);
@@ -208,11 +278,19 @@ static void on_discovered(void *arg, int err, enum rdv_status status, const char
 
 void rdv_find_send(struct rendezvous_find *f, struct point *pt)
 {
+    struct rendezvous_client *c = f->client;
     struct op *op = rdv_client_op_new(pt);
     int err = op ? RDV_OK : RDV_ERR_NOMEM;
     if (!err) {
         op->find = f;
-        err = rdv_rpc_discover(pt->conn, f->ns, f->limit > 0 ? f->limit : 0, on_discovered, op);
+        struct rdv_rpc_request q = {.type = RDV_REQ_DISCOVER, .ns = f->ns, .limit = f->limit > 0 ? f->limit : 0};
+        const struct point_cookie *k = c->dialect->cookies ? *cookie_slot(pt, f->ns) : NULL;
+        if (k) {
+            q.cookie = k->bytes;
+            q.cookie_len = k->len;
+            op->with_cookie = true;
+        }
+        err = rdv_rpc_send(pt->conn, c->dialect, &q, on_discovered, op);
         if (err)
             rdv_client_op_free(op);
     }

@@ -6,7 +6,10 @@
  *            while we hold a stream on it, a keepalive ping stream, the backoff timer.
  *   advert   one namespace being advertised: a slot per point (registration state, refresh timer).
  *   find     one find_peers query: a state per point, the deferred answer.
- *   op       one REGISTER or DISCOVER in flight on a point's connection; freed when rpc.c reports.
+ *   op       one REGISTER, DISCOVER or UNREGISTER in flight on a point's connection; freed when
+ *            rpc.c reports.
+ *   cookie   the last DISCOVER cookie a point gave for a namespace (cookie dialects): owned by the
+ *            point, kept across connections (a point's cookies survive our reconnecting).
  * A struct rdv_conn may be freed by the host once it dies; we only ever touch point->conn while we
  * hold a stream on it (point->nstreams > 0): the host closes every stream, with a callback, before
  * it frees a connection, so that count tells us exactly when the pointer goes stale.
@@ -25,7 +28,9 @@
 #include "p2p/host.h"
 #include "p2p/keys.h"
 #include "p2p/peerid.h"
+#include "p2p/record_kind.h"
 #include "rendezvous/blocking.h"
+#include "rendezvous/dialect.h"
 #include "rendezvous/client.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -37,6 +42,14 @@
 #define RDV_CLIENT_DEFAULT_BACKOFF_MAX 60.0
 #define RDV_CLIENT_ASSUMED_TTL 20       /* a point that grants or reports no TTL: the Waku default */
 #define RDV_CLIENT_MAX_RECORD_TTL 259200 /* 72 h, the libp2p rendezvous maximum: caps a point's claim */
+#define RDV_CLIENT_COOKIE_MAX 1024      /* a longer cookie is not kept (ours are 26 bytes) */
+
+struct point_cookie {
+    struct point_cookie *next;
+    char *ns;
+    size_t len;
+    uint8_t bytes[];
+};
 
 enum point_state {
     POINT_IDLE,    /* no connection; dialled once an advert or a query needs the point */
@@ -67,6 +80,7 @@ struct point {
     bool ka_waiting;           /* a ping is out and its echo not yet back */
     unsigned ka_echoes;        /* pings answered on the current ka stream */
     ev_tstamp ka_opened;       /* when the current ka stream was opened */
+    struct point_cookie *cookies; /* cookie dialects: per namespace, the last DISCOVER cookie */
 };
 
 enum slot_state {
@@ -111,6 +125,7 @@ struct rendezvous_find {
     unsigned inflight;
     ev_timer defer;            /* the answer is given from the loop, never from the call */
     enum find_slot slots[RENDEZVOUS_MAX_POINTS];
+    bool retried[RENDEZVOUS_MAX_POINTS]; /* asked again after E_INVALID_COOKIE */
 };
 
 struct op {
@@ -118,6 +133,7 @@ struct op {
     struct point *pt;
     struct advert_slot *slot;      /* REGISTER */
     struct rendezvous_find *find;  /* DISCOVER */
+    bool with_cookie;              /* DISCOVER: sent a cookie */
     ev_timer timeout;
 };
 
@@ -126,6 +142,9 @@ struct rendezvous_client {
     bool own_loop;
     struct rdv_log log_store;
     const struct rdv_log *log;     /* NULL: quiet */
+    const struct rdv_dialect *dialect; /* what we speak to every point */
+    uint8_t mix_key[RENDEZVOUS_MIX_KEY_MAX]; /* waku1: our WakuPeerRecord's mixKey */
+    size_t mix_key_len;
     struct rdv_privkey key;
     struct rdv_peerid self;
     char self_text[RDV_PEERID_TEXT_MAX];
@@ -160,6 +179,9 @@ struct op *rdv_client_op_new(struct point *pt);
 void rdv_client_op_free(struct op *op);
 /* A fresh seq for a record: wall-clock milliseconds, strictly above the last one. */
 uint64_t rdv_client_next_seq(struct rendezvous_client *c);
+/* Seals our record of the dialect's kind for addrs (binary multiaddrs), with a fresh seq; appends
+ * the envelope to out. */
+int rdv_client_seal(struct rendezvous_client *c, const struct rdv_record_addr *addrs, size_t n, struct rdv_buf *out);
 
 /* advert.c */
 void rdv_advert_register(struct advert_slot *slot);
@@ -168,12 +190,15 @@ void rdv_advert_point_down(struct point *pt, int err, double retry_in);
 /* The connection dropped: every advert registers again once it is back. */
 void rdv_advert_point_lost(struct point *pt);
 void rdv_advert_free(struct rendezvous_advert *ad);
+/* Sends UNREGISTER for ns to pt if it is open (cookie dialects); nothing comes back. */
+void rdv_advert_unregister(struct point *pt, const char *ns);
 
 /* find.c */
 void rdv_find_send(struct rendezvous_find *f, struct point *pt);
 void rdv_find_point_down(struct point *pt);
 void rdv_find_free(struct rendezvous_find *f);
 struct rendezvous_peer_list *rdv_find_list_copy(const struct rendezvous_peer *peers, size_t n);
+void rdv_find_cookies_free(struct point *pt);
 
 /* client.c, for blocking.c: frees a client whose free was asked for during a blocking call. */
 void rdv_client_teardown(struct rendezvous_client *c);

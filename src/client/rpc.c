@@ -1,101 +1,123 @@
-/* rpc.c: see rpc.h. */
+/* rpc.c: see rpc.h. Messages go through the dialect's wire layout (rendezvous/wire.h), the same
+ * codec the server uses, so client and server cannot disagree on a dialect. */
 #include "client/rpc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "p2p/lp.h"
-#include "rendezvous.pb-c.h"
 #include "util/err.h"
 
 #define RPC_MAX_RESPONSE RDV_MAX_RESPONSE
 
 struct rpc {
-    bool discover;
+    const struct rdv_dialect *d;
+    enum rdv_req_type type;
     bool answered;
-    rdv_rpc_register_cb reg_cb;
-    rdv_rpc_discover_cb disc_cb;
+    rdv_rpc_cb cb;
     void *arg;
     struct rdv_buf request; /* framed, sent on open */
 };
 
-static int pack_message(struct rdv_buf *out, const Rendezvous__Pb__Message *m)
+static struct rdv_wire_slice opt_slice(const void *p, size_t n)
 {
-    size_t n = rendezvous__pb__message__get_packed_size(m);
-    int err = rdv_buf_reserve(out, n);
-    if (!err)
-        rdv_buf_commit(out, rendezvous__pb__message__pack(m, rdv_buf_tail(out)));
-    return err;
+    return (struct rdv_wire_slice){p, p ? n : 0};
 }
 
-int rdv_rpc_encode_register(struct rdv_buf *out, const char *ns, const uint8_t *envelope, size_t envelope_len, int64_t ttl)
+int rdv_rpc_encode(const struct rdv_dialect *d, const struct rdv_rpc_request *q, struct rdv_buf *out)
 {
-    Rendezvous__Pb__Message m = RENDEZVOUS__PB__MESSAGE__INIT;
-    Rendezvous__Pb__Message__Register r = RENDEZVOUS__PB__MESSAGE__REGISTER__INIT;
-    m.type = RENDEZVOUS__PB__MESSAGE__MESSAGE_TYPE__REGISTER;
-    r.ns = (char *)ns;
-    r.signedpeerrecord = (ProtobufCBinaryData){envelope_len, (uint8_t *)envelope};
-    r.ttl = ttl;
-    m.register_ = &r;
-    return pack_message(out, &m);
+    if (!d || !q || (q->type == RDV_REQ_UNREGISTER && !d->unregister))
+        return RDV_ERR_UNSUPPORTED;
+    struct rdv_wire_request w = {.type = q->type};
+    if (q->ns && *q->ns)
+        w.ns = opt_slice(q->ns, strlen(q->ns));
+    if (q->type == RDV_REQ_REGISTER) {
+        w.record = opt_slice(q->envelope ? q->envelope : (const uint8_t *)"", q->envelope_len);
+        /* a negative value goes out as protobuf writes an int64 (a server must refuse it) */
+        w.has_ttl = q->ttl != 0;
+        w.ttl = (uint64_t)q->ttl;
+    } else if (q->type == RDV_REQ_DISCOVER) {
+        w.has_limit = q->limit != 0;
+        w.limit = (uint64_t)q->limit;
+        if (d->cookies && q->cookie && q->cookie_len)
+            w.cookie = opt_slice(q->cookie, q->cookie_len);
+    }
+    return rdv_wire_encode_request(d->wire, &w, out);
 }
 
-int rdv_rpc_encode_discover(struct rdv_buf *out, const char *ns, int64_t limit)
-{
-    Rendezvous__Pb__Message m = RENDEZVOUS__PB__MESSAGE__INIT;
-    Rendezvous__Pb__Message__Discover d = RENDEZVOUS__PB__MESSAGE__DISCOVER__INIT;
-    m.type = RENDEZVOUS__PB__MESSAGE__MESSAGE_TYPE__DISCOVER;
-    d.ns = (char *)ns;
-    d.limit = limit;
-    m.discover = &d;
-    return pack_message(out, &m);
-}
-
-static void rpc_fail(struct rpc *r, int err)
+static void rpc_report(struct rpc *r, const struct rdv_rpc_answer *a)
 {
     if (r->answered)
         return;
     r->answered = true;
-    if (r->discover)
-        r->disc_cb(r->arg, err, RDV_STATUS_E_INTERNAL_ERROR, NULL, NULL, 0);
-    else
-        r->reg_cb(r->arg, err, RDV_STATUS_E_INTERNAL_ERROR, NULL, 0);
+    r->cb(r->arg, a);
 }
 
-static void rpc_answer_discover(struct rpc *r, const Rendezvous__Pb__Message__DiscoverResponse *d)
+static void rpc_fail(struct rpc *r, int err)
 {
-    size_t n = d->n_registrations;
-    struct rdv_rpc_registration *regs = calloc(n ? n : 1, sizeof(*regs));
-    if (!regs) {
-        rpc_fail(r, RDV_ERR_NOMEM);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const Rendezvous__Pb__Message__Register *g = d->registrations[i];
-        regs[i] = (struct rdv_rpc_registration){g->ns, g->signedpeerrecord.data, g->signedpeerrecord.len, g->ttl};
-    }
-    r->answered = true;
-    r->disc_cb(r->arg, RDV_OK, (enum rdv_status)d->status, d->statustext, regs, n);
-    free(regs);
+    struct rdv_rpc_answer a = {.err = err, .status = RDV_STATUS_E_INTERNAL_ERROR, .text = ""};
+    rpc_report(r, &a);
+}
+
+/* A TTL as the layout means it: int64 layouts say "negative" with values above INT64_MAX. */
+static int64_t wire_ttl(const struct rdv_wire_layout *l, uint64_t v)
+{
+    if (v > INT64_MAX)
+        return l->signed_ints ? 0 : INT64_MAX;
+    return (int64_t)v;
+}
+
+/* Collects the registrations of a decoded DiscoverResponse into a fresh array (*out; n in *n). */
+static int collect_registrations(const struct rpc *r, const struct rdv_wire_response *w,
+                                 struct rdv_rpc_registration **out, size_t *n)
+{
+    struct rdv_wire_registration g;
+    size_t pos = 0, count = 0;
+    int rc;
+    while ((rc = rdv_wire_next_registration(w, &pos, &g)) == 1)
+        count++;
+    if (rc < 0)
+        return RDV_ERR_PROTOCOL;
+    struct rdv_rpc_registration *regs = calloc(count ? count : 1, sizeof(*regs));
+    if (!regs)
+        return RDV_ERR_NOMEM;
+    pos = 0;
+    for (size_t i = 0; i < count && rdv_wire_next_registration(w, &pos, &g) == 1; i++)
+        regs[i] = (struct rdv_rpc_registration){g.ns.p, g.ns.len, g.record.p, g.record.len,
+                                                wire_ttl(r->d->wire, g.ttl)};
+    *out = regs;
+    *n = count;
+    return RDV_OK;
 }
 
 static void rpc_answer(struct rpc *r, const uint8_t *msg, size_t len)
 {
-    Rendezvous__Pb__Message *m = rendezvous__pb__message__unpack(NULL, len, msg);
-    if (!m) {
-        rpc_fail(r, RDV_ERR_INVALID);
+    struct rdv_wire_response w;
+    if (rdv_wire_decode_response(r->d->wire, msg, len, &w) != RDV_OK || w.type != r->type) {
+        rpc_fail(r, RDV_ERR_PROTOCOL);
         return;
     }
-    if (r->discover && m->type == RENDEZVOUS__PB__MESSAGE__MESSAGE_TYPE__DISCOVER_RESPONSE && m->discoverresponse) {
-        rpc_answer_discover(r, m->discoverresponse);
-    } else if (!r->discover && m->type == RENDEZVOUS__PB__MESSAGE__MESSAGE_TYPE__REGISTER_RESPONSE && m->registerresponse) {
-        const Rendezvous__Pb__Message__RegisterResponse *g = m->registerresponse;
-        r->answered = true;
-        r->reg_cb(r->arg, RDV_OK, (enum rdv_status)g->status, g->statustext, g->ttl);
-    } else {
-        rpc_fail(r, RDV_ERR_PROTOCOL);
+    char text[RDV_RPC_TEXT_MAX];
+    size_t tn = w.text.len < sizeof(text) - 1 ? w.text.len : sizeof(text) - 1;
+    if (tn)
+        memcpy(text, w.text.p, tn);
+    text[tn] = '\0';
+    struct rdv_rpc_answer a = {.status = (enum rdv_status)w.status, .text = text, .ttl = wire_ttl(r->d->wire, w.ttl)};
+    struct rdv_rpc_registration *regs = NULL;
+    if (r->type == RDV_REQ_DISCOVER) {
+        int err = collect_registrations(r, &w, &regs, &a.nregs);
+        if (err) {
+            rpc_fail(r, err);
+            return;
+        }
+        a.regs = regs;
+        if (w.cookie.p && w.cookie.len) {
+            a.cookie = w.cookie.p;
+            a.cookie_len = w.cookie.len;
+        }
     }
-    rendezvous__pb__message__free_unpacked(m, NULL);
+    rpc_report(r, &a);
+    free(regs);
 }
 
 static void rpc_open(struct rdv_stream *st)
@@ -103,12 +125,18 @@ static void rpc_open(struct rdv_stream *st)
     struct rpc *r = rdv_stream_get_user(st);
     if (rdv_stream_write(st, rdv_buf_head(&r->request), r->request.len) != RDV_OK)
         rdv_stream_reset(st);
+    else if (r->type == RDV_REQ_UNREGISTER)
+        rdv_stream_close(st); /* nothing comes back: our FIN after the request ends the exchange */
 }
 
 static void rpc_data(struct rdv_stream *st)
 {
     struct rpc *r = rdv_stream_get_user(st);
     struct rdv_buf *in = rdv_stream_input(st);
+    if (r->type == RDV_REQ_UNREGISTER) {
+        rdv_buf_reset(in); /* an answer the protocol does not have: ignored */
+        return;
+    }
     const uint8_t *msg;
     size_t len, total;
     int rc = rdv_lp_peek(rdv_buf_head(in), in->len, RPC_MAX_RESPONSE, &msg, &len, &total);
@@ -127,6 +155,10 @@ static void rpc_close(struct rdv_stream *st, int err)
     struct rpc *r = rdv_stream_get_user(st);
     if (!r)
         return;
+    if (r->type == RDV_REQ_UNREGISTER && !err) {
+        struct rdv_rpc_answer a = {.status = RDV_STATUS_OK, .text = ""};
+        rpc_report(r, &a);
+    }
     rpc_fail(r, err ? err : RDV_ERR_CLOSED);
     rdv_buf_free(&r->request);
     free(r);
@@ -134,14 +166,25 @@ static void rpc_close(struct rdv_stream *st, int err)
 
 static const struct rdv_stream_handler rpc_handler = {.on_open = rpc_open, .on_data = rpc_data, .on_close = rpc_close};
 
-static int rpc_start(struct rdv_conn *c, struct rpc *r, struct rdv_buf *msg)
+int rdv_rpc_send(struct rdv_conn *c, const struct rdv_dialect *d, const struct rdv_rpc_request *q, rdv_rpc_cb cb,
+                 void *arg)
 {
+    if (!c || !d || !q || !cb || q->type >= RDV_REQ_TYPE_COUNT)
+        return RDV_ERR_INVALID;
+    struct rpc *r = calloc(1, sizeof(*r));
+    if (!r)
+        return RDV_ERR_NOMEM;
+    *r = (struct rpc){.d = d, .type = q->type, .cb = cb, .arg = arg};
+    struct rdv_buf msg;
+    rdv_buf_init(&msg, 0);
     rdv_buf_init(&r->request, 0);
-    int err = rdv_lp_append(&r->request, rdv_buf_head(msg), msg->len);
-    rdv_buf_free(msg);
+    int err = rdv_rpc_encode(d, q, &msg);
+    if (!err)
+        err = rdv_lp_append(&r->request, rdv_buf_head(&msg), msg.len);
+    rdv_buf_free(&msg);
     struct rdv_stream *st;
     if (!err)
-        err = rdv_conn_open_stream(c, RDV_PROTOCOL_WAKU_V001, &rpc_handler, NULL, &st);
+        err = rdv_conn_open_stream(c, d->protocol, &rpc_handler, NULL, &st);
     if (err) {
         rdv_buf_free(&r->request);
         free(r);
@@ -149,42 +192,4 @@ static int rpc_start(struct rdv_conn *c, struct rpc *r, struct rdv_buf *msg)
     }
     rdv_stream_set_user(st, r);
     return RDV_OK;
-}
-
-int rdv_rpc_register(struct rdv_conn *c, const char *ns, const uint8_t *envelope, size_t envelope_len,
-                     int64_t ttl, rdv_rpc_register_cb cb, void *arg)
-{
-    struct rpc *r = calloc(1, sizeof(*r));
-    if (!r)
-        return RDV_ERR_NOMEM;
-    r->reg_cb = cb;
-    r->arg = arg;
-    struct rdv_buf msg;
-    rdv_buf_init(&msg, 0);
-    int err = rdv_rpc_encode_register(&msg, ns, envelope, envelope_len, ttl);
-    if (err) {
-        rdv_buf_free(&msg);
-        free(r);
-        return err;
-    }
-    return rpc_start(c, r, &msg);
-}
-
-int rdv_rpc_discover(struct rdv_conn *c, const char *ns, int64_t limit, rdv_rpc_discover_cb cb, void *arg)
-{
-    struct rpc *r = calloc(1, sizeof(*r));
-    if (!r)
-        return RDV_ERR_NOMEM;
-    r->discover = true;
-    r->disc_cb = cb;
-    r->arg = arg;
-    struct rdv_buf msg;
-    rdv_buf_init(&msg, 0);
-    int err = rdv_rpc_encode_discover(&msg, ns, limit);
-    if (err) {
-        rdv_buf_free(&msg);
-        free(r);
-        return err;
-    }
-    return rpc_start(c, r, &msg);
 }

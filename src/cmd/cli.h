@@ -7,6 +7,7 @@ __attribute__((format(printf, 1, 2))) int cli_fail(const char *fmt, ...);
 
 int cli_cmd_register(int argc, char **argv);
 int cli_cmd_discover(int argc, char **argv);
+int cli_cmd_unregister(int argc, char **argv);
 int cli_cmd_identify(int argc, char **argv);
 int cli_cmd_ping(int argc, char **argv);
 /* cli_client.c: built on librendezvous's public API */

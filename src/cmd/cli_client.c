@@ -2,11 +2,14 @@
  * (include/rendezvous/client.h, blocking.h) exactly as an application would use it:
  *
  *   advertise --server MA/p2p/ID [--server ...] --ns NS [--ttl S] [--key FILE] [--addr MA]...
+ *             [--protocol ID] [--mix-key TEXT]
  *       registers at every point and keeps the registration alive until SIGINT/SIGTERM; prints one
  *       JSON line per registration attempt ({"event": "registered"|"refused"|"unreachable", ...}).
- *   find --server MA/p2p/ID [--server ...] --ns NS [--limit N] [--timeout S]
+ *       On the signal, std and waku1 unregister before exiting.
+ *   find --server MA/p2p/ID [--server ...] --ns NS [--limit N] [--timeout S] [--protocol ID]
  *       one JSON line per verified peer: {"peer_id": ..., "addrs": [...], "ttl": S}; exit 0 if
- *       at least one point answered (even with no peers), 1 if none did. */
+ *       at least one point answered (even with no peers), 1 if none did.
+ * --protocol (-p) is rendezvous_config.protocol: waku0 (the default), std, waku1 or a protocol id. */
 #include <errno.h>
 #include <ev.h>
 #include <getopt.h>
@@ -29,10 +32,28 @@ struct lib_opts {
     size_t npoints;
     const char *addrs[CLI_MAX_ADDRS];
     size_t naddrs;
-    const char *ns, *keyfile;
+    const char *ns, *keyfile, *protocol, *mix_key;
     int64_t ttl, limit;
     double timeout;
 };
+
+static const char *const advertise_usage =
+    "[--ttl S] [--key FILE] [--addr MULTIADDR]... [-p|--protocol ID] [--mix-key TEXT] [--timeout S]\n"
+    "  Registers at every point and stays registered until SIGINT/SIGTERM; one JSON event per attempt.\n"
+    "  std and waku1 send UNREGISTER on the way out. --mix-key: our WakuPeerRecord's mixKey (waku1).\n";
+static const char *const find_usage =
+    "[--limit N] [-p|--protocol ID] [--timeout S]\n"
+    "  One JSON line per verified peer: {\"peer_id\", \"addrs\", \"ttl\"}.\n";
+#define LIB_PROTOCOL_HELP                                                                                              \
+    "  --protocol ID, -p ID   the dialect: waku0 (/vac/waku/rendezvous/0.0.1, the default), std\n"                      \
+    "                         (/rendezvous/1.0.0) or waku1 (/vac/waku/rendezvous/1.0.0), by name or protocol id\n"
+
+static int lib_usage(const char *cmd, FILE *out)
+{
+    fprintf(out, "usage: rendezvous-cli %s --server MULTIADDR/p2p/ID [--server ...] --ns NS %s%s", cmd,
+            strcmp(cmd, "find") == 0 ? find_usage : advertise_usage, LIB_PROTOCOL_HELP);
+    return out == stdout ? -1 : 1;
+}
 
 static int parse_whole(const char *s, int64_t *out)
 {
@@ -45,39 +66,53 @@ static int parse_whole(const char *s, int64_t *out)
     return 0;
 }
 
+/* One option; 0 to go on, else the exit status (-1: exit 0, after --help). */
+static int lib_opt(const char *cmd, int c, struct lib_opts *o)
+{
+    if (c == 's' && o->npoints < RENDEZVOUS_MAX_POINTS)
+        o->points[o->npoints++] = optarg;
+    else if (c == 's')
+        return cli_fail("%s: at most %d --server", cmd, RENDEZVOUS_MAX_POINTS);
+    else if (c == 'a' && o->naddrs < CLI_MAX_ADDRS)
+        o->addrs[o->naddrs++] = optarg;
+    else if (c == 'a')
+        return cli_fail("%s: at most %d --addr", cmd, CLI_MAX_ADDRS);
+    else if (c == 'n')
+        o->ns = optarg;
+    else if (c == 'k')
+        o->keyfile = optarg;
+    else if (c == 'p')
+        o->protocol = optarg;
+    else if (c == 'm')
+        o->mix_key = optarg;
+    else if (c == 'h')
+        return lib_usage(cmd, stdout);
+    else if (c == 't' && parse_whole(optarg, &o->ttl))
+        return cli_fail("%s: --ttl needs a whole number of seconds, not '%s'", cmd, optarg);
+    else if (c == 'l' && parse_whole(optarg, &o->limit))
+        return cli_fail("%s: --limit needs a whole number, not '%s'", cmd, optarg);
+    else if (c == 'T' && !((o->timeout = atof(optarg)) > 0))
+        return cli_fail("%s: --timeout needs a positive number of seconds", cmd);
+    else if (c == '?')
+        return 2;
+    return 0;
+}
+
 static int parse_lib_opts(const char *cmd, int argc, char **argv, struct lib_opts *o)
 {
     static const struct option opts[] = {
         {"server", required_argument, NULL, 's'}, {"ns", required_argument, NULL, 'n'},
         {"ttl", required_argument, NULL, 't'}, {"limit", required_argument, NULL, 'l'},
         {"key", required_argument, NULL, 'k'}, {"addr", required_argument, NULL, 'a'},
-        {"timeout", required_argument, NULL, 'T'}, {0, 0, 0, 0}};
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        if (c == 's' && o->npoints < RENDEZVOUS_MAX_POINTS)
-            o->points[o->npoints++] = optarg;
-        else if (c == 's')
-            return cli_fail("%s: at most %d --server", cmd, RENDEZVOUS_MAX_POINTS);
-        else if (c == 'a' && o->naddrs < CLI_MAX_ADDRS)
-            o->addrs[o->naddrs++] = optarg;
-        else if (c == 'a')
-            return cli_fail("%s: at most %d --addr", cmd, CLI_MAX_ADDRS);
-        else if (c == 'n')
-            o->ns = optarg;
-        else if (c == 'k')
-            o->keyfile = optarg;
-        else if (c == 't' && parse_whole(optarg, &o->ttl))
-            return cli_fail("%s: --ttl needs a whole number of seconds, not '%s'", cmd, optarg);
-        else if (c == 'l' && parse_whole(optarg, &o->limit))
-            return cli_fail("%s: --limit needs a whole number, not '%s'", cmd, optarg);
-        else if (c == 'T' && !((o->timeout = atof(optarg)) > 0))
-            return cli_fail("%s: --timeout needs a positive number of seconds", cmd);
-        else if (c == '?')
-            return 2;
+        {"timeout", required_argument, NULL, 'T'}, {"protocol", required_argument, NULL, 'p'},
+        {"mix-key", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
+    for (int c; (c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1;) {
+        int rc = lib_opt(cmd, c, o);
+        if (rc)
+            return rc;
     }
     if (o->npoints == 0 || !o->ns || optind != argc)
-        return cli_fail("usage: rendezvous-cli %s --server MULTIADDR/p2p/ID [--server ...] --ns NS %s", cmd,
-                        strcmp(cmd, "find") == 0 ? "[--limit N] [--timeout S]"
-                                                 : "[--ttl S] [--key FILE] [--addr MULTIADDR]...");
+        return lib_usage(cmd, stderr);
     return 0;
 }
 
@@ -93,6 +128,9 @@ static int new_client(struct ev_loop *loop, const struct lib_opts *o, struct ren
     cfg.request_timeout = o->timeout;
     cfg.log_file = stderr;
     cfg.log_level = getenv("RDV_CLI_DEBUG") ? 3 : 1;
+    cfg.protocol = o->protocol;
+    cfg.mix_key = (const uint8_t *)o->mix_key;
+    cfg.mix_key_len = o->mix_key ? strlen(o->mix_key) : 0;
     int err = rendezvous_client_new(loop, &cfg, out);
     if (err)
         return cli_fail("cannot start the client: %s", rendezvous_strerror(err));
@@ -142,7 +180,7 @@ int cli_cmd_advertise(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     int rc = parse_lib_opts("advertise", argc, argv, &o);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     if (!loop)
         return cli_fail("advertise: no event loop");
@@ -166,6 +204,8 @@ int cli_cmd_advertise(int argc, char **argv)
         ev_signal_stop(loop, &sigint);
         ev_signal_stop(loop, &sigterm);
         rendezvous_advert_stop(ad);
+        /* std, waku1: the UNREGISTERs the stop sent go out before the connections close */
+        rendezvous_client_flush(c, 2.0);
         print_json(json_pack("{s:s}", "event", "stopped"));
     }
     rendezvous_client_free(c);
@@ -189,7 +229,7 @@ int cli_cmd_find(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     int rc = parse_lib_opts("find", argc, argv, &o);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     struct rendezvous_client *c = NULL;
     if ((rc = new_client(NULL, &o, &c)) != 0)
         return rc;

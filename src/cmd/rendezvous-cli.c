@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,8 @@
 #include "p2p/envelope.h"
 #include "p2p/keys.h"
 #include "p2p/multiaddr.h"
-#include "p2p/peer_record.h"
 #include "p2p/peerid.h"
+#include "p2p/record_kind.h"
 #include "util/err.h"
 
 #define PROG "rendezvous-cli"
@@ -28,6 +29,7 @@ struct command {
     const char *name;
     const char *usage;
     int (*run)(int argc, char **argv);
+    bool own_help; /* handles --help itself; otherwise main prints the usage line */
 };
 
 int cli_fail(const char *fmt, ...)
@@ -173,87 +175,140 @@ static int parse_u64(const char *s, uint64_t *out)
     return RDV_OK;
 }
 
-/* Adds one text multiaddr to the record; reports the bad one. */
-static int record_add_text_addr(struct rdv_peer_record *r, const char *text)
+#define RECORD_SEAL_USAGE                                                                                              \
+    "record seal --key FILE --addr MA [MA...] [--seq N] [--kind peer|waku] [--mix-key TEXT] OUT"
+#define RECORD_INSPECT_USAGE "record inspect [--kind peer|waku] FILE|-"
+#define RECORD_HELP                                                                                                    \
+    "  --kind peer   a libp2p peer record (/vac/waku/rendezvous/0.0.1, /rendezvous/1.0.0): the default\n"            \
+    "  --kind waku   a WakuPeerRecord (/vac/waku/rendezvous/1.0.0); seal takes its mixKey with --mix-key\n"
+
+static int parse_kind(const char *s, const struct rdv_record_kind **out)
 {
-    struct rdv_buf bin;
-    rdv_buf_init(&bin, RDV_MA_MAX_BINARY);
-    int err = rdv_ma_from_text(text, &bin);
-    if (!err)
-        err = rdv_peer_record_add_addr(r, rdv_buf_head(&bin), bin.len);
-    rdv_buf_free(&bin);
-    if (err)
-        cli_fail("record seal: bad multiaddr '%s': %s", text, rdv_strerror(err));
-    return err;
+    if (strcmp(s, "peer") == 0)
+        *out = &rdv_record_kind_peer;
+    else if (strcmp(s, "waku") == 0)
+        *out = &rdv_record_kind_waku;
+    else
+        return cli_fail("record: unknown --kind '%s' (peer or waku)", s);
+    return 0;
 }
 
-/* Seals the record for key file `keyfile` and writes the envelope to `outpath`. */
-static int record_seal_write(const char *keyfile, struct rdv_peer_record *r, const char *outpath)
+/* The record being sealed: its summary points into bins[], which hold the binary addresses. */
+struct seal_args {
+    const char *keyfile, *outpath;
+    const struct rdv_record_kind *kind;
+    struct rdv_record_summary rec;
+    struct rdv_buf bins[RDV_RECORD_MAX_ADDRS];
+};
+
+/* Adds one text multiaddr to the record; reports the bad one. */
+static int record_add_text_addr(struct seal_args *a, const char *text)
+{
+    if (a->rec.naddrs >= RDV_RECORD_MAX_ADDRS)
+        return cli_fail("record seal: more than %d addresses", RDV_RECORD_MAX_ADDRS);
+    struct rdv_buf *bin = &a->bins[a->rec.naddrs];
+    rdv_buf_init(bin, RDV_MA_MAX_BINARY);
+    int err = rdv_ma_from_text(text, bin);
+    if (err) {
+        rdv_buf_free(bin);
+        return cli_fail("record seal: bad multiaddr '%s': %s", text, rdv_strerror(err));
+    }
+    a->rec.addrs[a->rec.naddrs++] = (struct rdv_record_addr){rdv_buf_head(bin), bin->len};
+    a->rec.addrs_bytes += bin->len;
+    return 0;
+}
+
+/* Seals the record under the key of a->keyfile and writes the envelope to a->outpath. */
+static int record_seal_write(const struct seal_args *a)
 {
     struct rdv_privkey k;
-    int err = rdv_privkey_load(keyfile, &k);
+    int err = rdv_privkey_load(a->keyfile, &k);
     if (err)
-        return cli_fail("record seal: key %s: %s", keyfile, rdv_strerror(err));
+        return cli_fail("record seal: key %s: %s", a->keyfile, rdv_strerror(err));
     struct rdv_buf env;
     rdv_buf_init(&env, RDV_ENVELOPE_MAX);
-    err = rdv_peerid_from_pubkey(&k.pub, &r->peer_id);
-    if (!err)
-        err = rdv_signed_peer_record_seal(&k, r, &env);
+    err = rdv_record_seal(a->kind, &k, &a->rec, &env);
     rdv_privkey_clear(&k);
-    if (!err && write_output(outpath, rdv_buf_head(&env), env.len) != RDV_OK)
-        err = cli_fail("record seal: cannot write %s: %s", outpath, strerror(errno));
+    if (!err && write_output(a->outpath, rdv_buf_head(&env), env.len) != RDV_OK)
+        err = cli_fail("record seal: cannot write %s: %s", a->outpath, strerror(errno));
     else if (err)
         err = cli_fail("record seal: %s", rdv_strerror(err));
     rdv_buf_free(&env);
     return err ? 1 : 0;
 }
 
-/* record seal --key FILE --addr MA [MA...] [--addr MA] [--seq N] OUT */
-static int cmd_record_seal(int argc, char **argv)
+/* --addr A B C: takes the following arguments while they are multiaddrs (the last one is OUT). */
+static int seal_addrs(struct seal_args *a, int argc, char **argv, int *i)
 {
-    const char *keyfile = NULL, *outpath = NULL;
-    struct rdv_peer_record r;
-    memset(&r, 0, sizeof(r));
-    r.seq = default_seq();
-    int rc = 0;
-    for (int i = 0; i < argc && rc == 0; i++) {
-        if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
-            keyfile = argv[++i];
-        } else if (strcmp(argv[i], "--seq") == 0 && i + 1 < argc) {
-            if (parse_u64(argv[++i], &r.seq) != RDV_OK)
-                rc = cli_fail("record seal: --seq needs an unsigned 64-bit number, not '%s'", argv[i]);
-        } else if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc) {
-            rc = record_add_text_addr(&r, argv[++i]) ? 1 : 0;
-            /* --addr A B C: take following arguments while they are multiaddrs */
-            while (rc == 0 && i + 2 < argc && argv[i + 1][0] == '/') {
-                struct rdv_buf probe;
-                rdv_buf_init(&probe, RDV_MA_MAX_BINARY);
-                int is_ma = rdv_ma_from_text(argv[i + 1], &probe) == RDV_OK;
-                rdv_buf_free(&probe);
-                if (!is_ma)
-                    break;
-                rc = record_add_text_addr(&r, argv[++i]) ? 1 : 0;
-            }
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            rc = cli_fail("record seal: unknown or incomplete option '%s'", argv[i]);
-        } else if (!outpath) {
-            outpath = argv[i];
-        } else {
-            rc = cli_fail("record seal: unexpected argument '%s'", argv[i]);
-        }
+    int rc = record_add_text_addr(a, argv[++*i]);
+    while (rc == 0 && *i + 2 < argc && argv[*i + 1][0] == '/') {
+        struct rdv_buf probe;
+        rdv_buf_init(&probe, RDV_MA_MAX_BINARY);
+        int is_ma = rdv_ma_from_text(argv[*i + 1], &probe) == RDV_OK;
+        rdv_buf_free(&probe);
+        if (!is_ma)
+            break;
+        rc = record_add_text_addr(a, argv[++*i]);
     }
-    if (rc == 0 && (!keyfile || !outpath || r.naddrs == 0))
-        rc = cli_fail("usage: " PROG " record seal --key FILE --addr MULTIADDR [MULTIADDR...] [--seq N] OUT");
-    if (rc == 0)
-        rc = record_seal_write(keyfile, &r, outpath);
-    rdv_peer_record_free(&r);
     return rc;
 }
 
-static void print_record_json(const struct rdv_peer_record *r)
+/* One argument of record seal at argv[*i] (options consume theirs); 0, an exit status, or -1 for --help. */
+static int seal_arg(struct seal_args *a, int argc, char **argv, int *i)
+{
+    const char *o = argv[*i];
+    bool has_value = *i + 1 < argc;
+    if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+        printf("usage: " PROG " " RECORD_SEAL_USAGE "\n  Signs a record (OUT may be -).\n" RECORD_HELP);
+        return -1;
+    }
+    if (strcmp(o, "--key") == 0 && has_value) {
+        a->keyfile = argv[++*i];
+    } else if (strcmp(o, "--kind") == 0 && has_value) {
+        return parse_kind(argv[++*i], &a->kind);
+    } else if (strcmp(o, "--mix-key") == 0 && has_value) {
+        a->rec.mix_key = (const uint8_t *)argv[++*i];
+        a->rec.mix_key_len = strlen(argv[*i]);
+    } else if (strcmp(o, "--seq") == 0 && has_value) {
+        if (parse_u64(argv[++*i], &a->rec.seq) != RDV_OK)
+            return cli_fail("record seal: --seq needs an unsigned 64-bit number, not '%s'", argv[*i]);
+    } else if (strcmp(o, "--addr") == 0 && has_value) {
+        return seal_addrs(a, argc, argv, i);
+    } else if (o[0] == '-' && o[1] != '\0') {
+        return cli_fail("record seal: unknown or incomplete option '%s'", o);
+    } else if (!a->outpath) {
+        a->outpath = o;
+    } else {
+        return cli_fail("record seal: unexpected argument '%s'", o);
+    }
+    return 0;
+}
+
+/* record seal --key FILE --addr MA [MA...] [--seq N] [--kind peer|waku] [--mix-key TEXT] OUT */
+static int cmd_record_seal(int argc, char **argv)
+{
+    struct seal_args a;
+    memset(&a, 0, sizeof(a));
+    a.kind = &rdv_record_kind_peer;
+    a.rec.seq = default_seq();
+    int rc = 0;
+    for (int i = 0; i < argc && rc == 0; i++)
+        rc = seal_arg(&a, argc, argv, &i);
+    if (rc == 0 && a.rec.mix_key && a.kind != &rdv_record_kind_waku)
+        rc = cli_fail("record seal: --mix-key needs --kind waku");
+    if (rc == 0 && (!a.keyfile || !a.outpath || a.rec.naddrs == 0))
+        rc = cli_fail("usage: " PROG " " RECORD_SEAL_USAGE);
+    if (rc == 0)
+        rc = record_seal_write(&a);
+    for (size_t i = 0; i < a.rec.naddrs; i++)
+        rdv_buf_free(&a.bins[i]);
+    return rc < 0 ? 0 : rc;
+}
+
+static void print_record_json(const struct rdv_record_kind *k, const struct rdv_record_summary *r)
 {
     char id[RDV_PEERID_TEXT_MAX];
-    if (rdv_peerid_to_text(&r->peer_id, id, sizeof(id)) < 0)
+    if (rdv_peerid_to_text(&r->peer, id, sizeof(id)) < 0)
         snprintf(id, sizeof(id), "?");
     printf("{\"peer_id\": ");
     print_json_string(stdout, id);
@@ -265,26 +320,48 @@ static void print_record_json(const struct rdv_peer_record *r)
         printf(i ? ", " : "");
         print_json_string(stdout, text);
     }
-    printf("]}\n");
+    printf("]");
+    if (k == &rdv_record_kind_waku) {
+        /* the mixKey is a string on the wire, but nothing makes it valid UTF-8: print it as it is,
+         * escaped by jansson, or null when it cannot be */
+        json_t *j = json_stringn((const char *)(r->mix_key ? r->mix_key : (const uint8_t *)""), r->mix_key_len);
+        char *txt = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+        printf(", \"kind\": \"waku\", \"mix_key\": %s", txt ? txt : "null");
+        free(txt);
+        json_decref(j);
+    }
+    printf("}\n");
 }
 
-/* record inspect FILE|- */
+/* record inspect [--kind peer|waku] FILE|- */
 static int cmd_record_inspect(int argc, char **argv)
 {
+    const struct rdv_record_kind *kind = &rdv_record_kind_peer;
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        printf("usage: " PROG " " RECORD_INSPECT_USAGE "\n  Verifies a signed record, prints it as JSON.\n" RECORD_HELP);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[0], "--kind") == 0) {
+        if (parse_kind(argv[1], &kind))
+            return 1;
+        argc -= 2;
+        argv += 2;
+    }
     if (argc != 1)
-        return cli_fail("usage: " PROG " record inspect FILE|-");
+        return cli_fail("usage: " PROG " " RECORD_INSPECT_USAGE);
     uint8_t *bytes;
     size_t n;
     int err = read_input(argv[0], RDV_ENVELOPE_MAX, &bytes, &n);
     if (err)
         return cli_fail("record inspect: %s: %s", argv[0], err == RDV_ERR_IO ? strerror(errno) : rdv_strerror(err));
-    struct rdv_peer_record r;
-    err = rdv_signed_peer_record_open(bytes, n, &r);
+    struct rdv_record_summary r;
+    err = rdv_record_open(kind, bytes, n, &r);
+    if (!err)
+        print_record_json(kind, &r); /* r points into bytes */
     free(bytes);
     if (err)
-        return cli_fail("record inspect: invalid signed peer record: %s", rdv_strerror(err));
-    print_record_json(&r);
-    rdv_peer_record_free(&r);
+        return cli_fail("record inspect: invalid signed %s: %s", kind == &rdv_record_kind_waku ? "WakuPeerRecord" : "peer record",
+                        rdv_strerror(err));
     return 0;
 }
 
@@ -294,26 +371,37 @@ static int cmd_record(int argc, char **argv)
         return cmd_record_seal(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "inspect") == 0)
         return cmd_record_inspect(argc - 2, argv + 2);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: " PROG " " RECORD_SEAL_USAGE "\n       " PROG " " RECORD_INSPECT_USAGE "\n" RECORD_HELP);
+        return 0;
+    }
     return cli_fail("usage: " PROG " record seal|inspect ...");
 }
 
+#define PROTO_OPT "[-p|--protocol waku0|std|waku1]"
 static const struct command commands[] = {
-    {"register", "register --server MA/p2p/ID --ns NS [--ttl S] [--key FILE] [--addr MA]...   register a signed peer record", cli_cmd_register},
-    {"discover", "discover --server MA/p2p/ID --ns NS [--limit N]   print one JSON line per verified registration", cli_cmd_discover},
-    {"identify", "identify --server MA/p2p/ID                       ask a libp2p peer who it is (JSON)", cli_cmd_identify},
-    {"ping", "ping --server MA/p2p/ID                           libp2p ping, prints the round trip", cli_cmd_ping},
-    {"advertise", "advertise --server MA/p2p/ID [--server ...] --ns NS [--ttl S] [--key FILE] [--addr MA]...\n"
-                  "                                                    stay registered until SIGINT/SIGTERM (JSON events)", cli_cmd_advertise},
-    {"find", "find --server MA/p2p/ID [--server ...] --ns NS [--limit N]   one JSON line per verified peer", cli_cmd_find},
-    {"keygen", "keygen [--type ed25519|secp256k1] [--force] FILE   create an identity key (mode 0600), print its peer id", cmd_keygen},
-    {"peer-id", "peer-id [--cid] KEYFILE                          print the peer id of a key file", cmd_peer_id},
-    {"record", "record seal --key FILE --addr MA [MA...] [--seq N] OUT   sign a peer record (OUT may be -)\n"
-               "  record inspect FILE|-                            verify a signed peer record, print it as JSON", cmd_record},
+    {"register", "register --server MA/p2p/ID --ns NS [--ttl S] [--key FILE] [--addr MA]... " PROTO_OPT "\n"
+                 "                                                    register a signed record", cli_cmd_register, true},
+    {"discover", "discover --server MA/p2p/ID --ns NS [--limit N] [--cookie HEX] " PROTO_OPT "\n"
+                 "                                                    one JSON line per verified registration (std, waku1:\n"
+                 "                                                    then {\"cookie\": HEX} for the next page)", cli_cmd_discover, true},
+    {"unregister", "unregister --server MA/p2p/ID --ns NS --key FILE [-p|--protocol std|waku1]\n"
+                   "                                                    remove the key's registrations under NS", cli_cmd_unregister, true},
+    {"identify", "identify --server MA/p2p/ID                       ask a libp2p peer who it is (JSON)", cli_cmd_identify, true},
+    {"ping", "ping --server MA/p2p/ID                           libp2p ping, prints the round trip", cli_cmd_ping, true},
+    {"advertise", "advertise --server MA/p2p/ID [--server ...] --ns NS [--ttl S] [--key FILE] [--addr MA]... " PROTO_OPT "\n"
+                  "                                                    stay registered until SIGINT/SIGTERM (JSON events)", cli_cmd_advertise, true},
+    {"find", "find --server MA/p2p/ID [--server ...] --ns NS [--limit N] " PROTO_OPT "\n"
+             "                                                    one JSON line per verified peer", cli_cmd_find, true},
+    {"keygen", "keygen [--type ed25519|secp256k1] [--force] FILE   create an identity key (mode 0600), print its peer id", cmd_keygen, false},
+    {"peer-id", "peer-id [--cid] KEYFILE                          print the peer id of a key file", cmd_peer_id, false},
+    {"record", RECORD_SEAL_USAGE "\n                                                    sign a record (OUT may be -)\n"
+               "  " RECORD_INSPECT_USAGE "                 verify a signed record, print it as JSON", cmd_record, true},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: " PROG " COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(out, "usage: " PROG " COMMAND [ARGS]   (" PROG " COMMAND --help: the command's options)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %s\n", commands[i].usage);
 }
@@ -328,6 +416,10 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
+            if (!commands[i].own_help && argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+                printf("usage: " PROG " %s\n", commands[i].usage);
+                return 0;
+            }
             optind = 1; /* getopt sees the subcommand as its program name */
             return commands[i].run(argc - 1, argv + 1);
         }

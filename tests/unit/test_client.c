@@ -3,7 +3,10 @@
  * served in this process (src/rendezvous/server.c on the memory store, loopback TCP): advertise,
  * find with and without the cache (the server's DISCOVER count tells whether it was asked), a new
  * record replacing the old after set_addrs, our own record left out, the keepalive, and freeing a
- * client from inside its callback or with requests in flight (ASan's leak check watches). */
+ * client from inside its callback or with requests in flight (ASan's leak check watches). The
+ * point serves all three dialects over one store: std and waku1 clients are checked for cookies
+ * (a second find gets only newer records; a refused cookie is dropped and the find retried),
+ * UNREGISTER on advert stop, and which dialects see whose registrations. */
 #include "config.h"
 
 #include <sodium.h>
@@ -87,6 +90,8 @@ struct point_srv {
     struct rdv_service_config cfg;
     struct rdv_rendezvous_server srv;
     uint64_t discovers_ok; /* pushed by the server's observer */
+    uint64_t bad_cookies;  /* DISCOVERs answered E_INVALID_COOKIE */
+    uint64_t unregisters;
     char addr[RDV_MA_MAX_TEXT + RDV_PEERID_TEXT_MAX + 8];
 };
 
@@ -94,8 +99,13 @@ static void count_request(void *ctx, const struct rdv_dialect *d, enum rdv_req_t
                           double seconds)
 {
     (void)d, (void)seconds;
+    struct point_srv *p = ctx;
     if (type == RDV_REQ_DISCOVER && st == RDV_STATUS_OK)
-        ((struct point_srv *)ctx)->discovers_ok++;
+        p->discovers_ok++;
+    if (type == RDV_REQ_DISCOVER && st == RDV_STATUS_E_INVALID_COOKIE)
+        p->bad_cookies++;
+    if (type == RDV_REQ_UNREGISTER)
+        p->unregisters++;
 }
 
 static void once_open(struct rdv_stream *st)
@@ -140,6 +150,11 @@ static int point_start(struct ev_loop *loop, struct point_srv *p, enum ping_mode
     p->srv.max_message = RDV_MAX_MESSAGE;
     p->srv.observer = (struct rdv_rendezvous_observer){.request = count_request, .ctx = p};
     rdv_rendezvous_server_enable(&p->srv, rdv_dialect_get(RDV_DIALECT_WAKU0), &p->cfg);
+    for (unsigned d = RDV_DIALECT_STD; d <= RDV_DIALECT_WAKU1; d++) {
+        struct rdv_service_config dc;
+        rdv_service_config_for(&dc, rdv_dialect_get(d));
+        rdv_rendezvous_server_enable(&p->srv, rdv_dialect_get(d), &dc);
+    }
     if (!err && ping == PING_STREAM)
         err = rdv_builtin_register(p->host);
     if (!err && ping == PING_ONCE)
@@ -364,6 +379,24 @@ static void test_unreachable(void)
 
 /* ---- against a point in this process ------------------------------------------------------------ */
 
+static struct rendezvous_client *client_in(struct ev_loop *loop, const char *point, const char *addr,
+                                           const char *protocol, const char *mix_key)
+{
+    const char *points[1] = {point};
+    const char *addrs[1] = {addr};
+    struct rendezvous_config cfg;
+    rendezvous_config_init(&cfg);
+    cfg.points = points;
+    cfg.npoints = 1;
+    cfg.addrs = addrs;
+    cfg.naddrs = addr ? 1 : 0;
+    cfg.protocol = protocol;
+    cfg.mix_key = (const uint8_t *)mix_key;
+    cfg.mix_key_len = mix_key ? strlen(mix_key) : 0;
+    struct rendezvous_client *c = NULL;
+    return rendezvous_client_new(loop, &cfg, &c) == RENDEZVOUS_OK ? c : NULL;
+}
+
 static struct rendezvous_client *client_of(struct ev_loop *loop, const char *point, const char *addr, double keepalive)
 {
     const char *points[1] = {point};
@@ -530,6 +563,154 @@ static void test_ping_variants(void)
     ev_loop_destroy(loop);
 }
 
+/* Whether l holds exactly the peers ids[0..n-1] (in any order). */
+static bool peers_are(const struct rendezvous_peer_list *l, const char *const *ids, size_t n)
+{
+    if (!l || l->n != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bool found = false;
+        for (size_t j = 0; j < l->n && !found; j++)
+            found = strcmp(l->peers[j].peer_id, ids[i]) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Finds ns with c and checks the answer is exactly ids. */
+static void find_is(struct rendezvous_client *c, const char *ns, const char *const *ids, size_t n, const char *what)
+{
+    struct rendezvous_peer_list *l = NULL;
+    int err = rendezvous_find_peers_wait(c, ns, 0, &l);
+    ok(err == RENDEZVOUS_OK && peers_are(l, ids, n), "%s (err %d, %zu peers)", what, err, l ? l->n : 0);
+    rendezvous_peer_list_free(l);
+}
+
+/* The client forgets every record it learnt (its cookies stay): its next answer is the point's. */
+static void forget(struct rendezvous_client *c)
+{
+    rdv_cache_free(&c->cache);
+    rdv_cache_init(&c->cache, 0);
+}
+
+static struct rendezvous_advert *advertise_ok(struct rendezvous_client *c, const char *ns, int64_t want_ttl,
+                                              const char *what)
+{
+    struct rendezvous_advert *ad = NULL;
+    int64_t ttl = 0;
+    int err = rendezvous_advertise_wait(c, ns, 0, &ad, &ttl);
+    ok(err == RENDEZVOUS_OK && ttl == want_ttl, "%s (err %d, ttl %lld)", what, err, (long long)ttl);
+    return ad;
+}
+
+/* /rendezvous/1.0.0: cookies, E_INVALID_COOKIE, UNREGISTER, and the registrations waku0 shares. */
+static void test_std(struct ev_loop *loop, struct point_srv *p)
+{
+    struct rendezvous_client *a = client_in(loop, p->addr, "/ip4/10.0.0.1/tcp/1", "std", NULL);
+    struct rendezvous_client *c = client_in(loop, p->addr, "/ip4/10.0.0.3/tcp/3", RENDEZVOUS_PROTOCOL_STD, NULL);
+    struct rendezvous_client *d = client_in(loop, p->addr, "/ip4/10.0.0.4/tcp/4", "std", NULL);
+    struct rendezvous_client *b = client_in(loop, p->addr, NULL, "std", NULL);
+    if (!ok(a && b && c && d, "std clients"))
+        return;
+    char id[3][RDV_PEERID_TEXT_MAX];
+    rendezvous_client_peer_id(a, id[0], sizeof(id[0]));
+    rendezvous_client_peer_id(c, id[1], sizeof(id[1]));
+    rendezvous_client_peer_id(d, id[2], sizeof(id[2]));
+    const char *ids[3] = {id[0], id[1], id[2]};
+    struct rendezvous_advert *ad = advertise_ok(a, "s", 7200, "std: a advertises, granted the std default TTL");
+    find_is(b, "s", ids, 1, "std: b finds a");
+    ok(b->points[0].cookies && b->points[0].cookies->len == RDV_COOKIE_LEN, "the point's cookie is kept");
+    advertise_ok(c, "s", 7200, "std: c advertises");
+    find_is(b, "s", ids, 2, "b finds a and c: c from the point, a from the cache");
+    advertise_ok(d, "s", 7200, "std: d advertises");
+    forget(b);
+    find_is(b, "s", ids + 2, 1, "with its cookie, b is sent only d, the one registered since");
+    uint64_t asked = p->discovers_ok;
+    b->points[0].cookies->bytes[RDV_COOKIE_LEN - 1] ^= 1;
+    forget(b);
+    find_is(b, "s", ids, 3, "a damaged cookie: refused, dropped, asked again without: all three");
+    ok(p->bad_cookies == 1 && p->discovers_ok == asked + 1, "one E_INVALID_COOKIE, then one answer");
+
+    uint64_t unreg = p->unregisters;
+    rendezvous_advert_stop(ad);
+    is_int(rendezvous_client_flush(a, 2), RENDEZVOUS_OK, "a stops advertising: its UNREGISTER goes out");
+    ok(p->unregisters == unreg + 1, "the point handled one UNREGISTER");
+    struct rendezvous_client *e = client_in(loop, p->addr, NULL, "std", NULL);
+    find_is(e, "s", ids + 1, 2, "at once a is gone: a new finder sees c and d");
+    struct rendezvous_client *w0 = client_in(loop, p->addr, NULL, NULL, NULL);
+    find_is(w0, "s", ids + 1, 2, "a waku0 finder sees the std registrations too");
+    rendezvous_client_free(w0);
+    rendezvous_client_free(e);
+    rendezvous_client_free(a);
+    rendezvous_client_free(b);
+    rendezvous_client_free(c);
+    rendezvous_client_free(d);
+}
+
+/* /vac/waku/rendezvous/1.0.0: WakuPeerRecords with our mix key, apart from the other dialects. */
+static void test_waku1(struct ev_loop *loop, struct point_srv *p)
+{
+    struct rendezvous_client *w = client_in(loop, p->addr, "/ip4/10.0.0.7/tcp/7", "waku1", "mixkey-7");
+    struct rendezvous_client *f = client_in(loop, p->addr, NULL, RENDEZVOUS_PROTOCOL_WAKU1, NULL);
+    struct rendezvous_client *s = client_in(loop, p->addr, NULL, "std", NULL);
+    struct rendezvous_client *v = client_in(loop, p->addr, "/ip4/10.0.0.8/tcp/8", "waku1", NULL);
+    if (!ok(w && f && s && v, "waku1 clients"))
+        return;
+    struct rdv_record_summary rec;
+    ok(rdv_record_open(&rdv_record_kind_waku, rdv_buf_head(&w->envelope), w->envelope.len, &rec) == RDV_OK &&
+           rec.mix_key_len == 8 && memcmp(rec.mix_key, "mixkey-7", 8) == 0,
+       "waku1: our record is a WakuPeerRecord with the configured mix key");
+    char id[2][RDV_PEERID_TEXT_MAX];
+    rendezvous_client_peer_id(w, id[0], sizeof(id[0]));
+    rendezvous_client_peer_id(v, id[1], sizeof(id[1]));
+    const char *ids[2] = {id[0], id[1]};
+    struct rendezvous_advert *ad = advertise_ok(w, "wt", 60, "waku1: w advertises, granted the waku1 default TTL");
+    find_is(f, "wt", ids, 1, "waku1: f finds w");
+    find_is(s, "wt", ids, 0, "a std finder does not see WakuPeerRecords");
+    find_is(f, "s", ids, 0, "nor a waku1 finder the std registrations");
+    advertise_ok(v, "wt", 60, "waku1: v advertises");
+    forget(f);
+    find_is(f, "wt", ids + 1, 1, "waku1 cookies: f is sent only v");
+    rendezvous_advert_stop(ad);
+    is_int(rendezvous_client_flush(w, 2), RENDEZVOUS_OK, "w stops: UNREGISTER");
+    struct rendezvous_client *g = client_in(loop, p->addr, NULL, "waku1", NULL);
+    find_is(g, "wt", ids + 1, 1, "w is gone at once");
+    rendezvous_client_free(g);
+    rendezvous_client_free(w);
+    rendezvous_client_free(f);
+    rendezvous_client_free(s);
+    rendezvous_client_free(v);
+}
+
+static void test_dialects(void)
+{
+    struct ev_loop *loop = ev_loop_new(0);
+    struct point_srv p;
+    if (!ok(point_start(loop, &p, PING_STREAM) == RDV_OK, "a point serving waku0, std and waku1")) {
+        ev_loop_destroy(loop);
+        return;
+    }
+    const char *points[1] = {p.addr};
+    struct rendezvous_config cfg;
+    rendezvous_config_init(&cfg);
+    cfg.points = points;
+    cfg.npoints = 1;
+    cfg.protocol = "/rendezvous/9.9.9";
+    struct rendezvous_client *x = NULL;
+    is_int(rendezvous_client_new(loop, &cfg, &x), RENDEZVOUS_ERR_UNSUPPORTED, "an unknown protocol");
+    cfg.protocol = "waku1";
+    uint8_t big[RENDEZVOUS_MIX_KEY_MAX + 1] = {0};
+    cfg.mix_key = big;
+    cfg.mix_key_len = sizeof(big);
+    is_int(rendezvous_client_new(loop, &cfg, &x), RENDEZVOUS_ERR_INVALID, "an oversize mix key");
+    test_std(loop, &p);
+    test_waku1(loop, &p);
+    run_until(loop, NULL, 0.1);
+    point_stop(&p);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -538,5 +719,6 @@ int main(void)
     test_unreachable();
     test_point();
     test_ping_variants();
+    test_dialects();
     return tap_done();
 }

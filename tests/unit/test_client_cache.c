@@ -22,28 +22,23 @@ static struct rdv_peerid new_peer(void)
     return id;
 }
 
-/* A record of peer `id` with seq and one address /ip4/10.0.0.<n>/tcp/<port>. */
-static struct rdv_peer_record record(const struct rdv_peerid *id, uint64_t seq, int n, int port)
+/* Puts a record of peer `id` with seq and one address /ip4/10.0.0.<n>/tcp/<4000+n>. */
+static int put(struct rdv_cache *c, const char *ns, const struct rdv_peerid *id, uint64_t seq, int n, double expires)
 {
-    struct rdv_peer_record r;
+    struct rdv_record_summary r;
     memset(&r, 0, sizeof(r));
-    r.peer_id = *id;
+    r.peer = *id;
     r.seq = seq;
     char text[64];
-    snprintf(text, sizeof(text), "/ip4/10.0.0.%d/tcp/%d", n, port);
+    snprintf(text, sizeof(text), "/ip4/10.0.0.%d/tcp/%d", n, 4000 + n);
     struct rdv_buf ma;
     rdv_buf_init(&ma, 0);
     rdv_ma_from_text(text, &ma);
-    rdv_peer_record_add_addr(&r, rdv_buf_head(&ma), ma.len);
-    rdv_buf_free(&ma);
-    return r;
-}
-
-static int put(struct rdv_cache *c, const char *ns, const struct rdv_peerid *id, uint64_t seq, int n, double expires)
-{
-    struct rdv_peer_record r = record(id, seq, n, 4000 + n);
+    r.addrs[0] = (struct rdv_record_addr){rdv_buf_head(&ma), ma.len};
+    r.naddrs = 1;
+    r.addrs_bytes = ma.len;
     int err = rdv_cache_put(c, ns, &r, expires);
-    rdv_peer_record_free(&r);
+    rdv_buf_free(&ma);
     return err;
 }
 
