@@ -63,8 +63,11 @@ await test('a canvas js client registers with the same server', async () => {
 await test('rendezvous-cli discover --protocol /rendezvous/1.0.0 prints both registrations', async () => {
   const r = await cliAsync(['discover', '--protocol', PROTO, '--server', listen, '--ns', 'cv-c'])
   assert.equal(r.status, 0, r.stderr)
-  const found = r.lines.map(l => JSON.parse(l))
+  const all = r.lines.map(l => JSON.parse(l))
   diag(r.stdout.trim())
+  // the last line is the cookie the canvas server answered with (its 8-byte row id)
+  assert.ok(all.length && typeof all[all.length - 1].cookie === 'string', 'a cookie line ends the output')
+  const found = all.filter(f => f.peer_id)
   const ids = found.map(f => f.peer_id).sort()
   assert.deepEqual(ids, [myId, c.node.peerId.toString()].sort())
   const mine = found.find(f => f.peer_id === myId)
