@@ -312,35 +312,57 @@ int rdv_wire_decode_response(const struct rdv_wire_layout *l, const uint8_t *msg
             continue;
         if (f.wire != RDV_PB_LEN || read_response_body(discover, f.data, f.len, out))
             return RDV_ERR_INVALID;
-        out->body = slice(&f); /* the last one holds the registrations we iterate */
+    }
+    if (discover) { /* the registrations of every occurrence, read by rdv_wire_next_registration */
+        out->body = (struct rdv_wire_slice){msg ? msg : (const uint8_t *)"", n};
+        out->body_field = want;
     }
     return RDV_OK;
 }
 
-int rdv_wire_next_registration(const struct rdv_wire_response *r, size_t *pos, struct rdv_wire_registration *reg)
+int rdv_wire_next_registration(const struct rdv_wire_response *r, struct rdv_wire_reg_iter *it,
+                               struct rdv_wire_registration *reg)
 {
     struct rdv_pb_reader rd;
     struct rdv_pb_field f, g;
-    rdv_pb_reader_init(&rd, r->body.p, r->body.len);
-    rd.pos = *pos;
+    const size_t n = r->body.p ? r->body.len : 0;
     for (;;) {
+        if (it->inner < it->end && it->end <= n) { /* the rest of one DiscoverResponse */
+            rdv_pb_reader_init(&rd, r->body.p, it->end);
+            rd.pos = it->inner;
+            int rc = rdv_pb_next(&rd, &f);
+            it->inner = rd.pos;
+            if (rc < 0) {
+                it->outer = it->inner = it->end = n;
+                return -1;
+            }
+            if (rc == 0 || f.num != DR_REGS || f.wire != RDV_PB_LEN)
+                continue;
+            struct rdv_pb_reader in;
+            memset(reg, 0, sizeof(*reg));
+            rdv_pb_reader_init(&in, f.data, f.len);
+            while ((rc = rdv_pb_next(&in, &g)) == 1) {
+                if (g.num == REG_NS && g.wire == RDV_PB_LEN)
+                    reg->ns = slice(&g);
+                else if (g.num == REG_RECORD && g.wire == RDV_PB_LEN)
+                    reg->record = slice(&g);
+                else if (g.num == REG_TTL && g.wire == RDV_PB_VARINT)
+                    reg->ttl = g.varint;
+            }
+            return rc < 0 ? -1 : 1;
+        }
+        /* the next DiscoverResponse occurrence at the top level */
+        if (it->outer >= n || !r->body_field)
+            return 0;
+        rdv_pb_reader_init(&rd, r->body.p, n);
+        rd.pos = it->outer;
         int rc = rdv_pb_next(&rd, &f);
-        *pos = rd.pos;
+        it->outer = rd.pos;
         if (rc <= 0)
             return rc;
-        if (f.num != DR_REGS || f.wire != RDV_PB_LEN)
-            continue;
-        struct rdv_pb_reader in;
-        memset(reg, 0, sizeof(*reg));
-        rdv_pb_reader_init(&in, f.data, f.len);
-        while ((rc = rdv_pb_next(&in, &g)) == 1) {
-            if (g.num == REG_NS && g.wire == RDV_PB_LEN)
-                reg->ns = slice(&g);
-            else if (g.num == REG_RECORD && g.wire == RDV_PB_LEN)
-                reg->record = slice(&g);
-            else if (g.num == REG_TTL && g.wire == RDV_PB_VARINT)
-                reg->ttl = g.varint;
+        if (f.num == r->body_field && f.wire == RDV_PB_LEN) {
+            it->inner = (size_t)(f.data - r->body.p);
+            it->end = it->inner + f.len;
         }
-        return rc < 0 ? -1 : 1;
     }
 }

@@ -75,11 +75,20 @@ struct rdv_wire_response {
     struct rdv_wire_slice text;
     uint64_t ttl;                  /* REGISTER: granted */
     struct rdv_wire_slice cookie;  /* DISCOVER */
-    /* DISCOVER: registrations. Encoding takes the array; decoding leaves regs NULL and fills the
-     * slice over the DiscoverResponse for rdv_wire_next_registration. */
+    /* DISCOVER: registrations. Encoding takes the array; decoding leaves regs NULL and sets body
+     * to the whole Message and body_field to the Message field of its DiscoverResponse, for
+     * rdv_wire_next_registration: every occurrence of that submessage is read, since protobuf
+     * merges repeated submessages (their registrations concatenate). */
     const struct rdv_wire_registration *regs;
     size_t nregs;
     struct rdv_wire_slice body;
+    uint32_t body_field;
+};
+
+/* Where rdv_wire_next_registration is in a decoded response: zero it to start. */
+struct rdv_wire_reg_iter {
+    size_t outer;       /* next top-level field of the Message */
+    size_t inner, end;  /* the rest of the DiscoverResponse occurrence being read */
 };
 
 /* Bytes rdv_wire_encode_response would add for one registration (for cutting a sample to fit). */
@@ -88,8 +97,9 @@ int rdv_wire_encode_response(const struct rdv_wire_layout *l, const struct rdv_w
 /* RDV_OK, or RDV_ERR_INVALID (not a response of this layout). */
 int rdv_wire_decode_response(const struct rdv_wire_layout *l, const uint8_t *msg, size_t n,
                              struct rdv_wire_response *out);
-/* Iterates a decoded DiscoverResponse's registrations: *pos starts at 0. 1 and *reg filled, 0 at
- * the end, -1 malformed. */
-int rdv_wire_next_registration(const struct rdv_wire_response *r, size_t *pos, struct rdv_wire_registration *reg);
+/* Iterates a decoded DiscoverResponse's registrations, across every DiscoverResponse occurrence:
+ * *it starts zeroed. 1 and *reg filled, 0 at the end, -1 malformed. */
+int rdv_wire_next_registration(const struct rdv_wire_response *r, struct rdv_wire_reg_iter *it,
+                               struct rdv_wire_registration *reg);
 
 #endif
