@@ -72,7 +72,8 @@ static int collect_registrations(const struct rpc *r, const struct rdv_wire_resp
                                  struct rdv_rpc_registration **out, size_t *n)
 {
     struct rdv_wire_registration g;
-    size_t pos = 0, count = 0;
+    struct rdv_wire_reg_iter pos = {0};
+    size_t count = 0;
     int rc;
     while ((rc = rdv_wire_next_registration(w, &pos, &g)) == 1)
         count++;
@@ -81,7 +82,7 @@ static int collect_registrations(const struct rpc *r, const struct rdv_wire_resp
     struct rdv_rpc_registration *regs = calloc(count ? count : 1, sizeof(*regs));
     if (!regs)
         return RDV_ERR_NOMEM;
-    pos = 0;
+    pos = (struct rdv_wire_reg_iter){0};
     for (size_t i = 0; i < count && rdv_wire_next_registration(w, &pos, &g) == 1; i++)
         regs[i] = (struct rdv_rpc_registration){g.ns.p, g.ns.len, g.record.p, g.record.len,
                                                 wire_ttl(r->d->wire, g.ttl)};

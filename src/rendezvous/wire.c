@@ -267,7 +267,7 @@ int rdv_wire_encode_response(const struct rdv_wire_layout *l, const struct rdv_w
     return RDV_ERR_UNSUPPORTED; /* UNREGISTER has no response */
 }
 
-static int read_response_body(bool discover, const uint8_t *p, size_t n, struct rdv_wire_response *out)
+static int read_response_body(bool discover, bool cookies, const uint8_t *p, size_t n, struct rdv_wire_response *out)
 {
     struct rdv_pb_reader r;
     struct rdv_pb_field f;
@@ -281,7 +281,7 @@ static int read_response_body(bool discover, const uint8_t *p, size_t n, struct 
             out->text = slice(&f);
         else if (!discover && f.num == RR_TTL && f.wire == RDV_PB_VARINT)
             out->ttl = f.varint;
-        else if (discover && f.num == DR_COOKIE && f.wire == RDV_PB_LEN)
+        else if (discover && cookies && f.num == DR_COOKIE && f.wire == RDV_PB_LEN)
             out->cookie = slice(&f);
     }
     return rc < 0 ? RDV_ERR_INVALID : RDV_OK;
@@ -310,7 +310,7 @@ int rdv_wire_decode_response(const struct rdv_wire_layout *l, const uint8_t *msg
     while (rdv_pb_next(&r, &f) == 1) {
         if (f.num != want)
             continue;
-        if (f.wire != RDV_PB_LEN || read_response_body(discover, f.data, f.len, out))
+        if (f.wire != RDV_PB_LEN || read_response_body(discover, l->has_cookies, f.data, f.len, out))
             return RDV_ERR_INVALID;
     }
     if (discover) { /* the registrations of every occurrence, read by rdv_wire_next_registration */
