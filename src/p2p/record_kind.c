@@ -56,8 +56,12 @@ static int read_address_info(const uint8_t *p, size_t n, struct rdv_record_summa
     return rc < 0 || !ma ? RDV_ERR_INVALID : add_addr(out, ma, ma_len);
 }
 
-/* PeerRecord { bytes peer_id = 1; uint64 seq = 2; repeated AddressInfo addresses = 3; } */
-static int read_peer_record(const uint8_t *p, size_t n, struct rdv_record_summary *out)
+/* PeerRecord { bytes peer_id = 1; uint64 seq = 2; repeated AddressInfo addresses = 3; } (RFC 0003),
+ * and WakuPeerRecord { bytes peerId = 1; uint64 seqNo = 2; repeated bytes addresses = 3;
+ * string mixKey = 4; } (nwaku waku/waku_rendezvous/waku_peer_record.nim): the same fields but for
+ * bare multiaddrs instead of AddressInfo and the mixKey, which nwaku requires on the wire (it may
+ * be empty) with at least one address. waku says which. */
+static int read_record(const uint8_t *p, size_t n, bool waku, struct rdv_record_summary *out)
 {
     struct rdv_pb_reader r;
     struct rdv_pb_field f;
@@ -70,41 +74,31 @@ static int read_peer_record(const uint8_t *p, size_t n, struct rdv_record_summar
             err = read_peer_id(&f, out, &has_id);
         else if (f.num == 2)
             err = f.wire == RDV_PB_VARINT ? (out->seq = f.varint, RDV_OK) : RDV_ERR_INVALID;
+        else if (f.num == 3 && f.wire != RDV_PB_LEN)
+            err = RDV_ERR_INVALID;
         else if (f.num == 3)
-            err = f.wire == RDV_PB_LEN ? read_address_info(f.data, f.len, out) : RDV_ERR_INVALID;
-        if (err)
-            return err;
-    }
-    return rc < 0 || !has_id ? RDV_ERR_INVALID : RDV_OK;
-}
-
-/* WakuPeerRecord { bytes peerId = 1; uint64 seqNo = 2; repeated bytes addresses = 3; string mixKey = 4; }
- * (nwaku waku/waku_rendezvous/waku_peer_record.nim): addresses are bare multiaddrs, at least one;
- * mixKey is required on the wire but may be empty. */
-static int read_waku_record(const uint8_t *p, size_t n, struct rdv_record_summary *out)
-{
-    struct rdv_pb_reader r;
-    struct rdv_pb_field f;
-    bool has_id = false;
-    int rc;
-    rdv_pb_reader_init(&r, p, n);
-    while ((rc = rdv_pb_next(&r, &f)) == 1) {
-        int err = RDV_OK;
-        if (f.num == 1)
-            err = read_peer_id(&f, out, &has_id);
-        else if (f.num == 2)
-            err = f.wire == RDV_PB_VARINT ? (out->seq = f.varint, RDV_OK) : RDV_ERR_INVALID;
-        else if (f.num == 3)
-            err = f.wire == RDV_PB_LEN ? add_addr(out, f.data, f.len) : RDV_ERR_INVALID;
-        else if (f.num == 4 && f.wire == RDV_PB_LEN) {
+            err = waku ? add_addr(out, f.data, f.len) : read_address_info(f.data, f.len, out);
+        else if (f.num == 4 && waku && f.wire == RDV_PB_LEN) {
             out->mix_key = f.data ? f.data : (const uint8_t *)"";
             out->mix_key_len = f.len;
-        } else if (f.num == 4)
+        } else if (f.num == 4 && waku)
             err = RDV_ERR_INVALID;
         if (err)
             return err;
     }
-    return rc < 0 || !has_id || !out->mix_key || out->naddrs == 0 ? RDV_ERR_INVALID : RDV_OK;
+    if (rc < 0 || !has_id || (waku && (!out->mix_key || out->naddrs == 0)))
+        return RDV_ERR_INVALID;
+    return RDV_OK;
+}
+
+static int read_peer_record(const uint8_t *p, size_t n, struct rdv_record_summary *out)
+{
+    return read_record(p, n, false, out);
+}
+
+static int read_waku_record(const uint8_t *p, size_t n, struct rdv_record_summary *out)
+{
+    return read_record(p, n, true, out);
 }
 
 static int write_addrs(const struct rdv_record_summary *in, struct rdv_buf *out, bool wrapped)
@@ -230,19 +224,6 @@ static int env_key(const struct env_parts *e, struct rdv_pubkey *key)
     return RDV_OK;
 }
 
-static size_t put_uvarint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    do {
-        p[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            p[n] |= 0x80;
-        n++;
-    } while (v);
-    return n;
-}
-
 /* uvarint(len(domain)) domain uvarint(len(type)) type uvarint(len(payload)) payload */
 static int env_verify(const struct rdv_record_kind *k, const struct env_parts *e, const struct rdv_pubkey *key)
 {
@@ -250,13 +231,13 @@ static int env_verify(const struct rdv_record_kind *k, const struct env_parts *e
     size_t dlen = strlen(k->domain), n = 0;
     if (dlen > DOMAIN_MAX || e->type_len + e->payload_len > RDV_RECORD_ENVELOPE_MAX)
         return RDV_ERR_TOO_LARGE;
-    n += put_uvarint(msg + n, dlen);
+    n += rdv_pb_encode_varint(msg + n, dlen);
     memcpy(msg + n, k->domain, dlen);
     n += dlen;
-    n += put_uvarint(msg + n, e->type_len);
+    n += rdv_pb_encode_varint(msg + n, e->type_len);
     memcpy(msg + n, e->type, e->type_len);
     n += e->type_len;
-    n += put_uvarint(msg + n, e->payload_len);
+    n += rdv_pb_encode_varint(msg + n, e->payload_len);
     memcpy(msg + n, e->payload, e->payload_len);
     n += e->payload_len;
     return rdv_pubkey_verify(key, msg, n, e->sig, e->sig_len) == RDV_OK ? RDV_OK : RDV_ERR_SIGNATURE;

@@ -4,25 +4,12 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "util/be64.h"
 #include "util/err.h"
 
 #define COOKIE_VERSION 1
 #define COOKIE_BODY 10 /* version, kind, counter */
 #define COOKIE_MAC 16
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 static int cookie_mac(const uint8_t *key, const uint8_t body[COOKIE_BODY], const uint8_t *ns, size_t ns_len,
                       uint8_t mac[COOKIE_MAC])
@@ -40,7 +27,7 @@ int rdv_cookie_make(const uint8_t key[RDV_COOKIE_KEY_LEN], uint8_t kind, const u
 {
     out[0] = COOKIE_VERSION;
     out[1] = kind;
-    put_be64(out + 2, counter);
+    rdv_put_be64(out + 2, counter);
     return cookie_mac(key, out, ns, ns_len, out + COOKIE_BODY);
 }
 
@@ -52,6 +39,6 @@ int rdv_cookie_parse(const uint8_t key[RDV_COOKIE_KEY_LEN], uint8_t kind, const 
         return RDV_ERR_INVALID;
     if (cookie_mac(key, cookie, ns, ns_len, mac) != RDV_OK || sodium_memcmp(mac, cookie + COOKIE_BODY, COOKIE_MAC) != 0)
         return RDV_ERR_INVALID;
-    *counter = get_be64(cookie + 2);
+    *counter = rdv_get_be64(cookie + 2);
     return RDV_OK;
 }

@@ -749,3 +749,25 @@ int rdv_index_page(struct rdv_index *ix, const struct rdv_store_query *q, rec_t 
     *n = k;
     return RDV_OK;
 }
+
+int rdv_index_query(struct rdv_index *ix, const struct rdv_store_query *q, rec_t ***recs, size_t *n)
+{
+    *recs = NULL;
+    *n = 0;
+    if (!rdv_store_query_valid(q))
+        return RDV_ERR_INVALID;
+    if (q->ordered)
+        return rdv_index_page(ix, q, recs, n);
+    rec_t *const *sample;
+    size_t k;
+    rdv_index_sample(ix, q->kind, q->ns, q->ns_len, q->limit, &sample, &k);
+    if (k == 0)
+        return RDV_OK;
+    rec_t **out = malloc(k * sizeof(*out));
+    if (!out)
+        return RDV_ERR_NOMEM;
+    memcpy(out, sample, k * sizeof(*out));
+    *recs = out;
+    *n = k;
+    return RDV_OK;
+}

@@ -115,6 +115,9 @@ void rdv_index_sample(struct rdv_index *ix, uint8_t kind, const void *ns, size_t
  * counter > q->after of (kind, ns) or of the kind (ns_len 0), in counter order, at most q->limit.
  * O(log n + limit). Returns 0, RDV_ERR_INVALID or RDV_ERR_NOMEM. */
 int rdv_index_page(struct rdv_index *ix, const struct rdv_store_query *q, struct rdv_index_rec ***recs, size_t *n);
+/* A whole discover query (sampled or ordered, checked with rdv_store_query_valid): *recs is
+ * malloc'd as for rdv_index_page. Returns 0, RDV_ERR_INVALID or RDV_ERR_NOMEM. */
+int rdv_index_query(struct rdv_index *ix, const struct rdv_store_query *q, struct rdv_index_rec ***recs, size_t *n);
 
 /* A page of namespaces starting with prefix and ordered after cursor by bytes (see store.h).
  * *items is malloc'd (free it; NULL when *n is 0) and points into the index: valid until it

@@ -17,6 +17,7 @@
 
 #include "p2p/envelope.h"
 #include "store/index.h"
+#include "util/be64.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -56,20 +57,6 @@ struct ldb_value {
 };
 
 /* ---- encoding -------------------------------------------------------------------------- */
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 /* 0x02 kind ns 0x00 peer_id: keys sort by kind, then namespace bytes (the 0x00 ends a name before
  * any longer name it prefixes), then peer id bytes. */
@@ -120,10 +107,10 @@ static uint8_t *value_encode(const struct ldb_value *d, size_t *len)
     if (!v)
         return NULL;
     v[0] = LDB_VALUE_VERSION;
-    put_be64(v + 1, (uint64_t)d->expires_ms);
-    put_be64(v + 9, (uint64_t)d->registered_ms);
-    put_be64(v + 17, d->seq);
-    put_be64(v + 25, d->counter);
+    rdv_put_be64(v + 1, (uint64_t)d->expires_ms);
+    rdv_put_be64(v + 9, (uint64_t)d->registered_ms);
+    rdv_put_be64(v + 17, d->seq);
+    rdv_put_be64(v + 25, d->counter);
     v[33] = d->dialect;
     memcpy(v + LDB_HDR, d->envelope, d->envelope_len);
     *len = LDB_HDR + d->envelope_len;
@@ -143,9 +130,9 @@ static bool value_common(const uint8_t *v, size_t n, size_t hdr, struct ldb_valu
 {
     if (n <= hdr || n - hdr > RDV_ENVELOPE_MAX)
         return false;
-    out->expires_ms = (int64_t)get_be64(v + 1);
-    out->registered_ms = (int64_t)get_be64(v + 9);
-    out->seq = get_be64(v + 17);
+    out->expires_ms = (int64_t)rdv_get_be64(v + 1);
+    out->registered_ms = (int64_t)rdv_get_be64(v + 9);
+    out->seq = rdv_get_be64(v + 17);
     out->envelope = v + hdr;
     out->envelope_len = n - hdr;
     return true;
@@ -155,7 +142,7 @@ static bool value_parse(const uint8_t *v, size_t n, struct ldb_value *out)
 {
     if (n < 1 || v[0] != LDB_VALUE_VERSION || !value_common(v, n, LDB_HDR, out))
         return false;
-    out->counter = get_be64(v + 25);
+    out->counter = rdv_get_be64(v + 25);
     out->dialect = v[33];
     return out->counter > 0 && out->dialect < RDV_STORE_DIALECTS;
 }
@@ -175,7 +162,7 @@ static bool value_parse_v1(const uint8_t *v, size_t n, struct ldb_value *out)
 static void counter_mark(leveldb_writebatch_t *batch, uint64_t counter)
 {
     uint8_t v[8];
-    put_be64(v, counter);
+    rdv_put_be64(v, counter);
     leveldb_writebatch_put(batch, LDB_COUNTER_KEY, sizeof(LDB_COUNTER_KEY) - 1, (const char *)v, sizeof(v));
 }
 
@@ -404,25 +391,14 @@ static void ldb_discover(struct rdv_store *base, const struct rdv_store_query *q
 {
     struct ldb_store *s = (struct ldb_store *)base;
     int64_t now = ldb_begin(s);
-    if (!rdv_store_query_valid(q)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0);
-        return;
-    }
-    if (!q->ordered) {
-        struct rdv_index_rec *const *recs;
-        size_t k;
-        rdv_index_sample(s->ix, q->kind, q->ns, q->ns_len, q->limit, &recs, &k);
-        answer_records(s, recs, k, now, cb, arg);
-        return;
-    }
-    struct rdv_index_rec **page;
+    struct rdv_index_rec **recs;
     size_t n;
-    if (rdv_index_page(s->ix, q, &page, &n)) {
+    if (rdv_index_query(s->ix, q, &recs, &n)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0);
         return;
     }
-    answer_records(s, page, n, now, cb, arg);
-    free(page);
+    answer_records(s, recs, n, now, cb, arg);
+    free(recs);
 }
 
 /* ---- browsing -------------------------------------------------------------------------- */
@@ -721,7 +697,7 @@ static int ldb_read_counter(struct ldb_store *s, const char *path, uint64_t *mar
     char *v = leveldb_get(s->db, s->ro, LDB_COUNTER_KEY, sizeof(LDB_COUNTER_KEY) - 1, &vl, &err);
     if (err)
         return open_failed(errbuf, errlen, path, "reading the counter: ", err);
-    *mark = v && vl == 8 ? get_be64((const uint8_t *)v) : 0;
+    *mark = v && vl == 8 ? rdv_get_be64((const uint8_t *)v) : 0;
     leveldb_free(v);
     return RDV_OK;
 }

@@ -121,25 +121,14 @@ static void mem_discover(struct rdv_store *base, const struct rdv_store_query *q
 {
     struct mem_store *s = (struct mem_store *)base;
     int64_t now = mem_begin(s);
-    if (!rdv_store_query_valid(q)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0);
-        return;
-    }
-    if (!q->ordered) {
-        struct rdv_index_rec *const *recs;
-        size_t k;
-        rdv_index_sample(s->ix, q->kind, q->ns, q->ns_len, q->limit, &recs, &k);
-        answer_records(s, recs, k, now, cb, arg);
-        return;
-    }
-    struct rdv_index_rec **page;
+    struct rdv_index_rec **recs;
     size_t n;
-    if (rdv_index_page(s->ix, q, &page, &n)) {
+    if (rdv_index_query(s->ix, q, &recs, &n)) {
         cb(arg, RDV_STORE_ERROR, NULL, 0);
         return;
     }
-    answer_records(s, page, n, now, cb, arg);
-    free(page);
+    answer_records(s, recs, n, now, cb, arg);
+    free(recs);
 }
 
 /* ---- unregister ------------------------------------------------------------------------ */

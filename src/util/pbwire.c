@@ -96,18 +96,23 @@ size_t rdv_pb_size_len(uint32_t num, size_t len)
     return varint_size((uint64_t)num << 3 | RDV_PB_LEN) + varint_size(len) + len;
 }
 
+size_t rdv_pb_encode_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        out[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            out[n] |= 0x80;
+        n++;
+    } while (v);
+    return n;
+}
+
 static int put_raw_varint(struct rdv_buf *b, uint64_t v)
 {
     uint8_t tmp[PB_VARINT_MAX];
-    size_t n = 0;
-    do {
-        tmp[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    return rdv_buf_append(b, tmp, n);
+    return rdv_buf_append(b, tmp, rdv_pb_encode_varint(tmp, v));
 }
 
 int rdv_pb_put_varint(struct rdv_buf *b, uint32_t num, uint64_t v)

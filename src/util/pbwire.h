@@ -41,6 +41,8 @@ int rdv_pb_next(struct rdv_pb_reader *r, struct rdv_pb_field *f);
 /* A protobuf varint at p (at most n bytes): its length, or 0 when malformed. */
 size_t rdv_pb_varint(const uint8_t *p, size_t n, uint64_t *v);
 
+/* Writes v as a varint at out (room for 10 bytes); returns its length. */
+size_t rdv_pb_encode_varint(uint8_t *out, uint64_t v);
 /* Bytes a field takes on the wire: tag + value. */
 size_t rdv_pb_size_varint(uint32_t num, uint64_t v);
 size_t rdv_pb_size_len(uint32_t num, size_t len);
