@@ -61,6 +61,7 @@ struct rdv_pg_pool {
     const struct rdv_log *log;
     struct rdv_pg_pool_config cfg;
     char *conninfo;
+    char *app_name;           /* copied: the caller's string may be on its stack */
     struct rdv_pg_conn *conns;
     struct rdv_pg_list waitq; /* any connection */
     int depth;
@@ -449,7 +450,7 @@ static PGconn *connect_host(const struct rdv_pg_pool *p, unsigned i)
             vals[n++] = hv[k];
         }
     keys[n] = "fallback_application_name";
-    vals[n++] = p->cfg.app_name ? p->cfg.app_name : "rendezvousd";
+    vals[n++] = p->app_name;
     keys[n] = vals[n] = NULL;
     return PQconnectStartParams(keys, vals, 0);
 }
@@ -876,6 +877,7 @@ static void pool_release(struct rdv_pg_pool *p)
         free(p->lists[k]);
     free(p->conns);
     free(p->conninfo);
+    free(p->app_name);
     free(p);
 }
 
@@ -898,7 +900,8 @@ int rdv_pg_pool_new(struct ev_loop *loop, const struct rdv_log *log, const struc
         return RDV_ERR_NOMEM;
     }
     p->opts = opts;
-    if (!(p->conns = calloc(cfg->size, sizeof(*p->conns))) || !(p->conninfo = strdup(cfg->conninfo))) {
+    if (!(p->conns = calloc(cfg->size, sizeof(*p->conns))) || !(p->conninfo = strdup(cfg->conninfo)) ||
+        !(p->app_name = strdup(cfg->app_name ? cfg->app_name : "rendezvousd"))) {
         pool_release(p);
         snprintf(err, errlen, "out of memory");
         return RDV_ERR_NOMEM;
