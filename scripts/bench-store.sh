@@ -80,7 +80,10 @@ bench() { # op
     p1=$(ticks $(pg_pids))
     hz=$(getconf CLK_TCK)
     # the run lasts T seconds plus connection set-up and drain: a slight underestimate of the load
-    echo "$out; CPU: front-end $(( (d1 - d0) * 100 / hz / T ))%, PostgreSQL $(( (p1 - p0) * 100 / hz / T ))% of one core"
+    okn=$(echo "$out" | sed -n 's/^[a-z]*: \([0-9]*\) ok.*/\1/p' | head -n 1)
+    per=""
+    [ "${okn:-0}" -gt 0 ] && per=", PostgreSQL $(( (p1 - p0) * 1000000 / hz / okn )) us CPU per request"
+    echo "$out; CPU: front-end $(( (d1 - d0) * 100 / hz / T ))%, PostgreSQL $(( (p1 - p0) * 100 / hz / T ))% of one core$per"
 }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) CPUs; $T s per run, $CONNS connections x $DEPTH in flight, pool $POOL"

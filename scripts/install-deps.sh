@@ -8,7 +8,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
   libev-dev libpq-dev libmicrohttpd-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler
   libsodium-dev libsecp256k1-dev libleveldb-dev
   clang libclang-rt-14-dev
-  postgresql nodejs npm
+  postgresql pgbouncer nodejs npm
   chromium prometheus"
 
 missing=""

@@ -223,7 +223,15 @@ static int daemon_start(struct daemon *d)
     memset(&d->rz, 0, sizeof(d->rz));
     if (enable_dialects(d) || load_or_create_identity(d))
         return 1;
-    struct rdv_store_options sopt = {.timeout_ms = d->cfg.store_timeout_ms, .pool = d->cfg.store_pool};
+    /* application_name: which front-end a database session belongs to (pg_stat_activity) */
+    char app[64], id[RDV_PEERID_TEXT_MAX] = "";
+    struct rdv_peerid pid;
+    if (rdv_peerid_from_pubkey(&d->key.pub, &pid) == RDV_OK)
+        rdv_peerid_to_text(&pid, id, sizeof(id));
+    snprintf(app, sizeof(app), "rendezvousd %.16s", id); /* 12D3KooW + 8 that tell front-ends apart */
+    struct rdv_store_options sopt = {.timeout_ms = d->cfg.store_timeout_ms, .pool = d->cfg.store_pool,
+                                     .read_url = d->cfg.store_read, .read_max_lag_ms = d->cfg.store_read_max_lag_ms,
+                                     .unprepared = !d->cfg.store_prepared, .app_name = app};
     if (rdv_store_open_with(d->cfg.store, &sopt, d->loop, &d->log, &d->store, msg, sizeof(msg))) {
         rdv_error(&d->log, "%s", msg);
         return 1;

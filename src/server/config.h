@@ -36,6 +36,8 @@ struct rdv_server_config {
     uint32_t handshake_timeout, idle_timeout; /* seconds */
     uint32_t expire_interval_ms;
     uint32_t store_timeout_ms, store_pool; /* postgres */
+    char *store_read;                      /* postgres: standbys for reads ("" none) */
+    uint32_t store_read_max_lag_ms, store_prepared;
     int help, version, init_db;
 };
 

@@ -45,6 +45,8 @@ struct rdv_pg_conn {
     uint64_t gen;             /* sessions so far; the current one's number while up */
     uint64_t epoch;           /* bumped at every tear-down: loops detect it under their feet */
     unsigned fails;           /* consecutive failures (only the first is logged as a warning) */
+    unsigned host;            /* the host of the multi-host list this connection tries or uses */
+    unsigned round;           /* hosts tried since the last backoff */
     size_t prep_left;         /* CONN_PREPARING: PREPARE results still to come */
     bool prep_failed;
     bool check_passed;        /* CONN_CHECKING: the check accepted the result */
@@ -59,14 +61,32 @@ struct rdv_pg_pool {
     const struct rdv_log *log;
     struct rdv_pg_pool_config cfg;
     char *conninfo;
+    char *app_name;           /* copied: the caller's string may be on its stack */
     struct rdv_pg_conn *conns;
     struct rdv_pg_list waitq; /* any connection */
     int depth;
     bool closing;
     char refused[256];        /* the last check refusal logged ("" since a connection passed) */
+    /* the conninfo parsed, and its host list split (host, hostaddr, port: comma lists) */
+    PQconninfoOption *opts;
+    char *lists[3];
+    const char *hosts[RDV_PG_MAX_HOSTS], *addrs[RDV_PG_MAX_HOSTS], *ports[RDV_PG_MAX_HOSTS];
+    unsigned nhosts;
+    unsigned good_host;       /* the host a connection last got ready on: where others start */
+    uint32_t connect_ms;
+    char host_text[300];
+    bool told_unprepared;     /* the switch away from prepared statements was logged */
+    /* repeated errors: the same line within ERR_WINDOW_S is counted, not logged again */
+    char last_err[320];
+    ev_tstamp last_err_at;
+    unsigned suppressed;
 };
 
+#define ERR_WINDOW_S 10.0
+
 static void conn_start(struct rdv_pg_conn *c);
+static void pool_release(struct rdv_pg_pool *p);
+static const char *label(const struct rdv_pg_pool *p) { return p->cfg.label ? p->cfg.label : "postgres"; }
 static void conn_fail(struct rdv_pg_conn *c, const char *why);
 static void pool_dispatch(struct rdv_pg_pool *p);
 
@@ -110,9 +130,7 @@ static void pool_destroy(struct rdv_pg_pool *p)
 {
     if (p->cfg.on_free)
         p->cfg.on_free(p->cfg.free_arg);
-    free(p->conns);
-    free(p->conninfo);
-    free(p);
+    pool_release(p);
 }
 
 /* Returns true when the pool is gone (the caller must not touch it). */
@@ -178,6 +196,26 @@ static const char *one_line(char *buf, size_t cap, const char *msg)
     return buf;
 }
 
+/* Logs a line at level unless the same line was logged less than ERR_WINDOW_S ago (then it is
+ * counted, at debug level); the count is reported with the next line that does get logged. A
+ * store that is down or misconfigured fails the same way on every connection and every retry. */
+static void log_limited(struct rdv_pg_pool *p, enum rdv_log_level level, const char *line)
+{
+    ev_tstamp now = ev_now(p->loop);
+    if (strcmp(p->last_err, line) == 0 && now - p->last_err_at < ERR_WINDOW_S) {
+        p->suppressed++;
+        rdv_debug(p->log, "%s (again)", line);
+        return;
+    }
+    if (p->suppressed)
+        RDV_LOG(p->log, level, "%s: the previous message came %u more times in %.0f s", label(p), p->suppressed,
+                ERR_WINDOW_S);
+    RDV_LOG(p->log, level, "%s", line);
+    snprintf(p->last_err, sizeof(p->last_err), "%s", line);
+    p->last_err_at = now;
+    p->suppressed = 0;
+}
+
 /* ---- the socket watcher ---------------------------------------------------------------------- */
 
 /* While connecting, libpq may close its socket and open another that gets the same number (next
@@ -233,14 +271,23 @@ static void conn_close(struct rdv_pg_conn *c)
     c->epoch++;
 }
 
+/* The next attempt goes to the next host; at once while the round of hosts is not over (the
+ * standby that was just promoted must not wait for a backoff meant for a dead server), after the
+ * backoff once every host failed. */
 static void conn_backoff(struct rdv_pg_conn *c)
 {
     struct rdv_pg_pool *p = c->pool;
     c->state = CONN_WAIT;
+    c->host = (c->host + 1) % p->nhosts;
     ev_timer_stop(p->loop, &c->timer);
-    ev_timer_set(&c->timer, c->backoff_ms / 1000.0, 0.);
+    if (++c->round < p->nhosts) {
+        ev_timer_set(&c->timer, 0., 0.);
+    } else {
+        c->round = 0;
+        ev_timer_set(&c->timer, c->backoff_ms / 1000.0, 0.);
+        c->backoff_ms = c->backoff_ms * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : c->backoff_ms * 2;
+    }
     ev_timer_start(p->loop, &c->timer);
-    c->backoff_ms = c->backoff_ms * 2 > p->cfg.backoff_max_ms ? p->cfg.backoff_max_ms : c->backoff_ms * 2;
 }
 
 /* Closes the connection, fails what it carried, retries later. When no connection is left even
@@ -258,18 +305,29 @@ static void conn_down(struct rdv_pg_conn *c)
         list_fail_all(&p->waitq, RDV_STORE_UNAVAILABLE);
 }
 
+/* "host:port" of host i for log lines (a static buffer would be global state: the pool's own). */
+static const char *host_name(struct rdv_pg_pool *p, unsigned i)
+{
+    const char *h = p->hosts[i] && *p->hosts[i] ? p->hosts[i] : p->addrs[i];
+    snprintf(p->host_text, sizeof(p->host_text), "%s:%s", h && *h ? h : "(default)",
+             p->ports[i] && *p->ports[i] ? p->ports[i] : "(default)");
+    return p->host_text;
+}
+
 /* The connection is unusable: say so (the first failure in a row as a warning), then down. */
 static void conn_fail(struct rdv_pg_conn *c, const char *why)
 {
     struct rdv_pg_pool *p = c->pool;
-    char msg[512];
+    char msg[512], line[320];
     const char *detail = c->pg ? one_line(msg, sizeof(msg), PQerrorMessage(c->pg)) : "";
-    if (c->fails++ == 0)
-        rdv_warn(p->log, "postgres: connection %u: %s%s%s; reconnecting (backoff from %u ms)", c->idx, why,
-                 *detail ? ": " : "", detail, c->backoff_ms);
-    else
-        rdv_debug(p->log, "postgres: connection %u: %s%s%s (attempt %u)", c->idx, why, *detail ? ": " : "", detail,
-                  c->fails);
+    if (c->fails++ == 0) {
+        snprintf(line, sizeof(line), "%s: host %s: %s%s%s; reconnecting", label(p), host_name(p, c->host), why,
+                 *detail ? ": " : "", detail);
+        log_limited(p, RDV_LOG_WARN, line);
+    } else {
+        rdv_debug(p->log, "%s: connection %u, host %s: %s%s%s (attempt %u)", label(p), c->idx,
+                  host_name(p, c->host), why, *detail ? ": " : "", detail, c->fails);
+    }
     conn_down(c);
 }
 
@@ -280,7 +338,7 @@ static void conn_refuse(struct rdv_pg_conn *c)
     struct rdv_pg_pool *p = c->pool;
     if (strcmp(p->refused, c->check_why) != 0) {
         snprintf(p->refused, sizeof(p->refused), "%s", c->check_why);
-        rdv_error(p->log, "postgres: %s", p->refused);
+        rdv_error(p->log, "%s: %s", label(p), p->refused);
     } else {
         rdv_debug(p->log, "postgres: connection %u refused again: %s", c->idx, c->check_why);
     }
@@ -297,10 +355,16 @@ static void notice_quiet(void *arg, const char *message)
     rdv_debug(c->pool->log, "postgres: connection %u: notice: %s", c->idx, one_line(buf, sizeof(buf), message));
 }
 
-/* Every statement prepared in one round trip. */
+static void conn_ready(struct rdv_pg_conn *c);
+
+/* Every statement prepared in one round trip (none without prepared statements). */
 static void conn_prepare(struct rdv_pg_conn *c)
 {
     struct rdv_pg_pool *p = c->pool;
+    if (!p->cfg.prepared) {
+        conn_ready(c);
+        return;
+    }
     for (size_t i = 0; i < p->cfg.nstmts; i++)
         if (!PQsendPrepare(c->pg, p->cfg.stmts[i].name, p->cfg.stmts[i].sql, 0, NULL)) {
             conn_fail(c, "cannot send PREPARE");
@@ -321,7 +385,8 @@ static void conn_prepare(struct rdv_pg_conn *c)
 static void conn_connected(struct rdv_pg_conn *c)
 {
     struct rdv_pg_pool *p = c->pool;
-    ev_timer_stop(p->loop, &c->timer);
+    /* the connect deadline keeps running until the connection serves: a server that accepted
+     * the connection may still never answer the check */
     PQsetNoticeProcessor(c->pg, notice_quiet, c);
     if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
         conn_fail(c, "cannot enter pipeline mode");
@@ -360,19 +425,49 @@ static void conn_poll_connect(struct rdv_pg_conn *c)
     }
 }
 
+static bool is_host_key(const char *k)
+{
+    return strcmp(k, "host") == 0 || strcmp(k, "hostaddr") == 0 || strcmp(k, "port") == 0 ||
+           strcmp(k, "fallback_application_name") == 0;
+}
+
+/* Connects to one host of the list: every parameter of the conninfo as parsed, but host,
+ * hostaddr and port those of host i (libpq's own multi-host loop would ignore our deadline). */
+static PGconn *connect_host(const struct rdv_pg_pool *p, unsigned i)
+{
+    const char *keys[80], *vals[80];
+    size_t n = 0;
+    for (const PQconninfoOption *o = p->opts; o->keyword && n + 5 < 80; o++)
+        if (o->val && *o->val && !is_host_key(o->keyword)) {
+            keys[n] = o->keyword;
+            vals[n++] = o->val;
+        }
+    const char *const hk[] = {"host", "hostaddr", "port"};
+    const char *const hv[] = {p->hosts[i], p->addrs[i], p->ports[i]};
+    for (int k = 0; k < 3; k++)
+        if (hv[k] && *hv[k]) {
+            keys[n] = hk[k];
+            vals[n++] = hv[k];
+        }
+    keys[n] = "fallback_application_name";
+    vals[n++] = p->app_name;
+    keys[n] = vals[n] = NULL;
+    return PQconnectStartParams(keys, vals, 0);
+}
+
 static void conn_start(struct rdv_pg_conn *c)
 {
     struct rdv_pg_pool *p = c->pool;
-    static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
-    const char *const vals[] = {p->conninfo, "rendezvousd", NULL};
-    c->pg = PQconnectStartParams(keys, vals, 1);
+    if (c->round == 0 && c->fails)
+        c->host = p->good_host; /* a fresh round starts where the pool last got served */
+    c->pg = connect_host(p, c->host);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_fail(c, c->pg ? "cannot start connecting" : "out of memory");
         return;
     }
     c->state = CONN_CONNECTING;
     ev_timer_stop(p->loop, &c->timer);
-    ev_timer_set(&c->timer, p->cfg.connect_timeout_ms / 1000.0, 0.);
+    ev_timer_set(&c->timer, p->connect_ms / 1000.0, 0.);
     ev_timer_start(p->loop, &c->timer);
     /* libpq: before the first PQconnectPoll, act as if it had asked to wait for writability */
     conn_watch(c, EV_WRITE);
@@ -380,14 +475,36 @@ static void conn_start(struct rdv_pg_conn *c)
 
 /* ---- results ----------------------------------------------------------------------------------- */
 
+/* The server does not have the statements this connection prepared (26000), or has some it did
+ * not (42P05): a transaction pooler hands each transaction to another server connection. */
+static bool pooler_lost_statements(const char *state)
+{
+    return state && (strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0);
+}
+
+/* Says once that the pool goes on without prepared statements; the connection reconnects so. */
+static void switch_unprepared(struct rdv_pg_conn *c)
+{
+    struct rdv_pg_pool *p = c->pool;
+    p->cfg.prepared = false;
+    if (!p->told_unprepared)
+        rdv_error(p->log, "%s: the server lost this connection's prepared statements: a transaction pooler "
+                          "(pgbouncer < 1.21 in pool_mode=transaction)? Going on without prepared statements; "
+                          "set store-prepared=0 to start so", label(p));
+    p->told_unprepared = true;
+}
+
 static enum rdv_store_status result_failure(struct rdv_pg_conn *c, const PGresult *res)
 {
-    char buf[512];
+    char buf[512], line[320];
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     bool transient = rdv_pg_sqlstate_transient(state);
-    RDV_LOG(c->pool->log, transient ? RDV_LOG_WARN : RDV_LOG_ERROR,
-            "postgres: connection %u: statement failed (%s): %s", c->idx, state ? state : "no SQLSTATE", one_line(buf, sizeof(buf), PQresultErrorMessage(res)));
-    return transient ? RDV_STORE_UNAVAILABLE : RDV_STORE_ERROR;
+    if (pooler_lost_statements(state) && c->pool->cfg.prepared)
+        switch_unprepared(c);
+    snprintf(line, sizeof(line), "%s: statement failed (%s): %s", label(c->pool), state ? state : "no SQLSTATE",
+             one_line(buf, sizeof(buf), PQresultErrorMessage(res)));
+    log_limited(c->pool, transient ? RDV_LOG_WARN : RDV_LOG_ERROR, line);
+    return transient || pooler_lost_statements(state) ? RDV_STORE_UNAVAILABLE : RDV_STORE_ERROR;
 }
 
 static void prep_result(struct rdv_pg_conn *c, PGresult *res)
@@ -395,20 +512,10 @@ static void prep_result(struct rdv_pg_conn *c, PGresult *res)
     ExecStatusType t = PQresultStatus(res);
     if (t == PGRES_PIPELINE_SYNC) {
         if (c->prep_failed || c->prep_left) {
-            rdv_error(c->pool->log, "postgres: preparing statements failed: is the schema there? "
-                                    "(rendezvousd --init-db creates it)");
-            conn_fail(c, "cannot prepare statements");
+            conn_fail(c, "cannot prepare statements (the statement failure above says why)");
             return;
         }
-        c->state = CONN_READY;
-        c->gen++;
-        if (*c->pool->refused)
-            rdv_info(c->pool->log, "postgres: connection %u accepted (was: %s)", c->idx, c->pool->refused);
-        c->pool->refused[0] = '\0';
-        if (c->fails)
-            rdv_info(c->pool->log, "postgres: connection %u is up again", c->idx);
-        c->fails = 0;
-        c->backoff_ms = c->pool->cfg.backoff_min_ms;
+        conn_ready(c);
         return;
     }
     c->expect_null = true;
@@ -419,6 +526,24 @@ static void prep_result(struct rdv_pg_conn *c, PGresult *res)
             result_failure(c, res);
         c->prep_failed = true;
     }
+}
+
+/* Serving: the deadline stops, and this host is where new connections start from now on. */
+static void conn_ready(struct rdv_pg_conn *c)
+{
+    struct rdv_pg_pool *p = c->pool;
+    ev_timer_stop(p->loop, &c->timer);
+    c->state = CONN_READY;
+    c->gen++;
+    if (*p->refused)
+        rdv_info(p->log, "%s: connection %u accepted (was: %s)", label(p), c->idx, p->refused);
+    p->refused[0] = '\0';
+    if (c->fails || c->host != p->good_host)
+        rdv_info(p->log, "%s: connection %u is up (host %s)", label(p), c->idx, host_name(p, c->host));
+    p->good_host = c->host;
+    c->round = 0;
+    c->fails = 0;
+    c->backoff_ms = p->cfg.backoff_min_ms;
 }
 
 static void check_result(struct rdv_pg_conn *c, PGresult *res)
@@ -521,14 +646,24 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     pool_enter(p);
     if (c->state == CONN_WAIT)
         conn_start(c);
-    else if (c->state == CONN_CONNECTING)
-        conn_fail(c, "connect timed out");
+    else if (c->state == CONN_CONNECTING || c->state == CONN_CHECKING || c->state == CONN_PREPARING)
+        conn_fail(c, c->state == CONN_CONNECTING ? "connect timed out" : "no answer to the check or PREPARE in time");
     if (!p->closing)
         pool_dispatch(p);
     pool_leave(p);
 }
 
 /* ---- sending ----------------------------------------------------------------------------------- */
+
+/* The SQL of a statement by name, for sending it unprepared; the statement set stays fixed either
+ * way (pg_stat_statements sees the same texts). */
+static const char *stmt_sql(const struct rdv_pg_pool *p, const char *name)
+{
+    for (size_t i = 0; i < p->cfg.nstmts; i++)
+        if (strcmp(p->cfg.stmts[i].name, name) == 0)
+            return p->cfg.stmts[i].sql;
+    return "SELECT 'unknown statement'::int"; /* a bug: fails loudly */
+}
 
 static void conn_send(struct rdv_pg_conn *c, struct rdv_pg_op *op)
 {
@@ -538,7 +673,9 @@ static void conn_send(struct rdv_pg_conn *c, struct rdv_pg_op *op)
     op->gen = c->gen;
     for (size_t i = 0; i < op->nq; i++) {
         const struct rdv_pg_query *q = &op->q[i];
-        if (!PQsendQueryPrepared(c->pg, q->stmt, q->nparams, q->values, q->lengths, q->formats, 1)) {
+        const char *sql = c->pool->cfg.prepared ? NULL : stmt_sql(c->pool, q->stmt);
+        if (sql ? !PQsendQueryParams(c->pg, sql, q->nparams, NULL, q->values, q->lengths, q->formats, 1)
+                : !PQsendQueryPrepared(c->pg, q->stmt, q->nparams, q->values, q->lengths, q->formats, 1)) {
             conn_fail(c, "cannot send a statement");
             return;
         }
@@ -629,7 +766,8 @@ uint64_t rdv_pg_pool_generation(const struct rdv_pg_pool *p, unsigned idx)
     return idx < p->cfg.size && p->conns[idx].state == CONN_READY ? p->conns[idx].gen : 0;
 }
 
-static int check_conninfo(const char *conninfo, char *err, size_t errlen)
+/* libpq's own parser decides what a connection string is (URI or key=value). */
+static PQconninfoOption *parse_conninfo(const char *conninfo, char *err, size_t errlen, int *rc)
 {
     char *msg = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
@@ -637,11 +775,110 @@ static int check_conninfo(const char *conninfo, char *err, size_t errlen)
         char buf[256];
         snprintf(err, errlen, "store: bad PostgreSQL connection string: %s",
                  msg ? one_line(buf, sizeof(buf), msg) : "out of memory");
+        *rc = msg ? RDV_ERR_INVALID : RDV_ERR_NOMEM;
         PQfreemem(msg);
-        return msg ? RDV_ERR_INVALID : RDV_ERR_NOMEM;
+    }
+    return opts;
+}
+
+static const char *opt_val(const PQconninfoOption *opts, const char *key)
+{
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0)
+            return o->val;
+    return NULL;
+}
+
+/* Splits a comma list in place into at most RDV_PG_MAX_HOSTS items; returns the count (0: none). */
+static unsigned split_list(char *list, const char **items)
+{
+    unsigned n = 0;
+    if (!list)
+        return 0;
+    for (char *q = list;; n++) {
+        if (n == RDV_PG_MAX_HOSTS)
+            return n + 1; /* too many: the caller refuses */
+        items[n] = q;
+        char *comma = strchr(q, ',');
+        if (!comma)
+            return n + 1;
+        *comma = '\0';
+        q = comma + 1;
+    }
+}
+
+/* host, hostaddr and port as per-host lists, with libpq's rules: hostaddr as many as host (or
+ * alone), port one for all or one per host. */
+static int split_hosts(struct rdv_pg_pool *p, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"host", "hostaddr", "port"};
+    const char **dst[] = {p->hosts, p->addrs, p->ports};
+    unsigned n[3];
+    for (int k = 0; k < 3; k++) {
+        const char *v = opt_val(p->opts, keys[k]);
+        if (v && *v && !(p->lists[k] = strdup(v))) {
+            snprintf(err, errlen, "out of memory");
+            return RDV_ERR_NOMEM;
+        }
+        n[k] = split_list(p->lists[k], dst[k]);
+    }
+    unsigned hosts = n[0] > n[1] ? n[0] : n[1];
+    if (hosts == 0)
+        hosts = 1; /* libpq's default (PGHOST, the socket directory) */
+    if (hosts > RDV_PG_MAX_HOSTS || (n[0] && n[1] && n[0] != n[1]) || (n[2] > 1 && n[2] != hosts)) {
+        snprintf(err, errlen, "store: bad PostgreSQL connection string: %u hosts, %u hostaddrs and %u ports "
+                 "do not match (at most %d hosts)", n[0], n[1], n[2], RDV_PG_MAX_HOSTS);
+        return RDV_ERR_INVALID;
+    }
+    for (unsigned i = 1; n[2] == 1 && i < hosts; i++)
+        p->ports[i] = p->ports[0];
+    p->nhosts = hosts;
+    return RDV_OK;
+}
+
+/* The deadline of one host: the conninfo's connect_timeout (libpq's rule: seconds, at least 2),
+ * else the configured or default one. */
+static uint32_t connect_deadline_ms(const struct rdv_pg_pool *p)
+{
+    const char *v = opt_val(p->opts, "connect_timeout");
+    long s = v && *v ? strtol(v, NULL, 10) : 0;
+    if (s > 0)
+        return (uint32_t)(s < 2 ? 2000 : s > 3600 ? 3600000 : s * 1000);
+    return p->cfg.connect_timeout_ms ? p->cfg.connect_timeout_ms : RDV_PG_CONNECT_TIMEOUT_MS;
+}
+
+const char *rdv_pg_conninfo_masked(const char *conninfo, char *buf, size_t cap)
+{
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    if (!opts) {
+        snprintf(buf, cap, "(unparsable connection string)");
+        return buf;
+    }
+    size_t len = 0;
+    buf[0] = '\0';
+    for (const PQconninfoOption *o = opts; o->keyword && len < cap; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        bool secret = strcmp(o->keyword, "password") == 0;
+        bool quote = !secret && strpbrk(o->val, " '\\") != NULL;
+        int w = snprintf(buf + len, cap - len, "%s%s=%s%s%s", len ? " " : "", o->keyword, quote ? "'" : "",
+                         secret ? "********" : o->val, quote ? "'" : "");
+        len += w > 0 ? (size_t)w : 0;
     }
     PQconninfoFree(opts);
-    return RDV_OK;
+    return buf;
+}
+
+static void pool_release(struct rdv_pg_pool *p)
+{
+    if (p->opts)
+        PQconninfoFree(p->opts);
+    for (int k = 0; k < 3; k++)
+        free(p->lists[k]);
+    free(p->conns);
+    free(p->conninfo);
+    free(p->app_name);
+    free(p);
 }
 
 int rdv_pg_pool_new(struct ev_loop *loop, const struct rdv_log *log, const struct rdv_pg_pool_config *cfg,
@@ -652,21 +889,31 @@ int rdv_pg_pool_new(struct ev_loop *loop, const struct rdv_log *log, const struc
         snprintf(err, errlen, "store: bad PostgreSQL pool settings");
         return RDV_ERR_INVALID;
     }
-    int rc = check_conninfo(cfg->conninfo, err, errlen);
-    if (rc)
+    int rc = RDV_OK;
+    PQconninfoOption *opts = parse_conninfo(cfg->conninfo, err, errlen, &rc);
+    if (!opts)
         return rc;
     struct rdv_pg_pool *p = calloc(1, sizeof(*p));
-    if (!p || !(p->conns = calloc(cfg->size, sizeof(*p->conns))) || !(p->conninfo = strdup(cfg->conninfo))) {
-        if (p) {
-            free(p->conns);
-            free(p);
-        }
+    if (!p) {
+        PQconninfoFree(opts);
         snprintf(err, errlen, "out of memory");
         return RDV_ERR_NOMEM;
     }
+    p->opts = opts;
+    if (!(p->conns = calloc(cfg->size, sizeof(*p->conns))) || !(p->conninfo = strdup(cfg->conninfo)) ||
+        !(p->app_name = strdup(cfg->app_name ? cfg->app_name : "rendezvousd"))) {
+        pool_release(p);
+        snprintf(err, errlen, "out of memory");
+        return RDV_ERR_NOMEM;
+    }
+    p->cfg = *cfg;
+    if ((rc = split_hosts(p, err, errlen))) {
+        pool_release(p);
+        return rc;
+    }
+    p->connect_ms = connect_deadline_ms(p);
     p->loop = loop;
     p->log = log;
-    p->cfg = *cfg;
     p->cfg.conninfo = p->conninfo;
     list_init(&p->waitq);
     for (unsigned i = 0; i < cfg->size; i++) {
@@ -675,6 +922,7 @@ int rdv_pg_pool_new(struct ev_loop *loop, const struct rdv_log *log, const struc
         list_init(&c->waitq);
         c->pool = p;
         c->idx = i;
+        c->host = i % p->nhosts; /* spread over the hosts at first: several standbys share reads */
         c->io_fd = -1;
         c->backoff_ms = cfg->backoff_min_ms;
         ev_init(&c->io, conn_io_cb);

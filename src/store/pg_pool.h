@@ -12,7 +12,15 @@
  * not one per request. A broken connection fails its operations at once and reconnects after an
  * exponential backoff. When no connection is up or on its way up, new operations fail at once.
  *
- * Completion means the pipeline sync came back: for a write, the transaction has committed. */
+ * Completion means the pipeline sync came back: for a write, the transaction has committed.
+ *
+ * Hosts: a multi-host conninfo (host=a,b or postgres://a,b/db) is connected host by host by the
+ * pool itself, not by libpq, because libpq ignores connect_timeout in non-blocking mode: a host
+ * that accepts TCP but never answers (a SIGSTOPped server) would hold the connection forever.
+ * Each connection tries one host at a time under its own deadline (connect, check, prepare),
+ * then the next; a connection that fails moves on to the next host at once, and backs off only
+ * after a whole round of hosts failed. New connections start at the host that last served.
+ * libpq still applies target_session_attrs to each single host (read-write refuses a standby). */
 #ifndef RDV_STORE_PG_POOL_H
 #define RDV_STORE_PG_POOL_H
 
@@ -27,6 +35,8 @@
 
 #define RDV_PG_MAX_QUERIES 2   /* statements per operation */
 #define RDV_PG_MAX_PARAMS 8    /* parameters per statement */
+#define RDV_PG_CONNECT_TIMEOUT_MS 3000
+#define RDV_PG_MAX_HOSTS 16    /* hosts of one multi-host conninfo */
 
 struct rdv_log;
 struct rdv_pg_pool;
@@ -43,10 +53,18 @@ struct rdv_pg_pool_config {
     size_t nstmts;
     unsigned size;                   /* connections (>= 1) */
     uint32_t timeout_ms;             /* operation deadline */
-    uint32_t connect_timeout_ms;     /* a connection not up by then is retried */
+    uint32_t connect_timeout_ms;     /* per host: a connection not serving by then (connected, checked,
+                                      * prepared) tries the next host; 0: the conninfo's
+                                      * connect_timeout, else RDV_PG_CONNECT_TIMEOUT_MS */
     uint32_t backoff_min_ms, backoff_max_ms;
     unsigned max_inflight;           /* operations in one connection's pipeline */
     unsigned max_queued;             /* operations waiting for a connection; beyond: UNAVAILABLE */
+    /* false: no protocol-level prepared statements: every statement goes as an unnamed one with
+     * its SQL (for a transaction pooler that does not keep them, pgbouncer < 1.21). true, and the
+     * server then forgets them (SQLSTATE 26000 / 42P05): the pool says so once and switches. */
+    bool prepared;
+    const char *app_name;            /* fallback_application_name (NULL: "rendezvousd"; copied) */
+    const char *label;               /* in log lines: "postgres" or "postgres (read)" (NULL: the first) */
     /* Run on every new connection, before anything is prepared (may be NULL): check_sql (no
      * parameters, binary results), then check() judges its result, a failed one included. false
      * refuses the connection: it is closed and retried after the backoff, and why (one line) is
@@ -117,6 +135,10 @@ uint64_t rdv_pg_pool_generation(const struct rdv_pg_pool *p, unsigned idx);
  * frees the pool; safe to call from inside an on_done, in which case the pool (and cfg.on_free)
  * goes only once the outermost pool callback returns. */
 void rdv_pg_pool_free(struct rdv_pg_pool *p);
+
+/* The connection string for a log line: every parameter it sets, the password as "********".
+ * Returns buf; on a string libpq cannot parse, "(unparsable connection string)". */
+const char *rdv_pg_conninfo_masked(const char *conninfo, char *buf, size_t cap);
 
 /* SQLSTATEs that mean "try again later" (connection, shutdown, resources, serialization). */
 bool rdv_pg_sqlstate_transient(const char *sqlstate);

@@ -30,7 +30,9 @@
 
 /* Advisory lock keys. The reaper's is one bigint; per-peer locks use the (int4, int4) key space,
  * which never overlaps the bigint one. */
-#define REAPER_KEY "7234307509628739685"  /* "dv_reape" as a big-endian integer */
+#define REAPER_ROW "reaper"               /* rdv_meta key of the reaper lease */
+#define REAPER_LEASE_MS 5000                /* a holder that stops renewing is replaced after this */
+#define DEFAULT_MAX_LAG_MS 2000
 #define PEER_LOCK_CLASS "1919186544"       /* "rdvp" */
 #define INIT_KEY "7234307509628739689"
 
@@ -110,20 +112,47 @@ static const struct rdv_pg_stmt stmts[] = {
     {"rdv_secret_get", "SELECT value FROM rdv_meta WHERE key = '" SECRET_KEY "'"},
     {"rdv_secret_add", "INSERT INTO rdv_meta (key, value) VALUES ('" SECRET_KEY "', $1::bytea) ON CONFLICT (key) DO NOTHING"},
     {"rdv_health", "SELECT 1"},
-    {"rdv_reaper_lock", "SELECT pg_try_advisory_lock(" REAPER_KEY ")"},
-    /* ctid = ANY(ARRAY(...)): a TID scan over one index-found batch; the outer condition re-checks
-     * rows another front-end refreshed meanwhile. */
+    /* The reaper lease, rdv_meta's 'reaper' row: "holder expiry-ms" as text. Taken when absent or
+     * expired, renewed by its holder, in the reaper's own transaction: no session state, so it
+     * works through a transaction pooler. The row lock ON CONFLICT takes serializes contenders;
+     * the loser re-checks the WHERE on the winner's row and returns nothing. $1 holder, $2 ms. */
+    {"rdv_reaper_lease",
+     "INSERT INTO rdv_meta AS m (key, value) VALUES ('" REAPER_ROW "', convert_to($1::text || ' ' || "
+     "(floor(extract(epoch FROM now()) * 1000)::int8 + $2::int8)::text, 'UTF8')) "
+     "ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+     "WHERE split_part(convert_from(m.value, 'UTF8'), ' ', 1) = $1::text "
+     "OR split_part(convert_from(m.value, 'UTF8'), ' ', 2)::int8 < floor(extract(epoch FROM now()) * 1000) "
+     "RETURNING 1"},
+    /* One bounded batch, only for the lease holder (same transaction: it sees the lease just
+     * written). ctid = ANY(ARRAY(...)): a TID scan over one index-found batch; the outer condition
+     * re-checks rows another front-end refreshed meanwhile. $1 batch, $2 holder. */
     {"rdv_reap",
      "DELETE FROM rdv_registrations WHERE ctid = ANY (ARRAY("
-     "SELECT ctid FROM rdv_registrations WHERE expires_at <= now() LIMIT $1::int8)) AND expires_at <= now()"},
+     "SELECT ctid FROM rdv_registrations WHERE expires_at <= now() LIMIT $1::int8)) AND expires_at <= now() "
+     "AND EXISTS (SELECT 1 FROM rdv_meta WHERE key = '" REAPER_ROW "' "
+     "AND split_part(convert_from(value, 'UTF8'), ' ', 1) = $2::text)"},
+    /* How far behind a standby is (ms; 0 on a primary, or when it has replayed all it received
+     * from a live WAL receiver, so an idle primary does not look like lag). */
+    {"rdv_lag",
+     "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0::int8 "
+     "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) "
+     "THEN 0::int8 "
+     "ELSE coalesce(floor(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::int8, "
+     "9223372036854775807) END"},
 };
 #define NSTMTS (sizeof(stmts) / sizeof(stmts[0]))
 
 struct pg_store {
     struct rdv_store base; /* first: the vtable */
     struct rdv_pg_pool *pool;
+    struct rdv_pg_pool *read_pool; /* standbys (--store-read), or NULL */
+    int pools;             /* pools not yet freed: s goes with the last */
     const struct rdv_log *log;
-    uint64_t reaper_gen;   /* generation of connection 0 whose session holds the reaper lock; 0: none */
+    uint32_t max_lag_ms;
+    bool lagging;          /* the last read said the standby was too far behind (logged once) */
+    char holder[24];       /* this store's name in the reaper lease */
+    char *conninfo;        /* for handing the lease over at close */
+    bool holding;          /* the last sweep held the lease */
     bool reaping;          /* an expire() is running */
     bool closed;
     bool have_secret;      /* the database's secret, read once: it never changes */
@@ -239,11 +268,17 @@ static uint32_t page_limit(uint32_t limit)
 struct res_holder {
     struct rdv_pg_op op;
     PGresult *res;
+    size_t size;    /* of the whole block (a read re-sent to the primary is copied) */
+    struct pg_store *s;
+    bool on_read;   /* sent to the read pool, rdv_lag first */
+    int64_t lag_ms; /* what rdv_lag said */
 };
 
 static bool keep_last(struct rdv_pg_op *op, size_t idx, PGresult *res)
 {
     struct res_holder *h = (struct res_holder *)op;
+    if (h->on_read && idx == 0 && !(shape_ok(res, 1) && PQntuples(res) == 1 && get_i64(res, 0, 0, &h->lag_ms)))
+        h->lag_ms = INT64_MAX;
     if (idx + 1 != op->nq)
         return false;
     PQclear(h->res);
@@ -257,6 +292,7 @@ static void *op_alloc(size_t size, size_t extra, rdv_pg_done_fn done)
     struct res_holder *h = calloc(1, size + extra);
     if (!h)
         return NULL;
+    h->size = size + extra;
     h->op.pin = -1;
     h->op.on_result = keep_last;
     h->op.on_done = done;
@@ -266,6 +302,70 @@ static void *op_alloc(size_t size, size_t extra, rdv_pg_done_fn done)
 static enum rdv_store_status final_status(enum rdv_store_status st, bool decoded)
 {
     return st != RDV_STORE_OK ? st : decoded ? RDV_STORE_OK : RDV_STORE_ERROR;
+}
+
+/* ---- reads: a standby first, the primary when it cannot answer or lags ------------------------ */
+
+/* Sends a read to the standbys when there are any (rdv_lag first, in the same round trip), else
+ * to the primary. */
+static void submit_read(struct pg_store *s, struct res_holder *h)
+{
+    h->s = s;
+    if (!s->read_pool) {
+        rdv_pg_pool_submit(s->pool, &h->op);
+        return;
+    }
+    h->op.q[1] = h->op.q[0];
+    memset(&h->op.q[0], 0, sizeof(h->op.q[0]));
+    h->op.q[0].stmt = "rdv_lag";
+    h->op.nq = 2;
+    h->on_read = true;
+    rdv_pg_pool_submit(s->read_pool, &h->op);
+}
+
+/* Says when standby reads stop and start again for lag (once each, not once per read). */
+static void note_lag(struct pg_store *s, bool behind, int64_t lag_ms)
+{
+    if (behind && !s->lagging)
+        rdv_warn(s->log, "postgres (read): the standby is %lld ms behind (store-read-max-lag-ms %u): reading "
+                         "from the primary until it catches up", (long long)lag_ms, s->max_lag_ms);
+    else if (!behind && s->lagging)
+        rdv_info(s->log, "postgres (read): the standby caught up; reading from it again");
+    s->lagging = behind;
+}
+
+/* A read the standby did not answer, or answered from too far behind, goes again to the primary:
+ * a copy of the operation (its parameters live in its own block, so they are relocated), without
+ * rdv_lag. Returns true when re-sent: the caller then reports nothing now. */
+static bool read_fallback(struct res_holder *h, enum rdv_store_status st)
+{
+    struct pg_store *s = h->s;
+    if (!h->on_read || s->closed)
+        return false;
+    bool behind = st == RDV_STORE_OK && h->lag_ms > (int64_t)s->max_lag_ms;
+    if (st == RDV_STORE_OK)
+        note_lag(s, behind, h->lag_ms);
+    if (st == RDV_STORE_OK && !behind)
+        return false;
+    struct res_holder *c = malloc(h->size);
+    if (!c)
+        return false;
+    memcpy(c, h, h->size);
+    struct rdv_pg_query *q = &c->op.q[1];
+    for (int i = 0; i < q->nparams; i++) {
+        const char *v = q->values[i];
+        if (v >= (const char *)h && v < (const char *)h + h->size)
+            q->values[i] = (const char *)c + (v - (const char *)h);
+    }
+    c->op.q[0] = *q;
+    memset(q, 0, sizeof(*q));
+    c->op.nq = 1;
+    c->on_read = false;
+    c->res = NULL;
+    PQclear(h->res);
+    h->res = NULL;
+    rdv_pg_pool_submit(s->pool, &c->op);
+    return true;
 }
 
 /* ---- the schema version ---------------------------------------------------------------------- */
@@ -461,6 +561,8 @@ struct recs_op {
 static void recs_done(struct rdv_pg_op *op, enum rdv_store_status st)
 {
     struct recs_op *o = (struct recs_op *)op;
+    if (read_fallback(&o->h, st))
+        return;
     const PGresult *res = o->h.res;
     bool decoded = shape_ok(res, LIVE_ROW_NCOLS);
     size_t n = decoded ? (size_t)PQntuples(res) : 0;
@@ -531,7 +633,7 @@ static void pg_discover(struct rdv_store *base, const struct rdv_store_query *qr
     fmt_u64(o->kind_text, sizeof(o->kind_text), qr->kind);
     discover_bind(o, qr);
     o->h.op.nq = 1;
-    rdv_pg_pool_submit(s->pool, &o->h.op);
+    submit_read(s, &o->h);
 }
 
 static void pg_list_registrations(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
@@ -568,7 +670,7 @@ static void pg_list_registrations(struct rdv_store *base, uint8_t kind, const ch
     bind_bytes(q, o->cursor.bytes, o->cursor.len); /* empty: before every peer id */
     bind_text(q, o->limit_text);
     o->h.op.nq = 1;
-    rdv_pg_pool_submit(s->pool, &o->h.op);
+    submit_read(s, &o->h);
 }
 
 /* ---- list_namespaces ---------------------------------------------------------------------------- */
@@ -602,6 +704,8 @@ static bool get_ns_info(const PGresult *res, int row, struct rdv_store_ns_info *
 static void ns_done(struct rdv_pg_op *op, enum rdv_store_status st)
 {
     struct ns_op *o = (struct ns_op *)op;
+    if (read_fallback(&o->h, st))
+        return;
     const PGresult *res = o->h.res;
     bool decoded = shape_ok(res, NS_NCOLS);
     size_t n = decoded ? (size_t)PQntuples(res) : 0;
@@ -671,7 +775,7 @@ static void pg_list_namespaces(struct rdv_store *base, const char *prefix, size_
     bind_text(q, o->kind_text);
     bind_text(q, o->limit_text);
     o->h.op.nq = 1;
-    rdv_pg_pool_submit(s->pool, &o->h.op);
+    submit_read(s, &o->h);
 }
 
 /* ---- stats and health --------------------------------------------------------------------------- */
@@ -744,7 +848,8 @@ static void pg_health(struct rdv_store *base, rdv_store_health_cb cb, void *arg)
 
 /* ---- expire: the reaper ----------------------------------------------------------------------- */
 
-/* One step of a sweep: the lock attempt, or one DELETE batch. Carries the sweep along. */
+/* One batch of a sweep: renew (or take) the lease, then delete at most RDV_PG_REAP_BATCH expired
+ * rows if it is ours, in one transaction. Carries the sweep along. */
 struct reap_op {
     struct res_holder h;
     struct pg_store *s;
@@ -752,7 +857,8 @@ struct reap_op {
     void *arg;
     uint64_t total;
     unsigned batches;
-    char batch_text[24];
+    bool held;
+    char batch_text[24], lease_text[24];
 };
 
 static void reap_finish(struct pg_store *s, rdv_store_count_cb cb, void *arg, enum rdv_store_status st,
@@ -762,28 +868,31 @@ static void reap_finish(struct pg_store *s, rdv_store_count_cb cb, void *arg, en
     cb(arg, st, total);
 }
 
-static void reap_submit(struct pg_store *s, bool lock, rdv_store_count_cb cb, void *arg, uint64_t total,
-                        unsigned batches);
+static void reap_submit(struct pg_store *s, rdv_store_count_cb cb, void *arg, uint64_t total, unsigned batches);
 
-static void lock_done(struct rdv_pg_op *op, enum rdv_store_status st)
+/* The lease statement's rows say whether this store holds it (the DELETE's result is kept). */
+static bool reap_result(struct rdv_pg_op *op, size_t idx, PGresult *res)
 {
     struct reap_op *o = (struct reap_op *)op;
-    struct pg_store *s = o->s;
-    const PGresult *res = o->h.res;
-    bool decoded = shape_ok(res, 1) && PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 1;
-    bool got = decoded && PQgetvalue(res, 0, 0)[0] == 1;
-    st = final_status(st, decoded);
-    PQclear(o->h.res);
-    if (st != RDV_STORE_OK || !got || s->closed) {
-        reap_finish(s, o->cb, o->arg, st, 0); /* another front-end sweeps */
-        return;
+    if (idx == 0) {
+        o->held = PQntuples(res) == 1;
+        return false;
     }
-    s->reaper_gen = op->gen;
-    rdv_info(s->log, "postgres: this front-end now holds the reaper lock and sweeps expired registrations");
-    reap_submit(s, false, o->cb, o->arg, 0, 0);
+    return keep_last(op, idx, res);
 }
 
-static void delete_done(struct rdv_pg_op *op, enum rdv_store_status st)
+/* Logs the changes of who sweeps, not every sweep. */
+static void note_lease(struct pg_store *s, bool held)
+{
+    if (held && !s->holding)
+        rdv_info(s->log, "postgres: this front-end now holds the reaper lease (%s) and sweeps expired registrations",
+                 s->holder);
+    else if (!held && s->holding)
+        rdv_warn(s->log, "postgres: the reaper lease went to another front-end");
+    s->holding = held;
+}
+
+static void reap_done(struct rdv_pg_op *op, enum rdv_store_status st)
 {
     struct reap_op *o = (struct reap_op *)op;
     struct pg_store *s = o->s;
@@ -799,17 +908,17 @@ static void delete_done(struct rdv_pg_op *op, enum rdv_store_status st)
         reap_finish(s, o->cb, o->arg, st, o->total);
         return;
     }
+    note_lease(s, o->held);
     uint64_t total = o->total + n;
-    if (n == RDV_PG_REAP_BATCH && o->batches + 1 < RDV_PG_REAP_MAX_BATCHES && !s->closed)
-        reap_submit(s, false, o->cb, o->arg, total, o->batches + 1);
+    if (o->held && n == RDV_PG_REAP_BATCH && o->batches + 1 < RDV_PG_REAP_MAX_BATCHES && !s->closed)
+        reap_submit(s, o->cb, o->arg, total, o->batches + 1);
     else
         reap_finish(s, o->cb, o->arg, RDV_STORE_OK, total);
 }
 
-static void reap_submit(struct pg_store *s, bool lock, rdv_store_count_cb cb, void *arg, uint64_t total,
-                        unsigned batches)
+static void reap_submit(struct pg_store *s, rdv_store_count_cb cb, void *arg, uint64_t total, unsigned batches)
 {
-    struct reap_op *o = op_alloc(sizeof(*o), 0, lock ? lock_done : delete_done);
+    struct reap_op *o = op_alloc(sizeof(*o), 0, reap_done);
     if (!o) {
         reap_finish(s, cb, arg, RDV_STORE_ERROR, total);
         return;
@@ -819,17 +928,22 @@ static void reap_submit(struct pg_store *s, bool lock, rdv_store_count_cb cb, vo
     o->arg = arg;
     o->total = total;
     o->batches = batches;
-    o->h.op.pin = 0; /* the lock is held by connection 0's session */
-    struct rdv_pg_query *q = &o->h.op.q[0];
-    q->stmt = lock ? "rdv_reaper_lock" : "rdv_reap";
-    if (!lock) {
-        fmt_u64(o->batch_text, sizeof(o->batch_text), RDV_PG_REAP_BATCH);
-        bind_text(q, o->batch_text);
-    }
-    o->h.op.nq = 1;
+    o->h.op.on_result = reap_result;
+    fmt_u64(o->batch_text, sizeof(o->batch_text), RDV_PG_REAP_BATCH);
+    fmt_u64(o->lease_text, sizeof(o->lease_text), REAPER_LEASE_MS);
+    struct rdv_pg_query *lease = &o->h.op.q[0], *del = &o->h.op.q[1];
+    lease->stmt = "rdv_reaper_lease";
+    bind_text(lease, s->holder);
+    bind_text(lease, o->lease_text);
+    del->stmt = "rdv_reap";
+    bind_text(del, o->batch_text);
+    bind_text(del, s->holder);
+    o->h.op.nq = 2;
     rdv_pg_pool_submit(s->pool, &o->h.op);
 }
 
+/* Every front-end's expire() contends for the lease; the holder renews it at each call (so an
+ * expire interval under REAPER_LEASE_MS keeps one reaper) and sweeps; the others delete nothing. */
 static void pg_expire(struct rdv_store *base, rdv_store_count_cb cb, void *arg)
 {
     struct pg_store *s = (struct pg_store *)base;
@@ -838,28 +952,47 @@ static void pg_expire(struct rdv_store *base, rdv_store_count_cb cb, void *arg)
         return;
     }
     s->reaping = true;
-    bool held = s->reaper_gen != 0 && s->reaper_gen == rdv_pg_pool_generation(s->pool, 0);
-    if (!held && s->reaper_gen != 0) {
-        rdv_warn(s->log, "postgres: lost the reaper lock with its connection; trying to take it again");
-        s->reaper_gen = 0;
-    }
-    reap_submit(s, !held, cb, arg, 0, 0);
+    reap_submit(s, cb, arg, 0, 0);
 }
 
 /* ---- open, close, init ------------------------------------------------------------------------ */
 
+/* Each pool calls this as it goes; the store goes with the last. */
 static void store_free(void *arg)
 {
     struct pg_store *s = arg;
+    if (--s->pools > 0)
+        return;
     sodium_memzero(s->secret, sizeof(s->secret));
+    free(s->conninfo);
     free(s);
+}
+
+static PGconn *connect_blocking(const char *conninfo, const char *app, const char *timeout_s);
+
+/* A clean shutdown hands the reaper lease over at once instead of letting it run out: one
+ * blocking statement, and only for the holder (a database that is down costs at most 2 s). */
+static void release_lease(struct pg_store *s)
+{
+    PGconn *pg = connect_blocking(s->conninfo, "rendezvousd (closing)", "2");
+    if (pg && PQstatus(pg) == CONNECTION_OK) {
+        const char *values[] = {s->holder};
+        PQclear(PQexecParams(pg, "DELETE FROM rdv_meta WHERE key = '" REAPER_ROW "' "
+                                 "AND split_part(convert_from(value, 'UTF8'), ' ', 1) = $1::text",
+                             1, NULL, values, NULL, NULL, 0));
+    }
+    PQfinish(pg);
 }
 
 static void pg_close(struct rdv_store *base)
 {
     struct pg_store *s = (struct pg_store *)base;
+    if (s->holding && s->conninfo)
+        release_lease(s);
     s->closed = true;
-    rdv_pg_pool_free(s->pool); /* fails what is pending; frees s through store_free once gone */
+    struct rdv_pg_pool *read = s->read_pool;
+    rdv_pg_pool_free(s->pool); /* fails what is pending; frees s through store_free once both are gone */
+    rdv_pg_pool_free(read);
 }
 
 /* ---- secret ------------------------------------------------------------------------------------- */
@@ -1025,12 +1158,69 @@ static int probe(struct pg_store *s, const char *conninfo, char *err, size_t err
     return RDV_OK;
 }
 
-int rdv_store_postgres_open(const char *conninfo, uint32_t timeout_ms, unsigned pool, struct ev_loop *loop,
-                            const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen)
+static int conninfo_valid(const char *conninfo, char *err, size_t errlen)
 {
+    char *msg = NULL, line[256];
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
+    if (opts) {
+        PQconninfoFree(opts);
+        return RDV_OK;
+    }
+    one_line(line, sizeof(line), msg ? msg : "out of memory");
+    snprintf(err, errlen, "store: bad PostgreSQL connection string: %s", line);
+    PQfreemem(msg);
+    return RDV_ERR_INVALID;
+}
+
+static struct rdv_pg_pool_config pool_config(struct pg_store *s, const char *conninfo,
+                                             const struct rdv_store_options *opt)
+{
+    struct rdv_pg_pool_config cfg = {
+        .conninfo = conninfo, .stmts = stmts, .nstmts = NSTMTS,
+        .size = opt->pool ? opt->pool : RDV_PG_DEFAULT_POOL,
+        .timeout_ms = opt->timeout_ms ? opt->timeout_ms : RDV_PG_DEFAULT_TIMEOUT_MS,
+        .backoff_min_ms = 100, .backoff_max_ms = 2000,
+        .max_inflight = 64, .max_queued = 65536,
+        .prepared = !opt->unprepared, .app_name = opt->app_name,
+        .check_sql = CHECK_SQL, .check = pool_check, .check_arg = s,
+        .on_free = store_free, .free_arg = s,
+    };
+    return cfg;
+}
+
+/* The one line at start that says where the store is (password masked) and how it talks. */
+static void log_open(const struct pg_store *s, const char *what, const char *conninfo,
+                     const struct rdv_store_options *opt)
+{
+    char masked[1024];
+    rdv_info(s->log, "postgres: %s: %s; %s", what, rdv_pg_conninfo_masked(conninfo, masked, sizeof(masked)),
+             opt->unprepared ? "no prepared statements (store-prepared=0: for a transaction pooler)"
+                             : "prepared statements (store-prepared=0 for pgbouncer < 1.21 in transaction mode)");
+}
+
+/* The standbys' pool (--store-read): same statements and checks, its own label in the log. */
+static int open_read_pool(struct pg_store *s, struct ev_loop *loop, const struct rdv_store_options *opt,
+                          char *err, size_t errlen)
+{
+    struct rdv_pg_pool_config cfg = pool_config(s, opt->read_url, opt);
+    cfg.label = "postgres (read)";
+    int rc = rdv_pg_pool_new(loop, s->log, &cfg, &s->read_pool, err, errlen);
+    if (rc == RDV_OK) {
+        s->pools++;
+        s->max_lag_ms = opt->read_max_lag_ms ? opt->read_max_lag_ms : DEFAULT_MAX_LAG_MS;
+        log_open(s, "reads (DISCOVER, browsing) from", opt->read_url, opt);
+    }
+    return rc;
+}
+
+int rdv_store_postgres_open_with(const char *conninfo, const struct rdv_store_options *opt, struct ev_loop *loop,
+                                 const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen)
+{
+    static const struct rdv_store_options none = {0};
+    opt = opt ? opt : &none;
     *out = NULL;
-    if (pool > RDV_PG_MAX_POOL) {
-        snprintf(err, errlen, "store: pool of %u connections is more than %d", pool, RDV_PG_MAX_POOL);
+    if (opt->pool > RDV_PG_MAX_POOL) {
+        snprintf(err, errlen, "store: pool of %u connections is more than %d", opt->pool, RDV_PG_MAX_POOL);
         return RDV_ERR_INVALID;
     }
     if (sodium_init() < 0) {
@@ -1044,27 +1234,38 @@ int rdv_store_postgres_open(const char *conninfo, uint32_t timeout_ms, unsigned 
     }
     s->base.ops = &pg_ops;
     s->log = log;
-    struct rdv_pg_pool_config cfg = {
-        .conninfo = conninfo, .stmts = stmts, .nstmts = NSTMTS,
-        .size = pool ? pool : RDV_PG_DEFAULT_POOL,
-        .timeout_ms = timeout_ms ? timeout_ms : RDV_PG_DEFAULT_TIMEOUT_MS,
-        .connect_timeout_ms = 5000, .backoff_min_ms = 100, .backoff_max_ms = 5000,
-        .max_inflight = 64, .max_queued = 65536,
-        .check_sql = CHECK_SQL, .check = pool_check, .check_arg = s,
-        .on_free = store_free, .free_arg = s,
-    };
-    /* the pool checks the connection string: probe only a valid one */
-    int rc = rdv_pg_pool_new(loop, log, &cfg, &s->pool, err, errlen);
-    if (rc) {
+    uint8_t id[8];
+    randombytes_buf(id, sizeof(id));
+    snprintf(s->holder, sizeof(s->holder), "rdv-");
+    sodium_bin2hex(s->holder + 4, sizeof(s->holder) - 4, id, sizeof(id));
+    /* probe (blocking) only a valid connection string, and before the pool starts: its connect
+     * deadlines count from its start */
+    int rc = conninfo_valid(conninfo, err, errlen);
+    if (rc || (rc = probe(s, conninfo, err, errlen))) {
         free(s);
         return rc;
     }
-    if ((rc = probe(s, conninfo, err, errlen))) {
-        rdv_pg_pool_free(s->pool); /* frees s */
+    struct rdv_pg_pool_config cfg = pool_config(s, conninfo, opt);
+    if ((rc = rdv_pg_pool_new(loop, log, &cfg, &s->pool, err, errlen))) {
+        free(s);
+        return rc;
+    }
+    s->pools = 1;
+    s->conninfo = strdup(conninfo); /* NULL (no memory): the lease then just runs out */
+    log_open(s, "store", conninfo, opt);
+    if (opt->read_url && *opt->read_url && (rc = open_read_pool(s, loop, opt, err, errlen))) {
+        pg_close(&s->base); /* frees s */
         return rc;
     }
     *out = &s->base;
     return RDV_OK;
+}
+
+int rdv_store_postgres_open(const char *conninfo, uint32_t timeout_ms, unsigned pool, struct ev_loop *loop,
+                            const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen)
+{
+    struct rdv_store_options opt = {.timeout_ms = timeout_ms, .pool = pool};
+    return rdv_store_postgres_open_with(conninfo, &opt, loop, log, out, err, errlen);
 }
 
 const char *rdv_store_postgres_schema(void) { return RDV_PG_SCHEMA_SQL; }

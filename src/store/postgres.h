@@ -10,10 +10,11 @@
  *
  * Expiry uses the database clock: expires_at = now() + ttl at the upsert, discover and the browse
  * operations only read rows with expires_at > now(), and ttl_left_ms is computed in SQL.
- * expire() is the reaper's step: it sweeps expired rows in batches only while this store holds a
- * session-level advisory lock, which one store among all front-ends on the database wins with
- * pg_try_advisory_lock on its first connection; when that front-end dies its session ends, the lock
- * is free, and the next expire() of another front-end takes it over.
+ * expire() is the reaper's step: it sweeps expired rows in bounded batches only while this store
+ * holds the reaper lease (rdv_meta's 'reaper' row, taken and renewed inside each batch's own
+ * transaction, so no session state: it works through transaction poolers); a holder that stops
+ * renewing (dies, or loses the database) is replaced by the next front-end's expire() once its
+ * lease runs out (5 s).
  *
  * secret() reads rdv_meta's cookie_secret (offering a fresh one when absent: the first writer
  * wins) and keeps it: once read it is answered before secret() returns. */
@@ -43,6 +44,14 @@ struct rdv_log;
  * before it serves (refusals are logged once and retried with the backoff). */
 int rdv_store_postgres_open(const char *conninfo, uint32_t timeout_ms, unsigned pool, struct ev_loop *loop,
                             const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen);
+
+/* The same with every setting of store.h's rdv_store_options (opt may be NULL): read_url opens a
+ * second pool on the standbys for discover and the browse operations (each read first asks the
+ * standby its replay lag and goes to the primary when it exceeds read_max_lag_ms or the standby
+ * does not answer); unprepared sends every statement unnamed (transaction poolers); app_name is
+ * the connections' fallback_application_name. */
+int rdv_store_postgres_open_with(const char *conninfo, const struct rdv_store_options *opt, struct ev_loop *loop,
+                                 const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen);
 
 /* Applies sql/schema.sql (creates version 2 or migrates version 1 in place; idempotent;
  * serialized among concurrent callers by an advisory lock) and makes the cookie secret, all in

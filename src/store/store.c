@@ -38,17 +38,32 @@ static int64_t system_now_ms(void *ctx)
 
 const struct rdv_clock rdv_clock_system = { system_now_ms, NULL };
 
+/* PostgreSQL URIs, and key=value connection strings ("host=db dbname=rdv"): anything with an
+ * '=' that names no other backend. libpq's parser then decides whether it is valid. */
 static bool is_postgres_url(const char *url)
 {
-    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return true;
+    return strchr(url, '=') && strncmp(url, "memory", 6) != 0 && strncmp(url, "leveldb:", 8) != 0;
+}
+
+static bool is_schemaless_url(const char *url)
+{
+    return strcmp(url, "memory:") == 0 || strcmp(url, "memory") == 0 || strncmp(url, "leveldb:", 8) == 0;
+}
+
+/* Only the scheme is echoed: a mistyped URL may still hold a password. */
+static void unknown_kind(const char *url, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "store '%.*s...': unknown kind (memory:, postgres://..., key=value conninfo, leveldb:/path)",
+             (int)strcspn(url, ":@/ "), url);
 }
 
 int rdv_store_open_with(const char *url, const struct rdv_store_options *opt, struct ev_loop *loop,
                         const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen)
 {
     if (is_postgres_url(url))
-        return rdv_store_postgres_open(url, opt ? opt->timeout_ms : 0, opt ? opt->pool : 0, loop, log, out, err,
-                                       errlen);
+        return rdv_store_postgres_open_with(url, opt, loop, log, out, err, errlen);
     return rdv_store_open(url, loop, log, out, err, errlen);
 }
 
@@ -56,7 +71,11 @@ int rdv_store_init(const char *url, char *err, size_t errlen)
 {
     if (is_postgres_url(url))
         return rdv_store_postgres_init(url, err, errlen);
-    return RDV_OK;
+    if (is_schemaless_url(url))
+        return RDV_OK;
+    /* a URL no backend takes must not pass for a database whose schema is in place */
+    unknown_kind(url, err, errlen);
+    return RDV_ERR_INVALID;
 }
 
 int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *log, struct rdv_store **out,
@@ -80,7 +99,7 @@ int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *
         return RDV_ERR_UNSUPPORTED;
 #endif
     }
-    snprintf(err, errlen, "store '%s': unknown kind (memory:, postgres://..., leveldb:/path)", url);
+    unknown_kind(url, err, errlen);
     return RDV_ERR_INVALID;
 }
 

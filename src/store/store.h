@@ -197,9 +197,13 @@ int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *
 struct rdv_store_options {
     uint32_t timeout_ms; /* postgres: an operation unanswered this long completes UNAVAILABLE (1000) */
     uint32_t pool;       /* postgres: connections per process (4) */
+    const char *read_url;     /* postgres: standbys for DISCOVER and browsing (NULL or "": none) */
+    uint32_t read_max_lag_ms; /* postgres: a standby further behind is skipped (2000) */
+    int unprepared;           /* postgres: 1: no prepared statements (transaction pooler) */
+    const char *app_name;     /* postgres: application_name (NULL: "rendezvousd") */
 };
-/* rdv_store_open with options (opt may be NULL). "postgres://..." and "postgresql://..." URLs go
- * to libpq as they are. */
+/* rdv_store_open with options (opt may be NULL). "postgres://...", "postgresql://..." URLs and
+ * key=value connection strings ("host=... dbname=...") go to libpq as they are. */
 int rdv_store_open_with(const char *url, const struct rdv_store_options *opt, struct ev_loop *loop,
                         const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen);
 /* Creates what the backend needs before first use (postgres: applies sql/schema.sql; idempotent).

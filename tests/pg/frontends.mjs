@@ -11,7 +11,7 @@ import { test, done, assert } from '../lib/tap.mjs';
 import { startDaemon, stopDaemon, tempDir, daemonPath, sleep } from '../lib/daemon.mjs';
 import { pgUrl, psql, rowsIn, register, discover, keygen, eventually } from './lib.mjs';
 
-const HOLDS = /now holds the reaper lock/;
+const HOLDS = /now holds the reaper lease/;
 const initDb = (url) => spawnSync(daemonPath, ['--store', url, '--init-db'], { encoding: 'utf8', timeout: 30000 });
 
 await test('--init-db creates the schema and exits 0', () => {
@@ -81,7 +81,7 @@ await test('expiry comes from the database clock and both front-ends see it befo
 await stopDaemon(a);
 await stopDaemon(b);
 
-// Two front-ends with a fast reaper tick: exactly one wins the lock.
+// Two front-ends with a fast reaper tick: exactly one wins the lease.
 const fast = ['--store', pgUrl, '--expire-interval-ms', '200', '--max-ttl', '300'];
 const c = await startDaemon(fast, { dir: dirs[2] });
 const d = await startDaemon(fast, { dir: dirs[3] });
@@ -93,7 +93,7 @@ await test('exactly one front-end holds the reaper lock', async () => {
   await sleep(600); // several more ticks of both: the other must still not get it
   assert.ok(HOLDS.test(c.stderr()) !== HOLDS.test(d.stderr()), 'and only one');
   [holder, other] = HOLDS.test(c.stderr()) ? [c, d] : [d, c];
-  assert.equal(psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"), '1');
+  assert.equal(psql("SELECT count(*) FROM rdv_meta WHERE key = 'reaper'"), '1', 'one lease row');
 });
 
 await test('the holder sweeps rows that expired (registered through the other front-end)', async () => {

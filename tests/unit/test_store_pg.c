@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "store/pg_pool.h"
 #include "store/postgres.h"
 #include "store_contract.h"
 #include "tap.h"
@@ -324,8 +325,8 @@ static void test_init(void)
     is_int(sql_count("SELECT max(version) FROM rdv_schema_version"), 2, "schema version 2");
     is_int(sql_count("SELECT octet_length(value) FROM rdv_meta WHERE key = 'cookie_secret'"), 32,
            "init made the 32-byte cookie secret");
-    is_int(sql_count("SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 5,
-           "primary key + expiry + per-peer + two ordered-discovery indexes");
+    is_int(sql_count("SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 6,
+           "primary key + expiry + live (stats) + per-peer + two ordered-discovery indexes");
     ok(strstr(rdv_store_postgres_schema(), "CREATE TABLE IF NOT EXISTS rdv_registrations") != NULL,
        "the compiled-in schema is sql/schema.sql");
 }
@@ -386,9 +387,10 @@ static void test_reaper(void)
     sql("TRUNCATE rdv_registrations");
     struct rdv_store *a = open_store(url, 5000, 2), *b = open_store(url, 5000, 2);
     struct res ra = expire_wait(a);
-    ok(ra.st == RDV_STORE_OK, "A's expire() runs (takes the reaper lock)");
-    is_int(sql_count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"), 1,
-           "one advisory lock is held");
+    ok(ra.st == RDV_STORE_OK, "A's expire() runs (takes the reaper lease)");
+    is_int(sql_count("SELECT count(*) FROM rdv_meta WHERE key = 'reaper'"), 1, "one lease row");
+    is_int(sql_count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"), 0,
+           "no session lock is held (the lease works through transaction poolers)");
     for (unsigned i = 0; i < 5; i++)
         put_wait(b, "reap/x", i, 1, 1);
     sleep_loop(1.3);
@@ -396,20 +398,20 @@ static void test_reaper(void)
     ok(d.st == RDV_STORE_OK && d.n == 0, "expired rows are hidden before any reaper ran");
     is_int(sql_count("SELECT count(*) FROM rdv_registrations"), 5, "... and still in the table");
     struct res rb = expire_wait(b);
-    ok(rb.st == RDV_STORE_OK && rb.count == 0, "B does not hold the lock: its expire() deletes nothing");
+    ok(rb.st == RDV_STORE_OK && rb.count == 0, "B does not hold the lease: its expire() deletes nothing");
     is_int(sql_count("SELECT count(*) FROM rdv_registrations"), 5, "the rows are still there");
-    rdv_store_close(a); /* its sessions end: the lock is free */
+    rdv_store_close(a); /* it renews no more: its lease runs out (5 s) */
     uint64_t got = 0;
-    for (int i = 0; i < 100 && !got; i++) {
+    for (int i = 0; i < 200 && !got; i++) {
         rb = expire_wait(b);
         got = rb.count;
         if (!got)
             sleep_loop(0.05);
     }
-    is_int(got, 5, "after A closes, B takes the lock over and sweeps the 5 expired rows");
+    is_int(got, 5, "after A closes and its lease runs out, B takes the lease over and sweeps the 5 expired rows");
     is_int(sql_count("SELECT count(*) FROM rdv_registrations"), 0, "the table is empty");
     rb = expire_wait(b);
-    ok(rb.st == RDV_STORE_OK && rb.count == 0, "B keeps the lock: its next expire() runs (nothing to do)");
+    ok(rb.st == RDV_STORE_OK && rb.count == 0, "B keeps the lease: its next expire() runs (nothing to do)");
 
     /* More than one batch: 2500 rows expire, one expire() sweeps them batch by batch. */
     sql("INSERT INTO rdv_registrations (ns, peer_id, seq, envelope, registered_at, expires_at) "
@@ -470,6 +472,60 @@ static void test_second_host(void)
     struct rdv_store *s = open_store(conninfo, 3000, 2);
     is_int(health_wait(s), RDV_STORE_OK, "two hosts, the first refusing: the store connects to the second");
     rdv_store_close(s);
+}
+
+/* The connection forms of libpq's parser, the pool's own host-by-host connecting (a first host
+ * that accepts TCP but never answers costs one per-host deadline, then the second serves), the
+ * masked log form, and --init-db refusing a store URL it cannot use. */
+static unsigned free_port(int *keep_listening)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    if (keep_listening) {
+        listen(fd, 16); /* the kernel completes handshakes; nobody ever answers */
+        *keep_listening = fd;
+    } else {
+        close(fd);
+    }
+    return ntohs(sa.sin_port);
+}
+
+static void conninfo_serves(const char *conninfo, const char *name)
+{
+    struct rdv_store *s = open_store(conninfo, 3000, 2);
+    ok(s && health_wait(s) == RDV_STORE_OK && put_wait(s, "form/x", 1, 1, 30) == RDV_STORE_OK, "%s", name);
+    rdv_store_close(s);
+}
+
+static void test_conninfo_forms(void)
+{
+    const char *port = getenv("RDV_PG_PORT");
+    char ci[512];
+    snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%s dbname=rdvtest user=postgres sslmode=disable", port);
+    conninfo_serves(ci, "a key=value conninfo serves");
+    snprintf(ci, sizeof(ci), "host=127.0.0.1,127.0.0.1 port=%u,%s dbname=rdvtest user=postgres "
+             "target_session_attrs=read-write", free_port(NULL), port);
+    conninfo_serves(ci, "multi-host key=value with target_session_attrs=read-write: the live host serves");
+    int hung = -1;
+    snprintf(ci, sizeof(ci), "host=127.0.0.1,127.0.0.1 port=%u,%s dbname=rdvtest user=postgres connect_timeout=2 "
+             "sslmode=disable target_session_attrs=read-write", free_port(&hung), port);
+    conninfo_serves(ci, "a first host that never answers costs its deadline, then the second host serves");
+    close(hung);
+    snprintf(ci, sizeof(ci), "postgresql://postgres:s3cret@127.0.0.1:%s/rdvtest?sslmode=disable", port);
+    char masked[512];
+    rdv_pg_conninfo_masked(ci, masked, sizeof(masked));
+    ok(strstr(masked, "password=********") && !strstr(masked, "s3cret") && strstr(masked, "dbname=rdvtest"),
+       "the logged conninfo masks the password (%s)", masked);
+    snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%s dbname=rdvtest user=postgres sslmode=disable", port);
+    char err[256] = "";
+    is_int(rdv_store_init(ci, err, sizeof(err)), RDV_OK, "init with a key=value conninfo applies the schema (%s)", err);
+    ok(rdv_store_init("no-such-store", err, sizeof(err)) != RDV_OK && strstr(err, "unknown kind"),
+       "init with a URL no backend takes fails (%s)", err);
+    ok(rdv_store_init("host=127.0.0.1 port=notaport", err, sizeof(err)) != RDV_OK,
+       "init with a conninfo libpq refuses fails (%s)", err);
 }
 
 static void test_silent_server(void)
@@ -643,8 +699,8 @@ static void test_migration(void)
     if (!ok(rdv_store_postgres_init(conninfo, err, sizeof(err)) == RDV_OK, "init migrates version 1 to 2"))
         diag("%s", err);
     is_int(count_on(m, "SELECT max(version) FROM rdv_schema_version"), 2, "migration: version 2 recorded");
-    is_int(count_on(m, "SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 5,
-           "migration: the key and the ordered-discovery indexes are in place");
+    is_int(count_on(m, "SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 6,
+           "migration: the key, the stats and the ordered-discovery indexes are in place");
     migrated_rows_served(m, conninfo);
     char before[1024], node[32], node2[32], after[1024];
     text_on(m, COUNTERS, before, sizeof(before));
@@ -905,6 +961,7 @@ int main(void)
     rdv_store_contract_run("postgres", &c);
     test_two_stores();
     test_reaper();
+    test_conninfo_forms();
     test_bad_urls();
     test_closed_port();
     test_second_host();
