@@ -40,7 +40,9 @@ await test('set-up: schema via a key=value multi-host conninfo, replicated, sync
 });
 
 const dirs = [tempDir('rdv-fo-a-'), tempDir('rdv-fo-b-')];
-const args = ['--store', store, '--store-timeout-ms', '1000', '--max-ttl', '600', '--expire-interval-ms', '500'];
+const args = ['--store', store, '--store-timeout-ms', '1000', '--max-ttl', '600', '--expire-interval-ms', '500',
+  // the check below reads the whole namespace in one DISCOVER: more than the default 1000 records
+  '--discover-limit', '100000', '--max-discover-limit', '100000'];
 const fes = [await startDaemon(args, { dir: dirs[0] }), await startDaemon(args, { dir: dirs[1] })];
 const acked = { before: new Set(), after: new Set() };
 let failingAt = 0; // when stopping the primary began (ms): OK answers before it count as "before"
