@@ -425,7 +425,7 @@ static int check_payload(struct rdv_noise_session *s, const Noise__Pb__NoiseHand
     struct rdv_pubkey key;
     struct rdv_peerid id;
     uint8_t msg[SIG_PREFIX_LEN + 32];
-    int rc = rdv_pubkey_unmarshal(pl->identity_key.data, pl->identity_key.len, &key);
+    int rc = rdv_pubkey_unmarshal_to_verify(pl->identity_key.data, pl->identity_key.len, &key); /* verified below */
     if (rc)
         return rc;
     memcpy(msg, SIG_PREFIX, SIG_PREFIX_LEN);

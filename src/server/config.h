@@ -36,6 +36,7 @@ struct rdv_server_config {
     uint32_t handshake_timeout, idle_timeout; /* seconds */
     uint32_t expire_interval_ms;
     uint32_t store_timeout_ms, store_pool; /* postgres */
+    uint32_t verify_cache_entries, verify_cache_mb; /* p2p/record_cache.h; 0 entries: off */
     int help, version, init_db;
 };
 
