@@ -12,13 +12,17 @@
 #                                           rendezvous-bench on rendezvousd at several offered rates; prints a
 #                                           markdown table of ratios (min/median/max) and writes
 #                                           bench/out/throughput.png (gnuplot) of throughput and p99 vs load.
+#   scripts/bench.sh ab OLD_BUILDDIR NEW_BUILDDIR
+#                                           two rendezvousd builds side by side in one run, ROUNDS interleaved
+#                                           rounds (old new old new ...), the same rendezvous-bench (NEW's) for
+#                                           both: register, discover, churn; a markdown table of new/old ratios.
 # Everything listens on 127.0.0.1 only. Env: ROUNDS (5), SECONDS_PER_RUN (5), N (requests per callgrind
 # measurement, 2000).
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 mode=${1:-callgrind}
-B=$(cd "${2:-build}" && pwd)
+B=$(cd "${2:-build}" && pwd) # ab: replaced by NEW_BUILDDIR
 out="$top/bench/out"
 mkdir -p "$out"
 N=${N:-2000}
@@ -167,8 +171,47 @@ GP
     fi
 }
 
+# ---- ab: two builds, interleaved ------------------------------------------------------------
+run_ab() { # old new
+    ROUNDS=${ROUNDS:-3}
+    S=${SECONDS_PER_RUN:-5}
+    old=$(cd "$1" && pwd) new=$(cd "$2" && pwd)
+    B=$new
+    : > "$work/ab"
+    for r in $(seq "$ROUNDS"); do
+        for which in old new; do
+            eval dir=\$$which
+            "$dir/rendezvousd" --listen /ip4/127.0.0.1/tcp/0 --identity "$work/key" --admin-listen off \
+                --log-level error >"$work/addr.$which" 2>/dev/null &
+            spid=$!
+            pids="$pids $spid"
+            addr=$(wait_addr "$work/addr.$which")
+            bench --op register --connections 16 --depth 1 --requests 1600 >/dev/null
+            for op in register discover churn; do
+                res=$(bench --op "$op" --connections 16 --depth 4 --seconds "$S" --json)
+                echo "$r $which $op $(echo "$res" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ops_per_s"], d["p99_ms"], d["refused"] + d["transport_errors"])')" >> "$work/ab"
+            done
+            kill "$spid"; wait "$spid" 2>/dev/null || true
+        done
+    done
+    cp "$work/ab" "$out/ab.txt"
+    echo "| op | old ops/s (median) | new ops/s (median) | new/old min / median / max | new p99 ms (median) |"
+    echo "|---|---|---|---|---|"
+    python3 - "$work/ab" <<'PY'
+import sys, statistics as st
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+for op in ("register", "discover", "churn"):
+    old = {r[0]: float(r[3]) for r in rows if r[2] == op and r[1] == "old"}
+    new = {r[0]: (float(r[3]), float(r[4])) for r in rows if r[2] == op and r[1] == "new"}
+    ratio = sorted(new[k][0] / old[k] for k in old if k in new and old[k] > 0)
+    print("| %s | %.0f | %.0f | %.2f / %.2f / %.2f | %.2f |" % (op, st.median(old.values()), st.median(v[0] for v in new.values()),
+          ratio[0], st.median(ratio), ratio[-1], st.median(v[1] for v in new.values())))
+PY
+}
+
 case $mode in
 callgrind) run_callgrind ;;
 compare) run_compare ;;
-*) echo "usage: $0 callgrind|compare [BUILDDIR]"; exit 2 ;;
+ab) run_ab "${2:?old builddir}" "${3:?new builddir}" ;;
+*) echo "usage: $0 callgrind|compare [BUILDDIR] | ab OLD_BUILDDIR NEW_BUILDDIR"; exit 2 ;;
 esac
