@@ -347,9 +347,10 @@ static double percentile(const struct bench *b, double p)
 
 static void report_text(const struct bench *b, double secs)
 {
-    printf("%s (%s): %" PRIu64 " ok in %.1f s = %.0f ops/s; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f; ",
-           op_names[b->o.op], b->o.dialect->name, b->ok, secs, secs > 0 ? (double)b->ok / secs : 0,
-           percentile(b, 0.50), percentile(b, 0.90), percentile(b, 0.99), percentile(b, 1.0));
+    /* "OP: N ok in" first: scripts and tests (tests/pg/frontends.mjs) read the line from its start */
+    printf("%s: %" PRIu64 " ok in %.1f s = %.0f ops/s; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f; dialect %s; ",
+           op_names[b->o.op], b->ok, secs, secs > 0 ? (double)b->ok / secs : 0,
+           percentile(b, 0.50), percentile(b, 0.90), percentile(b, 0.99), percentile(b, 1.0), b->o.dialect->name);
     if (b->o.rate > 0)
         printf("open loop %.0f/s over %u connections", b->o.rate, b->o.connections);
     else
