@@ -112,7 +112,16 @@ static int add_gauges(struct rdv_telemetry *t)
     t->store_up = one(m, RDV_METRIC_GAUGE, "rendezvous_store_up", "1 when the store answered its last call, else 0.");
     t->expired = one(m, RDV_METRIC_COUNTER, "rendezvous_expired_total",
                      "Registrations dropped by the expiry sweep.");
-    return t->registrations && t->namespaces && t->connections && t->store_up && t->expired
+    static const char *const vc_label[] = {"result"}, *const vc_results[] = {"hit", "miss", "eviction"};
+    struct rdv_metric_family *vc = rdv_metrics_add(m, RDV_METRIC_COUNTER, "rendezvous_verify_cache_total",
+        "Verified-envelope cache lookups by result (hit: signature check skipped) and evictions.",
+        vc_label, 1, NULL, 0);
+    for (int i = 0; i < 3; i++)
+        t->vcache[i] = rdv_metric_get(vc, &vc_results[i]);
+    t->vcache[3] = one(m, RDV_METRIC_GAUGE, "rendezvous_verify_cache_entries", "Envelopes in the verify cache.");
+    t->vcache[4] = one(m, RDV_METRIC_GAUGE, "rendezvous_verify_cache_bytes", "Memory the verify cache holds.");
+    return t->registrations && t->namespaces && t->connections && t->store_up && t->expired && t->vcache[0] &&
+               t->vcache[1] && t->vcache[2] && t->vcache[3] && t->vcache[4]
                ? RDV_OK
                : RDV_ERR_NOMEM;
 }
@@ -156,6 +165,13 @@ void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *ho
         rdv_metric_set(t->connections, (double)host->connections);
         rdv_metric_set(t->handshakes_ok, (double)host->handshakes_ok);
         rdv_metric_set(t->handshakes_failed, (double)host->handshakes_failed);
+    }
+    if (t->record_cache) {
+        struct rdv_record_cache_stats s;
+        rdv_record_cache_stats(t->record_cache, &s);
+        const double v[5] = {(double)s.hits, (double)s.misses, (double)s.evictions, (double)s.entries, (double)s.bytes};
+        for (int i = 0; i < 5; i++)
+            rdv_metric_set(t->vcache[i], v[i]);
     }
 }
 

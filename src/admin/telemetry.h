@@ -10,6 +10,7 @@
 #define RDV_ADMIN_TELEMETRY_H
 
 #include "p2p/host.h"
+#include "p2p/record_cache.h"
 #include "rendezvous/server.h"
 #include "store/store.h"
 #include "util/metrics.h"
@@ -26,6 +27,8 @@ struct rdv_telemetry {
     struct rdv_metric_family *store_seconds;     /* histogram {op}, fed by store/timed.c */
     struct rdv_metric *store_up;
     struct rdv_metric *expired;
+    struct rdv_metric *vcache[5]; /* verified-envelope cache: hits, misses, evictions, entries, bytes */
+    const struct rdv_record_cache *record_cache; /* set by main() after init; NULL: none */
     double started;                              /* rdv_metrics_now() at init, for uptime */
     int64_t started_unix_ms;
 };

@@ -121,12 +121,11 @@ static void rpc_answer(struct rpc *r, const uint8_t *msg, size_t len)
     free(regs);
 }
 
+/* The request went out with the proposal (lazy multistream): nothing to write once agreed. */
 static void rpc_open(struct rdv_stream *st)
 {
     struct rpc *r = rdv_stream_get_user(st);
-    if (rdv_stream_write(st, rdv_buf_head(&r->request), r->request.len) != RDV_OK)
-        rdv_stream_reset(st);
-    else if (r->type == RDV_REQ_UNREGISTER)
+    if (r->type == RDV_REQ_UNREGISTER)
         rdv_stream_close(st); /* nothing comes back: our FIN after the request ends the exchange */
 }
 
@@ -185,7 +184,8 @@ int rdv_rpc_send(struct rdv_conn *c, const struct rdv_dialect *d, const struct r
     rdv_buf_free(&msg);
     struct rdv_stream *st;
     if (!err)
-        err = rdv_conn_open_stream(c, d->protocol, &rpc_handler, NULL, &st);
+        err = rdv_conn_open_stream_lazy(c, d->protocol, &rpc_handler, NULL, rdv_buf_head(&r->request), r->request.len,
+                                        &st);
     if (err) {
         rdv_buf_free(&r->request);
         free(r);

@@ -18,6 +18,7 @@
 #include "p2p/host.h"
 #include "p2p/keys.h"
 #include "p2p/multiaddr.h"
+#include "p2p/record_cache.h"
 #include "rendezvous/server.h"
 #include "rendezvous/service.h"
 #include "server/config.h"
@@ -39,6 +40,8 @@ struct daemon {
     struct rdv_rendezvous_server rz;
     struct rdv_telemetry tm;
     struct rdv_admin *admin;
+    struct rdv_record_cache *record_cache; /* NULL when verify-cache-entries is 0 */
+    struct rdv_record_opener opener;       /* the cache's, shared by every dialect */
     ev_timer expire_timer;
     ev_signal sigterm, sigint;
     bool stopping;       /* a signal came: draining connections (/readyz says 503) */
@@ -207,6 +210,7 @@ static int enable_dialects(struct daemon *d)
         }
         struct rdv_service_config sc;
         service_config_from(&d->cfg.dialect[dl->id], dl, &sc);
+        sc.opener = d->record_cache ? &d->opener : NULL;
         rdv_rendezvous_server_enable(&d->rz, dl, &sc);
         n++;
     }
@@ -217,11 +221,25 @@ static int enable_dialects(struct daemon *d)
     return 0;
 }
 
+/* One cache for all dialects: entries are keyed by record kind as well as bytes. */
+static int start_record_cache(struct daemon *d)
+{
+    if (d->cfg.verify_cache_entries == 0)
+        return 0;
+    d->record_cache = rdv_record_cache_new(d->cfg.verify_cache_entries, (size_t)d->cfg.verify_cache_mb << 20, NULL);
+    if (!d->record_cache) {
+        rdv_error(&d->log, "out of memory");
+        return 1;
+    }
+    d->opener = rdv_record_cache_opener(d->record_cache);
+    return 0;
+}
+
 static int daemon_start(struct daemon *d)
 {
     char msg[512];
     memset(&d->rz, 0, sizeof(d->rz));
-    if (enable_dialects(d) || load_or_create_identity(d))
+    if (start_record_cache(d) || enable_dialects(d) || load_or_create_identity(d))
         return 1;
     /* application_name: which front-end a database session belongs to (pg_stat_activity) */
     char app[64], id[RDV_PEERID_TEXT_MAX] = "";
@@ -244,6 +262,7 @@ static int daemon_start(struct daemon *d)
         return 1;
     }
     d->store = timed;
+    d->tm.record_cache = d->record_cache; /* pulled into /metrics at each scrape */
     struct rdv_host_limits lim;
     rdv_host_limits_defaults(&lim);
     lim.max_connections = d->cfg.max_connections;
@@ -279,6 +298,7 @@ static void daemon_stop(struct daemon *d)
     rdv_host_free(d->host);
     rdv_store_close(d->store);
     rdv_telemetry_free(&d->tm);
+    rdv_record_cache_free(d->record_cache);
     rdv_privkey_clear(&d->key);
     rdv_config_free(&d->cfg);
 }

@@ -320,8 +320,8 @@ static int conn_noise_ready(struct rdv_conn *c)
 static int conn_start_noise(struct rdv_conn *c)
 {
     c->state = CONN_NOISE;
-    int err = rdv_noise_session_new(c->outbound ? RDV_NOISE_INITIATOR : RDV_NOISE_RESPONDER, &c->host->key,
-                                    c->has_expected ? &c->expected : NULL, &c->noise);
+    int err = rdv_noise_session_new_with(c->outbound ? RDV_NOISE_INITIATOR : RDV_NOISE_RESPONDER, &c->host->noise_id,
+                                        c->has_expected ? &c->expected : NULL, &c->noise);
     return err ? err : rdv_noise_start(c->noise, &c->wbuf);
 }
 

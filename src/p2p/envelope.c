@@ -60,7 +60,7 @@ static int check_envelope(const Record__Pb__Envelope *e, const char *domain, con
 {
     if (!e->public_key)
         return RDV_ERR_INVALID;
-    int r = rdv_pubkey_from_raw((int)e->public_key->type, e->public_key->data.data,
+    int r = rdv_pubkey_from_raw_to_verify((int)e->public_key->type, e->public_key->data.data, /* verified below */
                                 e->public_key->data.len, &out->key);
     if (r != RDV_OK)
         return r;

@@ -46,7 +46,10 @@ int rdv_host_new(struct ev_loop *loop, const struct rdv_privkey *key, const stru
         rdv_host_limits_defaults(&h->limits);
     rdv_buf_init(&h->record, 0);
     int err = rdv_peerid_from_pubkey(&key->pub, &h->self);
+    if (!err) /* one static Noise key and signed payload for every connection (noise.h) */
+        err = rdv_noise_identity_init(&h->noise_id, key);
     if (err) {
+        rdv_privkey_clear(&h->key);
         free(h);
         return err;
     }
@@ -160,6 +163,7 @@ void rdv_host_free(struct rdv_host *h)
         free(h->protos[i].id);
     rdv_buf_free(&h->record);
     rdv_privkey_clear(&h->key);
+    rdv_noise_identity_clear(&h->noise_id);
     free(h);
 }
 

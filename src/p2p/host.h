@@ -92,6 +92,12 @@ void rdv_conn_close(struct rdv_conn *c);
  * on_close(err) if it is refused. Writes before on_open are queued. */
 int rdv_conn_open_stream(struct rdv_conn *c, const char *protocol, const struct rdv_stream_handler *handler,
                          void *ctx, struct rdv_stream **out);
+/* The same with a lazy proposal: first (n bytes, may be 0) goes out in the same write as the
+ * multistream header and the proposal, before the listener has agreed, so a request costs one
+ * round trip instead of two. Should the listener refuse the protocol, it reads those bytes as a
+ * further proposal and the stream fails as a refusal does (on_close(RDV_ERR_NOT_FOUND)). */
+int rdv_conn_open_stream_lazy(struct rdv_conn *c, const char *protocol, const struct rdv_stream_handler *handler,
+                              void *ctx, const void *first, size_t n, struct rdv_stream **out);
 
 struct rdv_buf *rdv_stream_input(struct rdv_stream *st);
 int rdv_stream_write(struct rdv_stream *st, const void *p, size_t n);

@@ -42,6 +42,7 @@ struct listener {
 struct rdv_host {
     struct ev_loop *loop;
     struct rdv_privkey key;
+    struct rdv_noise_identity noise_id; /* static Noise key + signed payload, per host */
     struct rdv_peerid self;
     struct rdv_host_limits limits;
     const struct rdv_log *log;

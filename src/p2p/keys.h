@@ -60,6 +60,18 @@ int rdv_pubkey_unmarshal(const uint8_t *p, size_t n, struct rdv_pubkey *out);
 /* Key from its wire type (protobuf KeyType value) and raw Data, validated as unmarshal does:
  * RDV_ERR_UNSUPPORTED for RSA/ECDSA, RDV_ERR_INVALID for unknown types, bad lengths, bad points. */
 int rdv_pubkey_from_raw(int type, const uint8_t *data, size_t len, struct rdv_pubkey *out);
+/* As unmarshal / from_raw, for a key whose next use is rdv_pubkey_verify and which is trusted only
+ * if that verify passes: an ed25519 key is then not checked to be a valid point here. The check
+ * would be redundant: libsodium's crypto_sign_verify_detached (1.0.18, ref10 open.c, built without
+ * ED25519_COMPAT as Debian's is) refuses a public key that is non-canonical
+ * (ge25519_is_canonical), of small order (ge25519_has_small_order) or not on the curve
+ * (ge25519_frombytes_negate_vartime), so such a key never verifies anything. What is left, a key
+ * with a torsion component outside the prime-order subgroup, gains its holder nothing: it can only
+ * sign for the peer id that hashes that very key (the callers check the peer id), and the
+ * subgroup check would cost a scalar multiplication per request. secp256k1 keys are parsed (on
+ * the curve) in both. tests/unit/test_keys.c pins libsodium's refusals. */
+int rdv_pubkey_from_raw_to_verify(int type, const uint8_t *data, size_t len, struct rdv_pubkey *out);
+int rdv_pubkey_unmarshal_to_verify(const uint8_t *p, size_t n, struct rdv_pubkey *out);
 int rdv_pubkey_equal(const struct rdv_pubkey *a, const struct rdv_pubkey *b);
 
 #endif

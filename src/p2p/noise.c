@@ -15,7 +15,6 @@
 #define SIG_PREFIX "noise-libp2p-static-key:"
 #define SIG_PREFIX_LEN (sizeof(SIG_PREFIX) - 1)
 #define FRAME_HDR 2
-#define PAYLOAD_MAX 256 /* our own payload: PublicKey (<= 64) + signature (<= 72) + tags */
 
 /* ---- CipherState ------------------------------------------------------------------------------ */
 
@@ -166,8 +165,9 @@ static int decrypt_and_hash(struct rdv_noise_hs *hs, const uint8_t *ct, size_t n
 
 /* ---- HandshakeState (XX) ---------------------------------------------------------------------- */
 
-int rdv_noise_xx_init(struct rdv_noise_hs *hs, bool initiator, const uint8_t *prologue, size_t plen,
-                      const uint8_t s_priv[32], const uint8_t *e_priv_or_null)
+/* s_pub_or_null: our static public key when the caller knows it (saves a ladder per session). */
+static int xx_init_keys(struct rdv_noise_hs *hs, bool initiator, const uint8_t *prologue, size_t plen,
+                        const uint8_t s_priv[32], const uint8_t *s_pub_or_null, const uint8_t *e_priv_or_null)
 {
     if (sodium_init() < 0)
         return RDV_ERR_CRYPTO;
@@ -181,11 +181,20 @@ int rdv_noise_xx_init(struct rdv_noise_hs *hs, bool initiator, const uint8_t *pr
         memcpy(hs->e_priv, e_priv_or_null, 32);
     else
         randombytes_buf(hs->e_priv, 32);
-    if (crypto_scalarmult_base(hs->s_pub, hs->s_priv) != 0 || crypto_scalarmult_base(hs->e_pub, hs->e_priv) != 0) {
+    if (s_pub_or_null)
+        memcpy(hs->s_pub, s_pub_or_null, 32);
+    if ((!s_pub_or_null && crypto_scalarmult_base(hs->s_pub, hs->s_priv) != 0) ||
+        crypto_scalarmult_base(hs->e_pub, hs->e_priv) != 0) {
         rdv_noise_xx_clear(hs);
         return RDV_ERR_CRYPTO;
     }
     return RDV_OK;
+}
+
+int rdv_noise_xx_init(struct rdv_noise_hs *hs, bool initiator, const uint8_t *prologue, size_t plen,
+                      const uint8_t s_priv[32], const uint8_t *e_priv_or_null)
+{
+    return xx_init_keys(hs, initiator, prologue, plen, s_priv, NULL, e_priv_or_null);
 }
 
 /* Whether the message numbered hs->step is ours to write: the initiator writes 0 and 2. */
@@ -321,7 +330,7 @@ struct rdv_noise_session {
     enum session_state st;
     struct rdv_noise_hs hs;
     struct rdv_noise_cipher tx, rx;
-    uint8_t payload[PAYLOAD_MAX]; /* our signed NoiseHandshakePayload */
+    uint8_t payload[RDV_NOISE_PAYLOAD_MAX]; /* our signed NoiseHandshakePayload */
     size_t payload_len;
     bool has_expected;
     struct rdv_peerid expected;
@@ -329,8 +338,8 @@ struct rdv_noise_session {
     struct rdv_peerid remote_id;
 };
 
-/* Signs our static key and packs NoiseHandshakePayload { identity_key, identity_sig }. */
-static int build_payload(struct rdv_noise_session *s, const struct rdv_privkey *id)
+/* Signs our static key and packs NoiseHandshakePayload { identity_key, identity_sig } into ni. */
+static int build_payload(struct rdv_noise_identity *ni, const struct rdv_privkey *id)
 {
     uint8_t key[RDV_PUBKEY_PROTO_MAX], sig[RDV_SIG_MAX], msg[SIG_PREFIX_LEN + 32];
     size_t keylen = 0, siglen = 0;
@@ -338,7 +347,7 @@ static int build_payload(struct rdv_noise_session *s, const struct rdv_privkey *
     if (rc)
         return rc;
     memcpy(msg, SIG_PREFIX, SIG_PREFIX_LEN);
-    memcpy(msg + SIG_PREFIX_LEN, s->hs.s_pub, 32);
+    memcpy(msg + SIG_PREFIX_LEN, ni->s_pub, 32);
     if ((rc = rdv_privkey_sign(id, msg, sizeof(msg), sig, &siglen)))
         return rc;
     Noise__Pb__NoiseHandshakePayload pl = NOISE__PB__NOISE_HANDSHAKE_PAYLOAD__INIT;
@@ -346,18 +355,37 @@ static int build_payload(struct rdv_noise_session *s, const struct rdv_privkey *
     pl.identity_key.len = keylen;
     pl.identity_sig.data = sig;
     pl.identity_sig.len = siglen;
-    if (noise__pb__noise_handshake_payload__get_packed_size(&pl) > sizeof(s->payload))
+    if (noise__pb__noise_handshake_payload__get_packed_size(&pl) > sizeof(ni->payload))
         return RDV_ERR_INTERNAL;
-    s->payload_len = noise__pb__noise_handshake_payload__pack(&pl, s->payload);
+    ni->payload_len = noise__pb__noise_handshake_payload__pack(&pl, ni->payload);
     return RDV_OK;
 }
 
-int rdv_noise_session_new(enum rdv_noise_role role, const struct rdv_privkey *id,
-                          const struct rdv_peerid *expected_or_null, struct rdv_noise_session **out)
+int rdv_noise_identity_init(struct rdv_noise_identity *ni, const struct rdv_privkey *id)
+{
+    memset(ni, 0, sizeof(*ni));
+    if (sodium_init() < 0)
+        return RDV_ERR_CRYPTO;
+    randombytes_buf(ni->s_priv, sizeof(ni->s_priv));
+    int rc = crypto_scalarmult_base(ni->s_pub, ni->s_priv) == 0 ? build_payload(ni, id) : RDV_ERR_CRYPTO;
+    if (rc)
+        rdv_noise_identity_clear(ni);
+    return rc;
+}
+
+void rdv_noise_identity_clear(struct rdv_noise_identity *ni)
+{
+    sodium_memzero(ni, sizeof(*ni));
+}
+
+int rdv_noise_session_new_with(enum rdv_noise_role role, const struct rdv_noise_identity *ni,
+                               const struct rdv_peerid *expected_or_null, struct rdv_noise_session **out)
 {
     *out = NULL;
     if (sodium_init() < 0)
         return RDV_ERR_CRYPTO;
+    if (ni->payload_len == 0 || ni->payload_len > sizeof(ni->payload))
+        return RDV_ERR_INVALID;
     struct rdv_noise_session *s = calloc(1, sizeof(*s));
     if (!s)
         return RDV_ERR_NOMEM;
@@ -367,18 +395,27 @@ int rdv_noise_session_new(enum rdv_noise_role role, const struct rdv_privkey *id
         s->has_expected = true;
         s->expected = *expected_or_null;
     }
-    uint8_t s_priv[32];
-    randombytes_buf(s_priv, sizeof(s_priv)); /* a fresh static key per session (spec allows, advises) */
-    int rc = rdv_noise_xx_init(&s->hs, role == RDV_NOISE_INITIATOR, NULL, 0, s_priv, NULL);
-    sodium_memzero(s_priv, sizeof(s_priv));
-    if (!rc)
-        rc = build_payload(s, id);
+    int rc = xx_init_keys(&s->hs, role == RDV_NOISE_INITIATOR, NULL, 0, ni->s_priv, ni->s_pub, NULL);
     if (rc) {
         rdv_noise_session_free(s);
         return rc;
     }
+    memcpy(s->payload, ni->payload, ni->payload_len);
+    s->payload_len = ni->payload_len;
     *out = s;
     return RDV_OK;
+}
+
+int rdv_noise_session_new(enum rdv_noise_role role, const struct rdv_privkey *id,
+                          const struct rdv_peerid *expected_or_null, struct rdv_noise_session **out)
+{
+    struct rdv_noise_identity ni;
+    *out = NULL;
+    int rc = rdv_noise_identity_init(&ni, id); /* a fresh static key for this session alone */
+    if (!rc)
+        rc = rdv_noise_session_new_with(role, &ni, expected_or_null, out);
+    rdv_noise_identity_clear(&ni);
+    return rc;
 }
 
 static int append_frame_header(struct rdv_buf *out, size_t n)
@@ -425,7 +462,7 @@ static int check_payload(struct rdv_noise_session *s, const Noise__Pb__NoiseHand
     struct rdv_pubkey key;
     struct rdv_peerid id;
     uint8_t msg[SIG_PREFIX_LEN + 32];
-    int rc = rdv_pubkey_unmarshal(pl->identity_key.data, pl->identity_key.len, &key);
+    int rc = rdv_pubkey_unmarshal_to_verify(pl->identity_key.data, pl->identity_key.len, &key); /* verified below */
     if (rc)
         return rc;
     memcpy(msg, SIG_PREFIX, SIG_PREFIX_LEN);

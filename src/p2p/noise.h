@@ -3,7 +3,7 @@
  *
  * Two layers. The core is Noise_XX_25519_ChaChaPoly_SHA256 (Noise spec rev 34): CipherState, SymmetricState
  * and an XX HandshakeState taking the prologue and, for test vectors, fixed keys. The session on top
- * speaks libp2p: u16be-length-framed messages, a fresh X25519 static key per session authenticated by a
+ * speaks libp2p: u16be-length-framed messages, an X25519 static key authenticated by a
  * NoiseHandshakePayload signed with our identity key (responder sends it in message 2, initiator in 3),
  * then ChaCha20-Poly1305 transport frames. We advertise no extensions: a peer that sees stream_muxers
  * on both sides skips multistream-select for the muxer (inlined muxer negotiation), which our connection
@@ -70,8 +70,31 @@ void rdv_noise_xx_clear(struct rdv_noise_hs *hs);
 enum rdv_noise_role { RDV_NOISE_INITIATOR, RDV_NOISE_RESPONDER };
 struct rdv_noise_session;
 
-/* Creates a session: draws the static and ephemeral keys and signs our handshake payload with id (which
- * is not retained). expected_or_null (either role): the peer id the remote must prove, copied. */
+#define RDV_NOISE_PAYLOAD_MAX 256 /* our own payload: PublicKey (<= 64) + signature (<= 72) + tags */
+
+/* Our static Noise key with its signed handshake payload, made once and shared by many sessions.
+ * The libp2p Noise spec (libp2p/specs noise/README.md, "Static Key Authentication") keeps the
+ * static key apart from the identity key and allows its reuse: "A given libp2p peer will have one
+ * or more static Noise keypairs throughout its lifetime. Implementations MAY allow persisting static
+ * Noise keys across process restarts, or they may generate new static Noise keys when initializing
+ * the noise-libp2p module." Each session still draws a fresh ephemeral key (ee, es, se mix it), so
+ * session keys stay independent and forward secret against a later leak of the identity key; a leak
+ * of this process's static key exposes at most its own sessions, which live in the same memory. A
+ * server reusing it saves an X25519 ladder and an identity signature per session. */
+struct rdv_noise_identity {
+    uint8_t s_priv[RDV_NOISE_KEYLEN], s_pub[RDV_NOISE_KEYLEN];
+    uint8_t payload[RDV_NOISE_PAYLOAD_MAX]; /* NoiseHandshakePayload signed by the identity key */
+    size_t payload_len;
+};
+/* Draws a static key and signs it with id (not retained). */
+int rdv_noise_identity_init(struct rdv_noise_identity *ni, const struct rdv_privkey *id);
+void rdv_noise_identity_clear(struct rdv_noise_identity *ni);
+/* A session on a shared identity (copied: ni need not outlive the session); draws the ephemeral key. */
+int rdv_noise_session_new_with(enum rdv_noise_role role, const struct rdv_noise_identity *ni,
+                               const struct rdv_peerid *expected_or_null, struct rdv_noise_session **out);
+/* Creates a session with a static key of its own: draws the static and ephemeral keys and signs our
+ * handshake payload with id (which is not retained). expected_or_null (either role): the peer id the
+ * remote must prove, copied. */
 int rdv_noise_session_new(enum rdv_noise_role role, const struct rdv_privkey *id,
                           const struct rdv_peerid *expected_or_null, struct rdv_noise_session **out);
 /* Initiator: appends frame 1 to wire_out (once). Responder: no-op. */

@@ -213,7 +213,7 @@ static int env_key(const struct env_parts *e, struct rdv_pubkey *key)
     }
     if (rc < 0 || type > 16 || !data)
         return RDV_ERR_INVALID;
-    rc = rdv_pubkey_from_raw((int)type, data, data_len, key);
+    rc = rdv_pubkey_from_raw_to_verify((int)type, data, data_len, key); /* verified, or inspect-only */
     if (rc)
         return rc;
     uint8_t canon[RDV_PUBKEY_PROTO_MAX];

@@ -72,7 +72,9 @@ const struct rdv_record_kind *rdv_record_kind_get(unsigned id);
  * RDV_ERR_PAYLOAD_TYPE (another kind of record), RDV_ERR_SIGNATURE (bad signature or domain) or
  * RDV_ERR_PEER_ID_MISMATCH (the record names another peer than the key). */
 int rdv_record_open(const struct rdv_record_kind *k, const uint8_t *env, size_t n, struct rdv_record_summary *out);
-/* rdv_record_open without the signature check: for displaying records verified when stored. */
+/* rdv_record_open without the signature check (and so without validating an ed25519 key as a curve
+ * point, which only the verify does: see rdv_pubkey_from_raw_to_verify): for displaying records
+ * verified when stored. */
 int rdv_record_inspect(const struct rdv_record_kind *k, const uint8_t *env, size_t n,
                        struct rdv_record_summary *out);
 /* Seals in->seq, in->addrs (and in->mix_key for a WakuPeerRecord) under key as a record of kind k

@@ -194,6 +194,12 @@ void rdv_stream_reset(struct rdv_stream *st)
 int rdv_conn_open_stream(struct rdv_conn *c, const char *protocol, const struct rdv_stream_handler *handler,
                          void *ctx, struct rdv_stream **out)
 {
+    return rdv_conn_open_stream_lazy(c, protocol, handler, ctx, NULL, 0, out);
+}
+
+int rdv_conn_open_stream_lazy(struct rdv_conn *c, const char *protocol, const struct rdv_stream_handler *handler,
+                              void *ctx, const void *first, size_t n, struct rdv_stream **out)
+{
     if (c->state != CONN_OPEN)
         return RDV_ERR_CLOSED;
     struct rdv_yamux_stream *ys;
@@ -212,6 +218,8 @@ int rdv_conn_open_stream(struct rdv_conn *c, const char *protocol, const struct 
     struct rdv_buf hello;
     rdv_buf_init(&hello, 0);
     err = rdv_mss_dialer_init(&st->mss, protocol, &hello);
+    if (!err && n)
+        err = rdv_buf_append(&hello, first, n); /* one write: one yamux frame, one Noise frame */
     if (!err)
         err = rdv_yamux_stream_write(ys, rdv_buf_head(&hello), hello.len);
     rdv_buf_free(&hello);

@@ -221,16 +221,47 @@ static int encode_register_response(const struct rdv_wire_layout *l, const struc
     return rc;
 }
 
+static size_t raw_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            p[n] |= 0x80;
+        n++;
+    } while (v);
+    return n;
+}
+
+static size_t raw_len(uint8_t *p, uint32_t num, const uint8_t *data, size_t len)
+{
+    size_t n = raw_varint(p, (uint64_t)num << 3 | RDV_PB_LEN);
+    n += raw_varint(p + n, len);
+    if (len)
+        memcpy(p + n, data, len);
+    return n + len;
+}
+
+/* One Registration, written in place: a DISCOVER answer holds up to 1000 of them, so the generic
+ * per-field appends (a bounds check and call each) cost more than the copy of the record. */
 static int put_registration(struct rdv_buf *b, const struct rdv_wire_registration *g, bool x)
 {
-    int rc = rdv_pb_put_len_header(b, DR_REGS, reg_body_size(g->ns.len, g->record.len, g->ttl, x));
-    if (rc == RDV_OK)
-        rc = rdv_pb_put_len(b, REG_NS, g->ns.p, g->ns.len);
-    if (rc == RDV_OK)
-        rc = rdv_pb_put_len(b, REG_RECORD, g->record.p, g->record.len);
-    if (rc == RDV_OK && (g->ttl || x))
-        rc = rdv_pb_put_varint(b, REG_TTL, g->ttl);
-    return rc;
+    size_t body = reg_body_size(g->ns.len, g->record.len, g->ttl, x), total = rdv_pb_size_len(DR_REGS, body);
+    int rc = rdv_buf_reserve(b, total); /* a no-op after the whole answer's reservation */
+    if (rc)
+        return rc;
+    uint8_t *p = rdv_buf_tail(b);
+    size_t n = raw_varint(p, (uint64_t)DR_REGS << 3 | RDV_PB_LEN);
+    n += raw_varint(p + n, body);
+    n += raw_len(p + n, REG_NS, g->ns.p, g->ns.len);
+    n += raw_len(p + n, REG_RECORD, g->record.p, g->record.len);
+    if (g->ttl || x) {
+        n += raw_varint(p + n, (uint64_t)REG_TTL << 3 | RDV_PB_VARINT);
+        n += raw_varint(p + n, g->ttl);
+    }
+    rdv_buf_commit(b, n);
+    return n == total ? RDV_OK : RDV_ERR_INTERNAL;
 }
 
 static int encode_discover_response(const struct rdv_wire_layout *l, const struct rdv_wire_response *r,

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/csprng.h"
 #include "util/htab.h"
 #include "util/olog.h"
 
@@ -50,6 +51,7 @@ struct rdv_index {
     uint64_t counter; /* the highest counter handed out or seen */
     uint64_t by_dialect[RDV_STORE_DIALECTS];
     struct rdv_olog by_kind[RDV_STORE_KINDS]; /* every record of a kind, by counter */
+    struct rdv_csprng rng; /* DISCOVER sampling: seeded once, no system call per record */
 };
 
 static void ns_key(const void *item, const uint8_t **k, size_t *n)
@@ -271,11 +273,17 @@ struct rdv_index *rdv_index_new(void)
     if (!ix)
         return NULL;
     randombytes_buf(ix->hkey, sizeof(ix->hkey));
+    rdv_csprng_init(&ix->rng);
     ix->spaces.key = ns_key;
     ix->peers.key = peer_key;
     for (int k = 0; k < RDV_STORE_KINDS; k++)
         rdv_olog_init(&ix->by_kind[k], offsetof(rec_t, kind_log_pos));
     return ix;
+}
+
+void rdv_index_seed_sampling(struct rdv_index *ix, const uint8_t *seed)
+{
+    rdv_csprng_init_seed(&ix->rng, seed);
 }
 
 void rdv_index_free(struct rdv_index *ix)
@@ -293,6 +301,7 @@ void rdv_index_free(struct rdv_index *ix)
     for (int k = 0; k < RDV_STORE_KINDS; k++)
         rdv_olog_free(&ix->by_kind[k]);
     sodium_memzero(ix->hkey, sizeof(ix->hkey));
+    rdv_csprng_clear(&ix->rng);
     free(ix);
 }
 
@@ -471,12 +480,12 @@ size_t rdv_index_namespaces(const struct rdv_index *ix) { return ix->names; }
 
 /* Partial Fisher-Yates in place: afterwards recs[0..k) is a uniform random k-subset. Order in
  * the namespace array carries no meaning, so shuffling it costs O(k) and no allocation. */
-static void ns_sample_front(ns_t *ns, size_t k)
+static void ns_sample_front(struct rdv_csprng *rng, ns_t *ns, size_t k)
 {
     for (size_t i = 0; i < k; i++) {
         size_t left = ns->n - i;
-        /* randombytes_uniform takes 32 bits; no namespace holds 2^32 records. */
-        size_t j = i + randombytes_uniform(left > UINT32_MAX ? UINT32_MAX : (uint32_t)left);
+        /* draws are 32 bits; no namespace holds 2^32 records. */
+        size_t j = i + rdv_csprng_uniform(rng, left > UINT32_MAX ? UINT32_MAX : (uint32_t)left);
         rec_t *a = ns->recs[i], *b = ns->recs[j];
         ns->recs[i] = b;
         b->ns_idx = i;
@@ -495,7 +504,7 @@ void rdv_index_sample(struct rdv_index *ix, uint8_t kind, const void *name, size
         return;
     *k = limit && limit < ns->n ? limit : ns->n;
     if (*k < ns->n)
-        ns_sample_front(ns, *k);
+        ns_sample_front(&ix->rng, ns, *k);
     *recs = ns->recs;
 }
 

@@ -76,6 +76,8 @@ struct rdv_index_meta {
 
 /* Returns NULL on allocation failure (or when libsodium cannot start). */
 struct rdv_index *rdv_index_new(void);
+/* Reseeds the sampling PRNG with a fixed seed (32 bytes): tests only, for a reproducible sample. */
+void rdv_index_seed_sampling(struct rdv_index *ix, const uint8_t *seed);
 void rdv_index_free(struct rdv_index *ix);
 
 struct rdv_index_rec *rdv_index_find(struct rdv_index *ix, uint8_t kind, const void *ns, size_t ns_len,

@@ -445,10 +445,41 @@ static void test_random_junk(void)
     is_int(bad, 0, "3000 random inputs to the key and peer id parsers");
 }
 
+/* rdv_pubkey_from_raw_to_verify leaves ed25519 point validation to crypto_sign_verify_detached:
+ * pin that libsodium refuses those keys, with the signature that would pass a bare cofactorless
+ * check (R = the neutral element, S = 0, under the neutral element as key). */
+static void test_verify_rejects_bad_points(void)
+{
+    struct rdv_pubkey pk;
+    uint8_t key[32] = {0x01}, sig[64] = {0x01}, msg[3] = "abc";
+    is_int(rdv_pubkey_from_raw_to_verify(RDV_KEY_ED25519, key, 32, &pk), RDV_OK, "to_verify: small-order key parses");
+    is_int(rdv_pubkey_verify(&pk, msg, sizeof(msg), sig, sizeof(sig)), RDV_ERR_SIGNATURE,
+           "libsodium refuses a small-order key (neutral element)");
+    memset(key, 0xff, 32);
+    key[31] = 0x7f;
+    is_int(rdv_pubkey_from_raw_to_verify(RDV_KEY_ED25519, key, 32, &pk), RDV_OK, "to_verify: non-canonical key parses");
+    is_int(rdv_pubkey_verify(&pk, msg, sizeof(msg), sig, sizeof(sig)), RDV_ERR_SIGNATURE,
+           "libsodium refuses a non-canonical key");
+    is_int(rdv_pubkey_from_raw_to_verify(RDV_KEY_ED25519, key, 31, &pk), RDV_ERR_INVALID, "to_verify: length checked");
+    int off_curve = 0, refused = 0;
+    for (uint8_t y = 2; y < 40; y++) {
+        memset(key, 0, 32);
+        key[0] = y;
+        if (crypto_core_ed25519_is_valid_point(key))
+            continue;
+        off_curve++;
+        randombytes_buf(sig, sizeof(sig));
+        refused += rdv_pubkey_from_raw_to_verify(RDV_KEY_ED25519, key, 32, &pk) == RDV_OK &&
+                   rdv_pubkey_verify(&pk, msg, sizeof(msg), sig, sizeof(sig)) == RDV_ERR_SIGNATURE;
+    }
+    ok(off_curve > 0 && refused == off_curve, "libsodium refuses invalid points (%d tried)", off_curve);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
+    test_verify_rejects_bad_points();
     check_spec_key("ed25519", SPEC_ED_PRIV, SPEC_ED_PUB, SPEC_ED_ID, SPEC_ED_CID);
     check_spec_key("secp256k1", SPEC_K1_PRIV, SPEC_K1_PUB, SPEC_K1_ID, SPEC_K1_CID);
     check_hashed_id("ECDSA", SPEC_ECDSA_PUB, SPEC_ECDSA_ID, SPEC_ECDSA_CID);

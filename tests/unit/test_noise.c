@@ -619,6 +619,47 @@ static void test_forged_payloads(void)
     rdv_privkey_clear(&k);
 }
 
+/* One shared responder identity (a server's per-process static key) serves several initiators:
+ * each handshake verifies, and the sessions' transport keys differ (fresh ephemerals). */
+static void test_shared_identity(void)
+{
+    struct rdv_privkey ki, kr;
+    rdv_privkey_generate(RDV_KEY_ED25519, &ki);
+    rdv_privkey_generate(RDV_KEY_ED25519, &kr);
+    struct rdv_peerid pr = peer_of(&kr);
+    struct rdv_noise_identity ni;
+    is_int(rdv_noise_identity_init(&ni, &kr), RDV_OK, "shared identity made");
+    struct rdv_buf first;
+    rdv_buf_init(&first, 0);
+    for (int i = 0; i < 3; i++) {
+        struct end a, b;
+        end_init(&a);
+        end_init(&b);
+        int rc = rdv_noise_session_new(RDV_NOISE_INITIATOR, &ki, &pr, &a.s);
+        if (!rc)
+            rc = rdv_noise_session_new_with(RDV_NOISE_RESPONDER, &ni, NULL, &b.s);
+        is_int(rc ? rc : handshake(&a, &b, 1 << 20), RDV_OK, "shared identity: handshake %d", i);
+        ok(rdv_noise_ready(a.s) && rdv_peerid_equal(rdv_noise_remote_peer(a.s), &pr),
+           "shared identity: initiator %d authenticates the responder", i);
+        struct rdv_buf w;
+        rdv_buf_init(&w, 0);
+        rdv_noise_send(b.s, (const uint8_t *)"same", 4, &w);
+        if (i == 0)
+            rdv_buf_append(&first, rdv_buf_head(&w), w.len);
+        else
+            ok(w.len != first.len || memcmp(rdv_buf_head(&w), rdv_buf_head(&first), w.len) != 0,
+               "shared identity: session %d encrypts under its own keys", i);
+        roundtrip(&a, &b, 100, 1 << 20, "shared identity");
+        rdv_buf_free(&w);
+        end_free(&a);
+        end_free(&b);
+    }
+    rdv_buf_free(&first);
+    rdv_noise_identity_clear(&ni);
+    rdv_privkey_clear(&ki);
+    rdv_privkey_clear(&kr);
+}
+
 int main(void)
 {
     if (sodium_init() < 0) {
@@ -645,5 +686,6 @@ int main(void)
     test_frames_and_state();
     test_expected_peer();
     test_forged_payloads();
+    test_shared_identity();
     return tap_done();
 }
