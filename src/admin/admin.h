@@ -58,6 +58,10 @@ const char *rdv_admin_address(const struct rdv_admin *a);
  * later, so stop the admin before closing the store. NULL is fine. */
 void rdv_admin_stop(struct rdv_admin *a);
 
+/* Replaces the token (NULL or "": none) for the requests that come next; for SIGHUP. Returns
+ * RDV_OK or RDV_ERR_NOMEM (the old token stays). */
+int rdv_admin_set_token(struct rdv_admin *a, const char *token);
+
 /* Reads a bearer token file: one line of printable ASCII (trailing whitespace is dropped), at
  * most RDV_ADMIN_TOKEN_MAX bytes. *out is malloc'd. Returns RDV_OK or an error with err set. */
 int rdv_admin_load_token(const char *path, char **out, char *err, size_t errlen);

@@ -527,6 +527,18 @@ void rdv_admin_stop(struct rdv_admin *a)
     free(a);
 }
 
+int rdv_admin_set_token(struct rdv_admin *a, const char *token)
+{
+    char *dup = NULL;
+    if (token && *token && !(dup = strdup(token)))
+        return RDV_ERR_NOMEM;
+    if (a->token)
+        sodium_memzero(a->token, strlen(a->token));
+    free(a->token);
+    a->token = dup;
+    return RDV_OK;
+}
+
 int rdv_admin_load_token(const char *path, char **out, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
