@@ -273,8 +273,6 @@ static void reload_token(struct daemon *d)
 static void apply_reloaded(struct daemon *d)
 {
     (void)rdv_log_level_parse(d->cfg.log_level, &d->log.level); /* checked by rdv_config_finish */
-    if (open_log(d, &d->cfg))
-        rdv_error(&d->log, "reload: logging to %s", d->log.out ? "the previous file" : "stderr");
     for (int i = 0; i < RDV_DIALECT_COUNT; i++) {
         struct rdv_service_config *sc = &d->rz.dialects[i].cfg;
         if (sc->dialect)
@@ -299,7 +297,12 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
     rdv_sysd_notify("RELOADING=1");
     rdv_info(&d->log, "SIGHUP: reloading %s", d->cfg.config_path ? d->cfg.config_path : "(no config file)");
     rdv_config_defaults(&n);
-    if (rdv_config_parse_args(&n, d->argc, d->argv, msg, sizeof(msg)) || rdv_config_finish(&n, msg, sizeof(msg))) {
+    bool bad = rdv_config_parse_args(&n, d->argc, d->argv, msg, sizeof(msg)) || rdv_config_finish(&n, msg, sizeof(msg));
+    /* the log file first (logrotate's postrotate wants it let go even if the rest fails), so that
+     * what the reload changed is written to the new file */
+    if (open_log(d, bad ? &d->cfg : &n))
+        rdv_error(&d->log, "reload: still logging to %s", d->log.out ? "the previous file" : "stderr");
+    if (bad) {
         log_lines(&d->log, "reload: ", msg);
         rdv_error(&d->log, "reload failed: keeping the running configuration");
     } else {
