@@ -423,6 +423,9 @@ static int open_store(struct daemon *d)
         rdv_error(&d->log, "out of memory");
         return 1;
     }
+    rdv_store_timed_watch(timed, d->tm.store_errors, d->tm.discover_records, d->tm.store_in_flight);
+    if (strcmp(d->store->ops->kind, "postgres") == 0)
+        rdv_metric_set(d->tm.store_pool_size, d->cfg.store_pool);
     d->store = timed;
     return 0;
 }

@@ -19,6 +19,9 @@ struct timed_store {
     struct rdv_store *inner;
     struct rdv_metric *duration[OP_COUNT];
     struct rdv_metric *up;
+    struct rdv_metric *errors[OP_COUNT]; /* ERROR/UNAVAILABLE answers; NULL until rdv_store_timed_watch */
+    struct rdv_metric *records;          /* histogram: records per discover answer */
+    struct rdv_metric *in_flight;        /* gauge: calls not answered yet */
 };
 
 struct timed_call {
@@ -41,8 +44,10 @@ struct timed_call {
 static struct timed_call *call_new(struct timed_store *s, enum timed_op op, void *arg)
 {
     struct timed_call *c = malloc(sizeof(*c));
-    if (c)
+    if (c) {
         *c = (struct timed_call){.s = s, .op = op, .started = rdv_metrics_now(), .arg = arg};
+        rdv_metric_add(s->in_flight, 1);
+    }
     return c;
 }
 
@@ -51,6 +56,9 @@ static void *call_end(struct timed_call *c, enum rdv_store_status st)
 {
     rdv_metric_observe(c->s->duration[c->op], rdv_metrics_now() - c->started);
     rdv_metric_set(c->s->up, st == RDV_STORE_UNAVAILABLE ? 0 : 1);
+    rdv_metric_add(c->s->in_flight, -1);
+    if (st == RDV_STORE_ERROR || st == RDV_STORE_UNAVAILABLE)
+        rdv_metric_add(c->s->errors[c->op], 1);
     void *arg = c->arg;
     free(c);
     return arg;
@@ -68,6 +76,8 @@ static void put_done(void *arg, enum rdv_store_status st)
 static void discover_done(void *arg, enum rdv_store_status st, const struct rdv_store_record *recs, size_t n)
 {
     struct timed_call *c = arg;
+    if (st == RDV_STORE_OK)
+        rdv_metric_observe(c->s->records, (double)n);
     rdv_store_discover_cb cb = c->cb.discover;
     cb(call_end(c, st), st, recs, n);
 }
@@ -262,4 +272,14 @@ struct rdv_store *rdv_store_timed_new(struct rdv_store *inner, struct rdv_metric
     for (int i = 0; i < OP_COUNT; i++)
         s->duration[i] = rdv_metric_get(duration, (const char *const[]){op_names[i]});
     return &s->base;
+}
+
+void rdv_store_timed_watch(struct rdv_store *base, struct rdv_metric_family *errors, struct rdv_metric *records,
+                           struct rdv_metric *in_flight)
+{
+    struct timed_store *s = timed(base);
+    for (int i = 0; i < OP_COUNT; i++)
+        s->errors[i] = rdv_metric_get(errors, (const char *const[]){op_names[i]});
+    s->records = records;
+    s->in_flight = in_flight;
 }

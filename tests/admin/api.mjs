@@ -343,7 +343,7 @@ await test('admin-listen: off, a taken port, a bad address, a bad token file', a
   assert.equal(r.status, 1);
   assert.match(r.stderr, /admin-listen 127\.0\.0\.1:\d+: Address already in use/);
   r = run([...common, '--admin-listen', 'localhost:4041']);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2, 'a malformed address is a configuration error');
   assert.match(r.stderr, /admin-listen 'localhost:4041': expected IPV4:PORT/);
   writeFileSync(join(scratch, 'empty.token'), '\n');
   r = run([...common, '--admin-listen', '127.0.0.1:0', '--admin-token-file', join(scratch, 'empty.token')]);
