@@ -22,7 +22,10 @@
 #include "util/log.h"
 
 #define RDV_ADMIN_MAX_CONNECTIONS 64         /* further clients wait in the listen backlog */
-#define RDV_ADMIN_CONNECTION_MEMORY 32768    /* per connection: request line + headers must fit */
+#define RDV_ADMIN_HEADERS_MAX 32768          /* request line + headers: more gets our JSON 431 */
+/* per connection, for libmicrohttpd: room for RDV_ADMIN_HEADERS_MAX and then some, so that we
+ * (not MHD, whose own 431 is HTML) see a request that is too large up to 4x the limit */
+#define RDV_ADMIN_CONNECTION_MEMORY (4 * RDV_ADMIN_HEADERS_MAX)
 #define RDV_ADMIN_TIMEOUT_S 30               /* idle keep-alive connections are closed after this */
 #define RDV_ADMIN_TOKEN_MAX 512              /* bytes in the token file */
 #define RDV_ADMIN_DEFAULT_LIMIT 100          /* items per page when ?limit= is absent */

@@ -44,8 +44,8 @@ await test('config file errors name the file and line', () => {
   assert.ok(r.stderr.includes(`${conf}:3: unknown setting 'frobnicate'`), r.stderr);
 });
 
-await test('the shipped contrib/rendezvousd.conf parses', () => {
-  const conf = new URL('../../contrib/rendezvousd.conf', import.meta.url).pathname;
+await test('the shipped contrib/rendezvousd.conf.example parses', () => {
+  const conf = new URL('../../contrib/rendezvousd.conf.example', import.meta.url).pathname;
   const r = run(['--config', conf, '--version']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^rendezvousd \d+\.\d+\.\d+/);
