@@ -69,7 +69,7 @@ static json_t *json_bytes_text(const char *p, size_t n)
 
 /* Each list's cursors start with its own tag byte, so that a cursor of one list handed to another
  * is refused (400) instead of being read as a key it never was. */
-enum cursor_tag { CURSOR_NAMESPACES = 'n', CURSOR_REGISTRATIONS = 'r', CURSOR_PEER = 'p' };
+enum cursor_tag { CURSOR_NAMESPACES = 'n', CURSOR_REGISTRATIONS = 'r' };
 
 static json_t *json_cursor(enum cursor_tag tag, const void *key, size_t len)
 {
@@ -475,4 +475,58 @@ void rdv_admin_api_registrations(struct rdv_admin_req *r, const char *rest, size
     rdv_admin_store_begin(r);
     rdv_store_list_registrations(r->a->src.store, r->kind, r->ns, r->ns_len, cursor_len ? &after : NULL, limit,
                                  registrations_done, r);
+}
+
+/* ---- /api/v1/peers/{peer id}/registrations: the search by peer id ------------------------------- */
+
+static void peer_done(void *arg, enum rdv_store_status st, const struct rdv_store_record *recs, size_t n, int more)
+{
+    struct rdv_admin_req *r = arg;
+    if (rdv_admin_store_end(r))
+        return;
+    if (st != RDV_STORE_OK) {
+        reply_store_failure(r, st);
+        return;
+    }
+    json_t *arr = json_array();
+    bool failed = !arr;
+    for (size_t i = 0; i < n && !failed; i++) {
+        json_t *item = reg_item(&recs[i]);
+        failed = !item || json_object_set_new(item, "namespace", json_bytes_text(recs[i].ns, recs[i].ns_len)) ||
+                 json_array_append_new(arr, item) != 0;
+    }
+    json_t *body = json_pack("{s:s#, s:o, s:b, s:I}", "peer_id", r->ns, (int)r->ns_len, "registrations", arr, "more",
+                             more, "now_ms", (json_int_t)unix_ms());
+    rdv_admin_reply_json(r, 200, failed ? (json_decref(body), NULL) : body);
+}
+
+void rdv_admin_api_peer(struct rdv_admin_req *r, const char *rest, size_t rest_len)
+{
+    static const char *const allowed[] = {"limit", NULL};
+    static const char suffix[] = "/registrations";
+    size_t idlen = rest_len > sizeof(suffix) - 1 ? rest_len - (sizeof(suffix) - 1) : 0;
+    if (!idlen || strcmp(rest + idlen, suffix) != 0) {
+        rdv_admin_reply_error(r, 404, "no such path (expected /api/v1/peers/PEER-ID/registrations)");
+        return;
+    }
+    struct rdv_peerid peer;
+    char text[RDV_PEERID_TEXT_MAX];
+    if (idlen >= sizeof(text) || (memcpy(text, rest, idlen), text[idlen] = '\0', rdv_peerid_parse(text, &peer))) {
+        rdv_admin_reply_error(r, 400, "peer id: expected a libp2p peer id such as 12D3KooW...");
+        return;
+    }
+    uint32_t limit = RDV_ADMIN_MAX_LIMIT;
+    char lt[16];
+    size_t len;
+    bool present;
+    if (rdv_admin_query_check(r, allowed) || rdv_admin_query(r, "limit", lt, sizeof(lt), &len, &present))
+        return;
+    if (present && rdv_admin_parse_limit(lt, len, RDV_ADMIN_MAX_LIMIT, &limit)) {
+        rdv_admin_reply_error(r, 400, "limit: expected a whole number from 1 to %d", RDV_ADMIN_MAX_LIMIT);
+        return;
+    }
+    memcpy(r->ns, text, idlen); /* the id as asked, for the answer */
+    r->ns_len = idlen;
+    rdv_admin_store_begin(r);
+    rdv_store_list_peer(r->a->src.store, &peer, limit, peer_done, r);
 }

@@ -39,6 +39,7 @@ static const struct route routes[] = {
     {"/api/v1/stats", false, false, rdv_admin_api_stats},
     {"/api/v1/namespaces", false, false, rdv_admin_api_namespaces},
     {"/api/v1/namespaces/", true, false, rdv_admin_api_registrations},
+    {"/api/v1/peers/", true, false, rdv_admin_api_peer},
 };
 
 void rdv_admin_config_defaults(struct rdv_admin_config *c)

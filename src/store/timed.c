@@ -7,11 +7,13 @@
 #include <stdlib.h>
 
 enum timed_op {
-    OP_PUT, OP_UNREGISTER, OP_DISCOVER, OP_EXPIRE, OP_STATS, OP_LIST_NS, OP_LIST_REGS, OP_HEALTH, OP_SECRET, OP_COUNT
+    OP_PUT, OP_UNREGISTER, OP_DISCOVER, OP_EXPIRE, OP_STATS, OP_LIST_NS, OP_LIST_REGS, OP_HEALTH, OP_SECRET,
+    OP_LIST_PEER, OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
-    "put", "unregister", "discover", "expire", "stats", "list_namespaces", "list_registrations", "health", "secret"};
+    "put", "unregister", "discover", "expire", "stats", "list_namespaces", "list_registrations", "health", "secret",
+    "list_peer"};
 
 struct timed_store {
     struct rdv_store base;      /* first: the public handle */
@@ -222,6 +224,19 @@ static void timed_list_registrations(struct rdv_store *base, uint8_t kind, const
     rdv_store_list_registrations(s->inner, kind, ns, ns_len, cursor, limit, reg_list_done, c);
 }
 
+static void timed_list_peer(struct rdv_store *base, const struct rdv_peerid *peer, uint32_t limit,
+                            rdv_store_reg_list_cb cb, void *arg)
+{
+    struct timed_store *s = timed(base);
+    struct timed_call *c = call_new(s, OP_LIST_PEER, arg);
+    if (!c) {
+        rdv_store_list_peer(s->inner, peer, limit, cb, arg);
+        return;
+    }
+    c->cb.reg_list = cb;
+    rdv_store_list_peer(s->inner, peer, limit, reg_list_done, c);
+}
+
 static void timed_secret(struct rdv_store *base, rdv_store_secret_cb cb, void *arg)
 {
     struct timed_store *s = timed(base);
@@ -265,7 +280,7 @@ struct rdv_store *rdv_store_timed_new(struct rdv_store *inner, struct rdv_metric
         .kind = inner->ops->kind, .put = timed_put, .unregister = timed_unregister, .discover = timed_discover,
         .expire = timed_expire, .stats = timed_stats, .list_namespaces = timed_list_namespaces,
         .list_registrations = timed_list_registrations, .health = timed_health, .secret = timed_secret,
-        .close = timed_close};
+        .list_peer = timed_list_peer, .close = timed_close};
     s->base.ops = &s->ops;
     s->inner = inner;
     s->up = up;
