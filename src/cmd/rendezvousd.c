@@ -175,11 +175,11 @@ static void watchdog_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- SIGHUP ---------------------------------------------------------------------------------- */
 
-/* Where the log goes: target (stderr, the journal's priority prefixes, syslog) and log-file. The
- * file is opened anew on every call, so a rotated file is let go on SIGHUP. */
+/* Where the log goes: target (stderr, the journal's priority prefixes, syslog; fixed at start) and
+ * c's log-file. The file is opened anew on every call, so a rotated file is let go on SIGHUP. */
 static int open_log(struct daemon *d, const struct rdv_server_config *c)
 {
-    int target = rdv_config_log_target(c);
+    int target = rdv_config_log_target(&d->cfg);
     if (target == RDV_LOG_TARGET_AUTO)
         target = rdv_sysd_stderr_is_journal() ? RDV_LOG_TARGET_JOURNAL : RDV_LOG_TARGET_STDERR;
     FILE *f = NULL;
