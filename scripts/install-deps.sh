@@ -9,7 +9,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
   libsodium-dev libsecp256k1-dev libleveldb-dev
   clang libclang-rt-14-dev
   postgresql pgbouncer nodejs npm
-  chromium prometheus"
+  chromium prometheus
+  libsystemd-dev systemd binutils"
 
 missing=""
 for p in $PACKAGES; do

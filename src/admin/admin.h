@@ -22,7 +22,10 @@
 #include "util/log.h"
 
 #define RDV_ADMIN_MAX_CONNECTIONS 64         /* further clients wait in the listen backlog */
-#define RDV_ADMIN_CONNECTION_MEMORY 32768    /* per connection: request line + headers must fit */
+#define RDV_ADMIN_HEADERS_MAX 32768          /* request line + headers: more gets our JSON 431 */
+/* per connection, for libmicrohttpd: room for RDV_ADMIN_HEADERS_MAX and then some, so that we
+ * (not MHD, whose own 431 is HTML) see a request that is too large up to 4x the limit */
+#define RDV_ADMIN_CONNECTION_MEMORY (4 * RDV_ADMIN_HEADERS_MAX)
 #define RDV_ADMIN_TIMEOUT_S 30               /* idle keep-alive connections are closed after this */
 #define RDV_ADMIN_TOKEN_MAX 512              /* bytes in the token file */
 #define RDV_ADMIN_DEFAULT_LIMIT 100          /* items per page when ?limit= is absent */
@@ -57,6 +60,10 @@ const char *rdv_admin_address(const struct rdv_admin *a);
 /* Closes every connection and the listener. A store call still in flight completes harmlessly
  * later, so stop the admin before closing the store. NULL is fine. */
 void rdv_admin_stop(struct rdv_admin *a);
+
+/* Replaces the token (NULL or "": none) for the requests that come next; for SIGHUP. Returns
+ * RDV_OK or RDV_ERR_NOMEM (the old token stays). */
+int rdv_admin_set_token(struct rdv_admin *a, const char *token);
 
 /* Reads a bearer token file: one line of printable ASCII (trailing whitespace is dropped), at
  * most RDV_ADMIN_TOKEN_MAX bytes. *out is malloc'd. Returns RDV_OK or an error with err set. */

@@ -67,16 +67,48 @@ static json_t *json_bytes_text(const char *p, size_t n)
     return s;
 }
 
-static json_t *json_cursor(const void *key, size_t len)
+/* Each list's cursors start with its own tag byte, so that a cursor of one list handed to another
+ * is refused (400) instead of being read as a key it never was. */
+enum cursor_tag { CURSOR_NAMESPACES = 'n', CURSOR_REGISTRATIONS = 'r' };
+
+static json_t *json_cursor(enum cursor_tag tag, const void *key, size_t len)
 {
     char text[RDV_ADMIN_CURSOR_MAX];
-    if (rdv_admin_cursor_encode(key, len, text, sizeof(text)))
+    uint8_t tagged[RDV_ADMIN_CURSOR_MAX];
+    if (len + 1 > sizeof(tagged))
+        return NULL;
+    tagged[0] = (uint8_t)tag;
+    memcpy(tagged + 1, key, len);
+    if (rdv_admin_cursor_encode(tagged, len + 1, text, sizeof(text)))
         return NULL;
     return json_string(text);
 }
 
-/* limit and cursor, shared by both list endpoints. cursor_len 0 = first page. */
-static int page_params(struct rdv_admin_req *r, uint32_t *limit, uint8_t *cursor, size_t cursor_cap, size_t *cursor_len)
+static int cursor_param(struct rdv_admin_req *r, enum cursor_tag tag, uint8_t *cursor, size_t cursor_cap,
+                        size_t *cursor_len)
+{
+    char text[RDV_ADMIN_CURSOR_MAX];
+    uint8_t tagged[RDV_ADMIN_CURSOR_MAX];
+    size_t len, n = 0;
+    bool present;
+    *cursor_len = 0;
+    if (rdv_admin_query(r, "cursor", text, sizeof(text), &len, &present))
+        return RDV_ERR_INVALID;
+    if (!present)
+        return RDV_OK;
+    if (rdv_admin_cursor_decode(text, len, tagged, cursor_cap + 1 < sizeof(tagged) ? cursor_cap + 1 : sizeof(tagged), &n) ||
+        n < 2 || tagged[0] != (uint8_t)tag) {
+        rdv_admin_reply_error(r, 400, "cursor: not a cursor this endpoint returned");
+        return RDV_ERR_INVALID;
+    }
+    memcpy(cursor, tagged + 1, n - 1);
+    *cursor_len = n - 1;
+    return RDV_OK;
+}
+
+/* limit and cursor, shared by the list endpoints. cursor_len 0 = first page. */
+static int page_params(struct rdv_admin_req *r, enum cursor_tag tag, uint32_t *limit, uint8_t *cursor,
+                       size_t cursor_cap, size_t *cursor_len)
 {
     char text[RDV_ADMIN_CURSOR_MAX];
     size_t len;
@@ -89,13 +121,7 @@ static int page_params(struct rdv_admin_req *r, uint32_t *limit, uint8_t *cursor
         rdv_admin_reply_error(r, 400, "limit: expected a whole number from 1 to %d", RDV_ADMIN_MAX_LIMIT);
         return RDV_ERR_INVALID;
     }
-    if (rdv_admin_query(r, "cursor", text, sizeof(text), &len, &present))
-        return RDV_ERR_INVALID;
-    if (present && rdv_admin_cursor_decode(text, len, cursor, cursor_cap, cursor_len)) {
-        rdv_admin_reply_error(r, 400, "cursor: not a cursor this endpoint returned");
-        return RDV_ERR_INVALID;
-    }
-    return RDV_OK;
+    return cursor_param(r, tag, cursor, cursor_cap, cursor_len);
 }
 
 static void reply_store_failure(struct rdv_admin_req *r, enum rdv_store_status st)
@@ -284,7 +310,7 @@ static json_t *ns_cursor(const struct rdv_store_ns_info *ns)
     memcpy(key, ns->ns, ns->ns_len);
     key[ns->ns_len] = 0;
     key[ns->ns_len + 1] = ns->kind;
-    return json_cursor(key, ns->ns_len + 2);
+    return json_cursor(CURSOR_NAMESPACES, key, ns->ns_len + 2);
 }
 
 static void namespaces_done(void *arg, enum rdv_store_status st, const struct rdv_store_ns_info *items, size_t n,
@@ -318,7 +344,7 @@ void rdv_admin_api_namespaces(struct rdv_admin_req *r, const char *rest, size_t 
     uint32_t limit;
     bool present;
     if (rdv_admin_query_check(r, allowed) || rdv_admin_query(r, "prefix", prefix, sizeof(prefix), &prefix_len, &present) ||
-        page_params(r, &limit, cursor, sizeof(cursor), &cursor_len))
+        page_params(r, CURSOR_NAMESPACES, &limit, cursor, sizeof(cursor), &cursor_len))
         return;
     rdv_admin_store_begin(r);
     rdv_store_list_namespaces(r->a->src.store, prefix, prefix_len, (const char *)cursor, cursor_len, limit,
@@ -387,7 +413,7 @@ static void registrations_done(void *arg, enum rdv_store_status st, const struct
     bool failed = !arr;
     for (size_t i = 0; i < n && !failed; i++)
         failed = json_array_append_new(arr, reg_item(&recs[i])) != 0;
-    json_t *next = more && n ? json_cursor(recs[n - 1].peer.bytes, recs[n - 1].peer.len) : json_null();
+    json_t *next = more && n ? json_cursor(CURSOR_REGISTRATIONS, recs[n - 1].peer.bytes, recs[n - 1].peer.len) : json_null();
     json_t *body = json_pack("{s:o, s:s, s:o, s:o, s:I}", "namespace", json_bytes_text(r->ns, r->ns_len),
                              "record_kind", kind_name(r->kind), "registrations", arr, "next_cursor", next, "now_ms",
                              (json_int_t)unix_ms());
@@ -440,7 +466,7 @@ void rdv_admin_api_registrations(struct rdv_admin_req *r, const char *rest, size
     uint32_t limit;
     struct rdv_peerid after;
     if (parse_ns(r, rest, rest_len) || rdv_admin_query_check(r, allowed) ||
-        page_params(r, &limit, cursor, sizeof(cursor), &cursor_len) || kind_param(r))
+        page_params(r, CURSOR_REGISTRATIONS, &limit, cursor, sizeof(cursor), &cursor_len) || kind_param(r))
         return;
     if (cursor_len && rdv_peerid_from_bytes(cursor, cursor_len, &after)) {
         rdv_admin_reply_error(r, 400, "cursor: not a cursor this endpoint returned");
@@ -449,4 +475,58 @@ void rdv_admin_api_registrations(struct rdv_admin_req *r, const char *rest, size
     rdv_admin_store_begin(r);
     rdv_store_list_registrations(r->a->src.store, r->kind, r->ns, r->ns_len, cursor_len ? &after : NULL, limit,
                                  registrations_done, r);
+}
+
+/* ---- /api/v1/peers/{peer id}/registrations: the search by peer id ------------------------------- */
+
+static void peer_done(void *arg, enum rdv_store_status st, const struct rdv_store_record *recs, size_t n, int more)
+{
+    struct rdv_admin_req *r = arg;
+    if (rdv_admin_store_end(r))
+        return;
+    if (st != RDV_STORE_OK) {
+        reply_store_failure(r, st);
+        return;
+    }
+    json_t *arr = json_array();
+    bool failed = !arr;
+    for (size_t i = 0; i < n && !failed; i++) {
+        json_t *item = reg_item(&recs[i]);
+        failed = !item || json_object_set_new(item, "namespace", json_bytes_text(recs[i].ns, recs[i].ns_len)) ||
+                 json_array_append_new(arr, item) != 0;
+    }
+    json_t *body = json_pack("{s:s#, s:o, s:b, s:I}", "peer_id", r->ns, (int)r->ns_len, "registrations", arr, "more",
+                             more, "now_ms", (json_int_t)unix_ms());
+    rdv_admin_reply_json(r, 200, failed ? (json_decref(body), NULL) : body);
+}
+
+void rdv_admin_api_peer(struct rdv_admin_req *r, const char *rest, size_t rest_len)
+{
+    static const char *const allowed[] = {"limit", NULL};
+    static const char suffix[] = "/registrations";
+    size_t idlen = rest_len > sizeof(suffix) - 1 ? rest_len - (sizeof(suffix) - 1) : 0;
+    if (!idlen || strcmp(rest + idlen, suffix) != 0) {
+        rdv_admin_reply_error(r, 404, "no such path (expected /api/v1/peers/PEER-ID/registrations)");
+        return;
+    }
+    struct rdv_peerid peer;
+    char text[RDV_PEERID_TEXT_MAX];
+    if (idlen >= sizeof(text) || (memcpy(text, rest, idlen), text[idlen] = '\0', rdv_peerid_parse(text, &peer))) {
+        rdv_admin_reply_error(r, 400, "peer id: expected a libp2p peer id such as 12D3KooW...");
+        return;
+    }
+    uint32_t limit = RDV_ADMIN_MAX_LIMIT;
+    char lt[16];
+    size_t len;
+    bool present;
+    if (rdv_admin_query_check(r, allowed) || rdv_admin_query(r, "limit", lt, sizeof(lt), &len, &present))
+        return;
+    if (present && rdv_admin_parse_limit(lt, len, RDV_ADMIN_MAX_LIMIT, &limit)) {
+        rdv_admin_reply_error(r, 400, "limit: expected a whole number from 1 to %d", RDV_ADMIN_MAX_LIMIT);
+        return;
+    }
+    memcpy(r->ns, text, idlen); /* the id as asked, for the answer */
+    r->ns_len = idlen;
+    rdv_admin_store_begin(r);
+    rdv_store_list_peer(r->a->src.store, &peer, limit, peer_done, r);
 }

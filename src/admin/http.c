@@ -39,6 +39,7 @@ static const struct route routes[] = {
     {"/api/v1/stats", false, false, rdv_admin_api_stats},
     {"/api/v1/namespaces", false, false, rdv_admin_api_namespaces},
     {"/api/v1/namespaces/", true, false, rdv_admin_api_registrations},
+    {"/api/v1/peers/", true, false, rdv_admin_api_peer},
 };
 
 void rdv_admin_config_defaults(struct rdv_admin_config *c)
@@ -293,6 +294,21 @@ static bool has_body(struct MHD_Connection *conn)
     return te || (cl && strcmp(cl, "0") != 0);
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
+/* The request line and headers, as sent (near enough: MHD has already split them). */
+static size_t header_size(struct MHD_Connection *conn, const char *url)
+{
+    size_t n = strlen(url) + 16;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_size, &n);
+    return n;
+}
+
 static const struct rdv_admin_asset *find_asset(const char *url)
 {
     for (size_t i = 0; i < rdv_admin_nassets; i++)
@@ -353,9 +369,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* Answering on this first call (headers only) would make MHD close the connection after
          * the response; wait for the next call, when the request is complete, unless we refuse a
          * body, which must not be read anyway. */
-        if (!has_body(conn))
+        if (header_size(conn, url) > RDV_ADMIN_HEADERS_MAX)
+            rdv_admin_reply_error(r, 431, "request line and headers exceed %d bytes", RDV_ADMIN_HEADERS_MAX);
+        else if (!has_body(conn))
             return MHD_YES;
-        rdv_admin_reply_error(r, 413, "requests carry no body here");
+        else
+            rdv_admin_reply_error(r, 413, "requests carry no body here");
         r->dispatched = true;
     }
     *upload_data_size = 0; /* a body is refused with 413 before it is read; drop any bytes */
@@ -525,6 +544,18 @@ void rdv_admin_stop(struct rdv_admin *a)
         sodium_memzero(a->token, strlen(a->token));
     free(a->token);
     free(a);
+}
+
+int rdv_admin_set_token(struct rdv_admin *a, const char *token)
+{
+    char *dup = NULL;
+    if (token && *token && !(dup = strdup(token)))
+        return RDV_ERR_NOMEM;
+    if (a->token)
+        sodium_memzero(a->token, strlen(a->token));
+    free(a->token);
+    a->token = dup;
+    return RDV_OK;
 }
 
 int rdv_admin_load_token(const char *path, char **out, char *err, size_t errlen)

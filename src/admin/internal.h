@@ -70,5 +70,6 @@ void rdv_admin_api_metrics(struct rdv_admin_req *r, const char *rest, size_t res
 void rdv_admin_api_stats(struct rdv_admin_req *r, const char *rest, size_t rest_len);
 void rdv_admin_api_namespaces(struct rdv_admin_req *r, const char *rest, size_t rest_len);
 void rdv_admin_api_registrations(struct rdv_admin_req *r, const char *rest, size_t rest_len);
+void rdv_admin_api_peer(struct rdv_admin_req *r, const char *rest, size_t rest_len);
 
 #endif

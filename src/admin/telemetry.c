@@ -3,8 +3,12 @@
  * 1-2.5-5 steps; store operations use the same bounds so the two line up on one dashboard. */
 #include "admin/telemetry.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rendezvous/service.h"
 #include "util/err.h"
@@ -126,6 +130,55 @@ static int add_gauges(struct rdv_telemetry *t)
                : RDV_ERR_NOMEM;
 }
 
+/* A DISCOVER returns 0..limit records (at most 1000 by default): buckets by powers of ~2.5. */
+static const double record_buckets[] = {0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+
+static int add_store_extras(struct rdv_telemetry *t)
+{
+    static const char *const op_label[] = {"op"};
+    struct rdv_metrics *m = t->reg;
+    t->store_errors = rdv_metrics_add(m, RDV_METRIC_COUNTER, "rendezvous_store_errors_total",
+                                      "Store calls answered with an error or unavailable, by operation.", op_label, 1,
+                                      NULL, 0);
+    t->discover_records = rdv_metric_get(
+        rdv_metrics_add(m, RDV_METRIC_HISTOGRAM, "rendezvous_discover_records",
+                        "Records the store returned per discover (DISCOVER requests).", NULL, 0, record_buckets,
+                        sizeof(record_buckets) / sizeof(record_buckets[0])),
+        NULL);
+    t->store_in_flight = one(m, RDV_METRIC_GAUGE, "rendezvous_store_operations_in_flight",
+                             "Store calls waiting for an answer (on PostgreSQL: queued or on a pool connection).");
+    t->store_pool_size = one(m, RDV_METRIC_GAUGE, "rendezvous_store_pool_size",
+                             "Database connections the store may open (store-pool; 0 for memory and leveldb).");
+    return t->store_errors && t->discover_records && t->store_in_flight && t->store_pool_size ? RDV_OK
+                                                                                              : RDV_ERR_NOMEM;
+}
+
+static int add_host_extras(struct rdv_telemetry *t)
+{
+    static const char *const labels[] = {"reason"};
+    struct rdv_metric_family *f = rdv_metrics_add(
+        t->reg, RDV_METRIC_COUNTER, "rendezvous_connections_rejected_total",
+        "Inbound connections closed at once, by reason (max_connections, shutting_down, no_fds).", labels, 1, NULL, 0);
+    t->rejected_max = rdv_metric_get(f, (const char *const[]){"max_connections"});
+    t->rejected_shutdown = rdv_metric_get(f, (const char *const[]){"shutting_down"});
+    t->rejected_fds = rdv_metric_get(f, (const char *const[]){"no_fds"});
+    t->accept_errors = one(t->reg, RDV_METRIC_COUNTER, "rendezvous_accept_errors_total",
+                           "accept() failures other than try-again (EMFILE, ENFILE, ENOBUFS, ...).");
+    return t->rejected_max && t->rejected_shutdown && t->rejected_fds && t->accept_errors ? RDV_OK : RDV_ERR_NOMEM;
+}
+
+static int add_process(struct rdv_telemetry *t)
+{
+    struct rdv_metrics *m = t->reg;
+    t->cpu = one(m, RDV_METRIC_COUNTER, "process_cpu_seconds_total", "User and system CPU time spent, in seconds.");
+    t->rss = one(m, RDV_METRIC_GAUGE, "process_resident_memory_bytes", "Resident memory size in bytes.");
+    t->vsize = one(m, RDV_METRIC_GAUGE, "process_virtual_memory_bytes", "Virtual memory size in bytes.");
+    t->open_fds = one(m, RDV_METRIC_GAUGE, "process_open_fds", "Open file descriptors.");
+    t->max_fds = one(m, RDV_METRIC_GAUGE, "process_max_fds", "The soft limit on open file descriptors.");
+    t->start_time = one(m, RDV_METRIC_GAUGE, "process_start_time_seconds", "Start time of the process, unix seconds.");
+    return t->cpu && t->rss && t->vsize && t->open_fds && t->max_fds && t->start_time ? RDV_OK : RDV_ERR_NOMEM;
+}
+
 int rdv_telemetry_init(struct rdv_telemetry *t, const char *version)
 {
     memset(t, 0, sizeof(*t));
@@ -142,6 +195,12 @@ int rdv_telemetry_init(struct rdv_telemetry *t, const char *version)
         err = add_handshakes(t);
     if (!err)
         err = add_build_info(t, version);
+    if (!err)
+        err = add_store_extras(t);
+    if (!err)
+        err = add_host_extras(t);
+    if (!err)
+        err = add_process(t);
     if (err) {
         rdv_telemetry_free(t);
         return err;
@@ -150,6 +209,7 @@ int rdv_telemetry_init(struct rdv_telemetry *t, const char *version)
     clock_gettime(CLOCK_REALTIME, &ts);
     t->started_unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     t->started = rdv_metrics_now();
+    rdv_metric_set(t->start_time, (double)t->started_unix_ms / 1000.0);
     return RDV_OK;
 }
 
@@ -159,12 +219,50 @@ void rdv_telemetry_free(struct rdv_telemetry *t)
     memset(t, 0, sizeof(*t));
 }
 
+static unsigned count_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    unsigned n = 0;
+    if (!dir)
+        return 0;
+    for (struct dirent *e; (e = readdir(dir));)
+        n += e->d_name[0] != '.';
+    closedir(dir);
+    return n > 0 ? n - 1 : 0; /* not the directory's own descriptor */
+}
+
+/* CPU from getrusage, memory from /proc/self/statm (pages), descriptors from /proc/self/fd. */
+static void pull_process(struct rdv_telemetry *t)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        rdv_metric_set(t->cpu, (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                                   ru.ru_stime.tv_usec / 1e6);
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f && fscanf(f, "%lu %lu", &size, &resident) == 2) {
+        double page = (double)sysconf(_SC_PAGESIZE);
+        rdv_metric_set(t->vsize, (double)size * page);
+        rdv_metric_set(t->rss, (double)resident * page);
+    }
+    if (f)
+        fclose(f);
+    rdv_metric_set(t->open_fds, (double)count_fds());
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        rdv_metric_set(t->max_fds, rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur);
+}
+
 void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *host)
 {
     if (host) {
         rdv_metric_set(t->connections, (double)host->connections);
         rdv_metric_set(t->handshakes_ok, (double)host->handshakes_ok);
         rdv_metric_set(t->handshakes_failed, (double)host->handshakes_failed);
+        rdv_metric_set(t->rejected_max, (double)host->rejected_max_connections);
+        rdv_metric_set(t->rejected_shutdown, (double)host->rejected_shutting_down);
+        rdv_metric_set(t->rejected_fds, (double)host->rejected_no_fds);
+        rdv_metric_set(t->accept_errors, (double)host->accept_errors);
     }
     if (t->record_cache) {
         struct rdv_record_cache_stats s;
@@ -173,6 +271,7 @@ void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *ho
         for (int i = 0; i < 5; i++)
             rdv_metric_set(t->vcache[i], v[i]);
     }
+    pull_process(t);
 }
 
 static void on_request(void *ctx, const struct rdv_dialect *d, enum rdv_req_type type, enum rdv_status st,

@@ -5,7 +5,8 @@
  * requests (rendezvous/server.c, through rdv_telemetry_observer), store operation durations and
  * store_up (store/timed.c), expired_total (the expiry sweep). Pulled just before a scrape, from
  * counts other modules keep anyway: connections and handshakes from the host, registrations and
- * namespaces (also by dialect) from the store's stats. */
+ * namespaces (also by dialect) from the store's stats, rejected connections and accept errors
+ * from the host, and the standard process_* series (CPU, memory, descriptors) from /proc. */
 #ifndef RDV_ADMIN_TELEMETRY_H
 #define RDV_ADMIN_TELEMETRY_H
 
@@ -29,6 +30,11 @@ struct rdv_telemetry {
     struct rdv_metric *expired;
     struct rdv_metric *vcache[5]; /* verified-envelope cache: hits, misses, evictions, entries, bytes */
     const struct rdv_record_cache *record_cache; /* set by main() after init; NULL: none */
+    struct rdv_metric_family *store_errors;      /* counter {op}, fed by store/timed.c */
+    struct rdv_metric *discover_records;         /* histogram: records per DISCOVER answer (store/timed.c) */
+    struct rdv_metric *store_in_flight, *store_pool_size;
+    struct rdv_metric *rejected_max, *rejected_shutdown, *rejected_fds, *accept_errors; /* from the host */
+    struct rdv_metric *cpu, *rss, *vsize, *open_fds, *max_fds, *start_time; /* process_* (Prometheus names) */
     double started;                              /* rdv_metrics_now() at init, for uptime */
     int64_t started_unix_ms;
 };

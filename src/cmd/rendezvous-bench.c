@@ -506,6 +506,10 @@ int main(int argc, char **argv)
 {
     struct bench b;
     memset(&b, 0, sizeof(b));
+    if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+        printf(PROG " %s\n", PACKAGE_VERSION);
+        return 0;
+    }
     int rc = parse_opts(argc, argv, &b.o);
     if (rc)
         return rc < 0 ? 0 : rc; /* -1: --help */

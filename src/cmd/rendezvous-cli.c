@@ -3,6 +3,8 @@
  * Offline commands work on keys and signed peer records (keygen, peer-id, record seal/inspect);
  * network commands talk to a rendezvous point. Each subcommand is one row of `commands[]`: a
  * name, a one-line usage and a handler that returns the process exit status. */
+#include "config.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -401,9 +403,22 @@ static const struct command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: " PROG " COMMAND [ARGS]   (" PROG " COMMAND --help: the command's options)\n\ncommands:\n");
+    fprintf(out, "usage: " PROG " [--version] COMMAND [ARGS]\n       " PROG " COMMAND --help\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %s\n", commands[i].usage);
+}
+
+/* `COMMAND --help` (or -h) anywhere among the command's arguments: its usage on stdout, exit 0,
+ * before the command's own option parser sees (and refuses) it. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -414,9 +429,13 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf(PROG " %s\n", PACKAGE_VERSION);
+        return 0;
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
-            if (!commands[i].own_help && argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            if (!commands[i].own_help && wants_help(argc - 1, argv + 1)) {
                 printf("usage: " PROG " %s\n", commands[i].usage);
                 return 0;
             }

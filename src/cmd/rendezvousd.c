@@ -1,9 +1,13 @@
 /* rendezvousd: the rendezvous server. Reads its settings (server/config.c), loads or creates its
  * identity, opens the store, listens, serves identify, ping and the rendezvous dialects
- * (/vac/waku/rendezvous/0.0.1, /rendezvous/1.0.0, /vac/waku/rendezvous/1.0.0) on one libev loop, sweeps expired records on a timer, and shuts down gracefully on SIGTERM/SIGINT.
+ * (/vac/waku/rendezvous/0.0.1, /rendezvous/1.0.0, /vac/waku/rendezvous/1.0.0) on one libev loop,
+ * sweeps expired records on a timer, reloads what it can on SIGHUP and shuts down gracefully on
+ * SIGTERM/SIGINT, telling systemd each step (server/sysd.h). Every setting is checked before
+ * anything is created on disk: a new identity is written only once listeners and the store are up.
  * Its listen addresses, each ending in /p2p/<peer id>, go to stdout one per line at start. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
 #include <signal.h>
@@ -11,8 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "admin/admin.h"
+#include "admin/params.h"
 #include "admin/telemetry.h"
 #include "p2p/builtin.h"
 #include "p2p/host.h"
@@ -22,6 +30,8 @@
 #include "rendezvous/server.h"
 #include "rendezvous/service.h"
 #include "server/config.h"
+#include "server/fdlimit.h"
+#include "server/sysd.h"
 #include "store/store.h"
 #include "store/timed.h"
 #include "util/err.h"
@@ -32,6 +42,8 @@
 
 struct daemon {
     struct rdv_server_config cfg;
+    int argc;            /* the command line, applied again over the file on SIGHUP */
+    char **argv;
     struct rdv_log log;
     struct ev_loop *loop;
     struct rdv_privkey key;
@@ -43,27 +55,70 @@ struct daemon {
     struct rdv_record_cache *record_cache; /* NULL when verify-cache-entries is 0 */
     struct rdv_record_opener opener;       /* the cache's, shared by every dialect */
     ev_timer expire_timer;
-    ev_signal sigterm, sigint;
+    ev_signal sigterm, sigint, sighup;
+    ev_timer watchdog;   /* WATCHDOG=1 from the loop itself: a stuck loop misses it */
+    bool key_is_new;     /* generated at this start: saved once everything is up */
     bool stopping;       /* a signal came: draining connections (/readyz says 503) */
     bool expiry_failing; /* the last expiry sweep failed */
 };
 
-static int load_or_create_identity(struct daemon *d)
+/* Loads the identity, or makes a new one in memory when the file does not exist yet; it is saved
+ * by save_new_identity() once the daemon is up, so a bad setting leaves nothing behind. */
+static int load_identity(struct daemon *d)
 {
     int err = rdv_privkey_load(d->cfg.identity, &d->key);
     if (err == RDV_OK)
         return RDV_OK;
     if (!(err == RDV_ERR_IO && errno == ENOENT)) {
-        rdv_error(&d->log, "identity %s: cannot load: %s", d->cfg.identity, rdv_strerror(err));
+        rdv_error(&d->log, "identity %s: cannot load: %s%s%s", d->cfg.identity, rdv_strerror(err),
+                  err == RDV_ERR_IO ? ": " : "", err == RDV_ERR_IO ? strerror(errno) : "");
         return err;
     }
-    if ((err = rdv_privkey_generate(RDV_KEY_ED25519, &d->key)) ||
-        (err = rdv_privkey_save(&d->key, d->cfg.identity, 0))) {
+    if ((err = rdv_privkey_generate(RDV_KEY_ED25519, &d->key))) {
+        rdv_error(&d->log, "identity: cannot generate a key: %s", rdv_strerror(err));
+        return err;
+    }
+    d->key_is_new = true;
+    return RDV_OK;
+}
+
+static int save_new_identity(struct daemon *d)
+{
+    if (!d->key_is_new)
+        return RDV_OK;
+    int err = rdv_privkey_save(&d->key, d->cfg.identity, 0);
+    if (err) {
         rdv_error(&d->log, "identity %s: cannot create: %s (%s)", d->cfg.identity, rdv_strerror(err), strerror(errno));
         return err;
     }
     rdv_info(&d->log, "created a new ed25519 identity in %s (mode 0600)", d->cfg.identity);
     return RDV_OK;
+}
+
+/* A key others can read is a key others can impersonate the server with. */
+static void warn_identity_mode(const char *path, const struct rdv_log *log)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077))
+        rdv_warn(log, "identity %s is readable by group or others (mode %04o): chmod 600 %s", path,
+                 (unsigned)(st.st_mode & 07777), path);
+}
+
+/* The admin API lists every registration: off loopback it should want a token. */
+static void warn_admin_exposed(const struct rdv_server_config *c, const struct rdv_log *log)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (!*c->admin_listen || strcmp(c->admin_listen, "off") == 0 || *c->admin_token_file ||
+        rdv_admin_parse_listen(c->admin_listen, &ss, &sl))
+        return;
+    bool loopback = ss.ss_family == AF_INET
+                        ? (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127
+                        : IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+    if (!loopback)
+        rdv_warn(log, "admin-listen %s is not a loopback address and no admin-token-file is set: anyone who can "
+                      "reach it can list every registration",
+                 c->admin_listen);
 }
 
 static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
@@ -107,9 +162,160 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     d->stopping = true;
+    rdv_sysd_notify("STOPPING=1");
     rdv_info(&d->log, "signal %d: shutting down (grace %.0f s)", w->signum, SHUTDOWN_GRACE);
     ev_timer_stop(d->loop, &d->expire_timer);
     rdv_host_shutdown(d->host, SHUTDOWN_GRACE, shutdown_done, d);
+}
+
+static void watchdog_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    rdv_sysd_notify("WATCHDOG=1");
+}
+
+/* ---- SIGHUP ---------------------------------------------------------------------------------- */
+
+/* Where the log goes: target (stderr, the journal's priority prefixes, syslog; fixed at start) and
+ * c's log-file. The file is opened anew on every call, so a rotated file is let go on SIGHUP. */
+static int open_log(struct daemon *d, const struct rdv_server_config *c)
+{
+    int target = rdv_config_log_target(&d->cfg);
+    if (target == RDV_LOG_TARGET_AUTO)
+        target = rdv_sysd_stderr_is_journal() ? RDV_LOG_TARGET_JOURNAL : RDV_LOG_TARGET_STDERR;
+    FILE *f = NULL;
+    if (*c->log_file && !(f = fopen(c->log_file, "a"))) {
+        rdv_error(&d->log, "log-file %s: %s", c->log_file, strerror(errno));
+        return -1;
+    }
+    if (f)
+        setvbuf(f, NULL, _IOLBF, 0);
+    if (target == RDV_LOG_TARGET_SYSLOG && !f && d->log.format != RDV_LOG_FMT_SYSLOG)
+        openlog(PROG, LOG_PID, LOG_DAEMON);
+    FILE *old = d->log.out;
+    d->log.out = f;
+    d->log.format = f ? RDV_LOG_FMT_PLAIN
+                      : target == RDV_LOG_TARGET_JOURNAL ? RDV_LOG_FMT_JOURNAL
+                      : target == RDV_LOG_TARGET_SYSLOG  ? RDV_LOG_FMT_SYSLOG
+                                                         : RDV_LOG_FMT_PLAIN;
+    if (old)
+        fclose(old);
+    return 0;
+}
+
+/* Prints (or logs) every line of a multi-line message from server/config.c. */
+static void log_lines(const struct rdv_log *log, const char *prefix, const char *msg)
+{
+    for (const char *p = msg; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (log)
+            rdv_error(log, "%s%.*s", prefix, (int)n, p);
+        else
+            fprintf(stderr, PROG ": %s%.*s\n", prefix, (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
+static void report_change(void *ctx, const char *key, const char *old_value, const char *new_value, int reload)
+{
+    struct daemon *d = ctx;
+    if (reload)
+        rdv_info(&d->log, "reload: %s: '%s' -> '%s'", key, old_value, new_value);
+    else
+        rdv_warn(&d->log, "reload: %s changed ('%s' -> '%s') but takes a restart; still using '%s'", key, old_value,
+                 new_value, old_value);
+}
+
+static void swap_str(char **a, char **b)
+{
+    char *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Takes the settings SIGHUP may change from n (the keys marked reload in server/config.c). */
+static void take_reloadable(struct daemon *d, struct rdv_server_config *n)
+{
+    swap_str(&d->cfg.log_level, &n->log_level);
+    swap_str(&d->cfg.log_file, &n->log_file);
+    swap_str(&d->cfg.admin_token_file, &n->admin_token_file);
+    memcpy(d->cfg.dialect, n->dialect, sizeof(d->cfg.dialect));
+    d->cfg.expire_interval_ms = n->expire_interval_ms;
+}
+
+/* The six limits of a dialect; on SIGHUP only these change (the cookie key, policy and opener stay). */
+static void service_limits_from(const struct rdv_dialect_settings *c, struct rdv_service_config *s)
+{
+    s->default_ttl_s = c->default_ttl;
+    s->min_ttl_s = c->min_ttl;
+    s->max_ttl_s = c->max_ttl;
+    s->default_discover_limit = c->discover_limit;
+    s->max_discover_limit = c->max_discover_limit;
+    s->max_per_peer = c->max_per_peer;
+}
+
+/* The token file is read again even when its name did not change: rotating the token is the point. */
+static void reload_token(struct daemon *d)
+{
+    char msg[512], *token = NULL;
+    if (!d->admin)
+        return;
+    if (*d->cfg.admin_token_file && rdv_admin_load_token(d->cfg.admin_token_file, &token, msg, sizeof(msg))) {
+        rdv_error(&d->log, "reload: %s; keeping the current token", msg);
+        return;
+    }
+    if (rdv_admin_set_token(d->admin, token))
+        rdv_error(&d->log, "reload: out of memory; keeping the current token");
+    if (token)
+        sodium_memzero(token, strlen(token));
+    free(token);
+}
+
+static void apply_reloaded(struct daemon *d)
+{
+    (void)rdv_log_level_parse(d->cfg.log_level, &d->log.level); /* checked by rdv_config_finish */
+    for (int i = 0; i < RDV_DIALECT_COUNT; i++) {
+        struct rdv_service_config *sc = &d->rz.dialects[i].cfg;
+        if (sc->dialect)
+            service_limits_from(&d->cfg.dialect[i], sc);
+    }
+    reload_token(d);
+    double every = d->cfg.expire_interval_ms / 1000.0;
+    if (!d->stopping && d->expire_timer.repeat != every) {
+        ev_timer_stop(d->loop, &d->expire_timer);
+        ev_timer_set(&d->expire_timer, every, every);
+        ev_timer_start(d->loop, &d->expire_timer);
+    }
+}
+
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct daemon *d = w->data;
+    char msg[RDV_CONFIG_ERR_MAX] = "";
+    struct rdv_server_config n;
+    rdv_sysd_notify("RELOADING=1");
+    rdv_info(&d->log, "SIGHUP: reloading %s", d->cfg.config_path ? d->cfg.config_path : "(no config file)");
+    rdv_config_defaults(&n);
+    bool bad = rdv_config_parse_args(&n, d->argc, d->argv, msg, sizeof(msg)) || rdv_config_finish(&n, msg, sizeof(msg));
+    /* the log file first (logrotate's postrotate wants it let go even if the rest fails), so that
+     * what the reload changed is written to the new file */
+    if (open_log(d, bad ? &d->cfg : &n))
+        rdv_error(&d->log, "reload: still logging to %s", d->log.out ? "the previous file" : "stderr");
+    if (bad) {
+        log_lines(&d->log, "reload: ", msg);
+        rdv_error(&d->log, "reload failed: keeping the running configuration");
+    } else {
+        rdv_config_diff(&d->cfg, &n, report_change, d);
+        take_reloadable(d, &n);
+        apply_reloaded(d);
+        rdv_info(&d->log, "reload done: log level %s", rdv_log_level_name(d->log.level));
+    }
+    rdv_config_free(&n);
+    rdv_sysd_notify("READY=1");
 }
 
 static int start_listening(struct daemon *d)
@@ -166,6 +372,7 @@ static int start_admin(struct daemon *d)
         rdv_error(&d->log, "%s", msg);
         return 1;
     }
+    warn_admin_exposed(&d->cfg, &d->log);
     struct rdv_admin_config ac;
     rdv_admin_config_defaults(&ac);
     ac.listen = listen;
@@ -188,37 +395,21 @@ static void service_config_from(const struct rdv_dialect_settings *c, const stru
                                 struct rdv_service_config *s)
 {
     rdv_service_config_for(s, d);
-    s->default_ttl_s = c->default_ttl;
-    s->min_ttl_s = c->min_ttl;
-    s->max_ttl_s = c->max_ttl;
-    s->default_discover_limit = c->discover_limit;
-    s->max_discover_limit = c->max_discover_limit;
-    s->max_per_peer = c->max_per_peer;
+    service_limits_from(c, s);
 }
 
-/* Enables every dialect named in the protocols setting; logs and fails on an unknown name. */
-static int enable_dialects(struct daemon *d)
+/* Enables every dialect named in the protocols setting (rdv_config_finish checked the names). */
+static void enable_dialects(struct daemon *d)
 {
     char list[256], *save = NULL;
     snprintf(list, sizeof(list), "%s", d->cfg.protocols);
-    int n = 0;
     for (char *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
         const struct rdv_dialect *dl = rdv_dialect_find(t);
-        if (!dl) {
-            rdv_error(&d->log, "protocols: unknown dialect '%s' (expected waku0, std, waku1 or their protocol ids)", t);
-            return 1;
-        }
         struct rdv_service_config sc;
         service_config_from(&d->cfg.dialect[dl->id], dl, &sc);
         sc.opener = d->record_cache ? &d->opener : NULL;
         rdv_rendezvous_server_enable(&d->rz, dl, &sc);
-        n++;
     }
-    if (n == 0) {
-        rdv_error(&d->log, "protocols: no dialect to serve (expected e.g. %s)", RDV_DEFAULT_PROTOCOLS);
-        return 1;
-    }
-    return 0;
 }
 
 /* One cache for all dialects: entries are keyed by record kind as well as bytes. */
@@ -235,12 +426,9 @@ static int start_record_cache(struct daemon *d)
     return 0;
 }
 
-static int daemon_start(struct daemon *d)
+static int open_store(struct daemon *d)
 {
     char msg[512];
-    memset(&d->rz, 0, sizeof(d->rz));
-    if (start_record_cache(d) || enable_dialects(d) || load_or_create_identity(d))
-        return 1;
     /* application_name: which front-end a database session belongs to (pg_stat_activity) */
     char app[64], id[RDV_PEERID_TEXT_MAX] = "";
     struct rdv_peerid pid;
@@ -261,11 +449,20 @@ static int daemon_start(struct daemon *d)
         rdv_error(&d->log, "out of memory");
         return 1;
     }
+    rdv_store_timed_watch(timed, d->tm.store_errors, d->tm.discover_records, d->tm.store_in_flight);
+    if (strcmp(d->store->ops->kind, "postgres") == 0)
+        rdv_metric_set(d->tm.store_pool_size, d->cfg.store_pool);
     d->store = timed;
     d->tm.record_cache = d->record_cache; /* pulled into /metrics at each scrape */
+    return 0;
+}
+
+static int start_host(struct daemon *d)
+{
     struct rdv_host_limits lim;
     rdv_host_limits_defaults(&lim);
-    lim.max_connections = d->cfg.max_connections;
+    uint32_t others = d->cfg.store_pool + RDV_ADMIN_MAX_CONNECTIONS;
+    lim.max_connections = rdv_fdlimit_fit(d->cfg.max_connections, others, &d->log);
     lim.max_streams = d->cfg.max_streams;
     lim.max_stream_input = d->cfg.max_message + 16;
     lim.handshake_timeout = d->cfg.handshake_timeout;
@@ -278,17 +475,41 @@ static int daemon_start(struct daemon *d)
     d->rz.observer = rdv_telemetry_observer(&d->tm);
     if (rdv_builtin_register(d->host) || rdv_rendezvous_server_register(d->host, &d->rz))
         return 1;
-    if (start_listening(d) || start_admin(d))
-        return 1;
-    announce(d);
+    return start_listening(d);
+}
+
+static void start_timers(struct daemon *d)
+{
     ev_timer_init(&d->expire_timer, expire_tick, d->cfg.expire_interval_ms / 1000.0, d->cfg.expire_interval_ms / 1000.0);
     d->expire_timer.data = d;
     ev_timer_start(d->loop, &d->expire_timer);
     ev_signal_init(&d->sigterm, on_signal, SIGTERM);
     ev_signal_init(&d->sigint, on_signal, SIGINT);
-    d->sigterm.data = d->sigint.data = d;
+    ev_signal_init(&d->sighup, on_sighup, SIGHUP);
+    d->sigterm.data = d->sigint.data = d->sighup.data = d;
     ev_signal_start(d->loop, &d->sigterm);
     ev_signal_start(d->loop, &d->sigint);
+    ev_signal_start(d->loop, &d->sighup);
+    double every = rdv_sysd_watchdog_interval() / 2; /* systemd's advice: ping at half the interval */
+    if (every > 0) {
+        ev_timer_init(&d->watchdog, watchdog_tick, every, every);
+        ev_timer_start(d->loop, &d->watchdog);
+        ev_unref(d->loop); /* the watchdog alone must not keep the loop alive */
+    }
+}
+
+static int daemon_start(struct daemon *d)
+{
+    memset(&d->rz, 0, sizeof(d->rz));
+    if (start_record_cache(d))
+        return 1;
+    enable_dialects(d);
+    if (load_identity(d) || open_store(d) || start_host(d) || start_admin(d) || save_new_identity(d))
+        return 1;
+    warn_identity_mode(d->cfg.identity, &d->log);
+    announce(d);
+    start_timers(d);
+    rdv_sysd_notify("READY=1\nSTATUS=serving");
     return 0;
 }
 
@@ -301,6 +522,10 @@ static void daemon_stop(struct daemon *d)
     rdv_record_cache_free(d->record_cache);
     rdv_privkey_clear(&d->key);
     rdv_config_free(&d->cfg);
+    if (d->log.out)
+        fclose(d->log.out);
+    if (d->log.format == RDV_LOG_FMT_SYSLOG)
+        closelog();
 }
 
 /* --init-db: create the store's schema (idempotent) and exit; no identity, no listening. */
@@ -315,44 +540,98 @@ static int init_db(struct daemon *d)
     return 0;
 }
 
+/* --check-config: what a start would check before touching anything, plus the files it would
+ * read. Each problem on its own line; warnings too, marked as such. */
+static int check_config(struct daemon *d)
+{
+    int problems = 0;
+    char msg[512], *token = NULL;
+    struct rdv_privkey key;
+    d->log.level = RDV_LOG_WARN;
+    if (access(d->cfg.identity, F_OK) == 0) {
+        if (rdv_privkey_load(d->cfg.identity, &key) != RDV_OK) {
+            fprintf(stderr, PROG ": identity %s: not a readable key file\n", d->cfg.identity);
+            problems++;
+        }
+        rdv_privkey_clear(&key);
+        warn_identity_mode(d->cfg.identity, &d->log);
+    }
+    if (*d->cfg.admin_token_file && rdv_admin_load_token(d->cfg.admin_token_file, &token, msg, sizeof(msg))) {
+        fprintf(stderr, PROG ": %s\n", msg);
+        problems++;
+    }
+    if (token)
+        sodium_memzero(token, strlen(token));
+    free(token);
+    warn_admin_exposed(&d->cfg, &d->log);
+    if (problems)
+        return RDV_EXIT_RUNTIME;
+    printf(PROG ": configuration %s is valid\n", d->cfg.config_path ? d->cfg.config_path : "(flags only)");
+    return RDV_EXIT_OK;
+}
+
+static void print_version(void)
+{
+    printf(PROG " %s (systemd notify: %s; leveldb: %s)\n", PACKAGE_VERSION, rdv_sysd_available() ? "yes" : "no",
+#ifdef HAVE_LEVELDB
+           "yes"
+#else
+           "no"
+#endif
+    );
+}
+
+/* Settings from flags and file; 0 to go on, else the exit status. */
+static int configure(struct daemon *d, int argc, char **argv)
+{
+    char msg[RDV_CONFIG_ERR_MAX] = "";
+    rdv_config_defaults(&d->cfg);
+    int bad = rdv_config_parse_args(&d->cfg, argc, argv, msg, sizeof(msg));
+    if (!bad || d->cfg.check_config)
+        bad |= rdv_config_finish(&d->cfg, msg, sizeof(msg));
+    if (bad && !d->cfg.help && !d->cfg.version) {
+        log_lines(NULL, "", msg);
+        return d->cfg.check_config ? RDV_EXIT_RUNTIME : RDV_EXIT_CONFIG;
+    }
+    if (d->cfg.help || d->cfg.version) {
+        if (d->cfg.help)
+            rdv_config_usage(stdout, PROG);
+        else
+            print_version();
+        return -1;
+    }
+    (void)rdv_log_level_parse(d->cfg.log_level, &d->log.level);
+    d->argc = argc;
+    d->argv = argv;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct daemon d;
     memset(&d, 0, sizeof(d));
-    char msg[512];
-    rdv_config_defaults(&d.cfg);
-    if (rdv_config_parse_args(&d.cfg, argc, argv, msg, sizeof(msg)) || rdv_config_finish(&d.cfg, msg, sizeof(msg))) {
-        fprintf(stderr, PROG ": %s\n", msg);
+    int rc = configure(&d, argc, argv);
+    if (rc || d.cfg.check_config) {
+        if (rc == 0 && sodium_init() >= 0)
+            rc = check_config(&d);
         rdv_config_free(&d.cfg);
-        return 2;
+        return rc < 0 ? RDV_EXIT_OK : rc;
     }
-    if (d.cfg.help || d.cfg.version) {
-        if (d.cfg.help)
-            rdv_config_usage(stdout, PROG);
-        else
-            printf(PROG " %s\n", PACKAGE_VERSION);
+    if (sodium_init() < 0 || open_log(&d, &d.cfg)) {
+        fprintf(stderr, PROG ": cannot start: %s\n", sodium_init() < 0 ? "libsodium failed to initialise" : "log");
         rdv_config_free(&d.cfg);
-        return 0;
-    }
-    if (rdv_log_level_parse(d.cfg.log_level, &d.log.level)) {
-        fprintf(stderr, PROG ": log-level: expected error, warn, info or debug, got '%s'\n", d.cfg.log_level);
-        rdv_config_free(&d.cfg);
-        return 2;
-    }
-    if (sodium_init() < 0) {
-        fprintf(stderr, PROG ": libsodium failed to initialise\n");
-        return 1;
+        return RDV_EXIT_RUNTIME;
     }
     signal(SIGPIPE, SIG_IGN);
     if (d.cfg.init_db) {
-        int irc = init_db(&d);
+        rc = init_db(&d);
         rdv_config_free(&d.cfg);
-        return irc;
+        return rc;
     }
     d.loop = ev_default_loop(EVFLAG_AUTO);
-    int rc = daemon_start(&d);
+    rc = daemon_start(&d);
     if (rc == 0)
         ev_run(d.loop, 0);
     daemon_stop(&d);
-    return rc;
+    return rc ? RDV_EXIT_RUNTIME : RDV_EXIT_OK;
 }

@@ -55,6 +55,8 @@ int rdv_host_new(struct ev_loop *loop, const struct rdv_privkey *key, const stru
     }
     rdv_list_init(&h->conns);
     rdv_list_init(&h->dead);
+    h->spare_fd = -1;
+    h->refused_logged = -RDV_HOST_LOG_EVERY;
     ev_prepare_init(&h->reaper, reap_dead);
     h->reaper.data = h;
     ev_prepare_start(loop, &h->reaper);
@@ -164,6 +166,8 @@ void rdv_host_free(struct rdv_host *h)
     rdv_buf_free(&h->record);
     rdv_privkey_clear(&h->key);
     rdv_noise_identity_clear(&h->noise_id);
+    if (h->spare_fd >= 0)
+        close(h->spare_fd);
     free(h);
 }
 
@@ -204,6 +208,48 @@ static int set_nonblocking(int fd)
     return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
 }
 
+/* Refusals come in floods (a full table, no descriptors): one line per RDV_HOST_LOG_EVERY seconds
+ * that counts the ones in between, so the log stays bounded whatever the peers do. */
+static void log_refused(struct rdv_host *h, const char *why)
+{
+    ev_tstamp now = ev_now(h->loop);
+    h->refused_unlogged++;
+    if (now - h->refused_logged < RDV_HOST_LOG_EVERY)
+        return;
+    rdv_warn(h->log, "connection refused: %s (%llu refused since the last such line)", why,
+             (unsigned long long)h->refused_unlogged);
+    h->refused_logged = now;
+    h->refused_unlogged = 0;
+}
+
+/* Out of descriptors, the pending connection would stay in the backlog and keep the listener
+ * readable: libev would call us again at once, forever. Giving up the spare descriptor lets us
+ * accept it and close it, so the peer sees a clean close and the loop goes on serving the others. */
+static void accept_and_drop(struct rdv_host *h, struct listener *l)
+{
+    if (h->spare_fd < 0)
+        return;
+    close(h->spare_fd);
+    int fd = accept(l->fd, NULL, NULL);
+    if (fd >= 0)
+        close(fd);
+    h->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void accept_failed(struct rdv_host *h, struct listener *l)
+{
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+        return;
+    h->stats.accept_errors++;
+    if (errno == EMFILE || errno == ENFILE) {
+        h->stats.rejected_no_fds++;
+        accept_and_drop(h, l);
+        log_refused(h, "out of file descriptors (raise LimitNOFILE= / ulimit -n or lower max-connections)");
+        return;
+    }
+    rdv_warn(h->log, "accept: %s", strerror(errno));
+}
+
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
@@ -215,12 +261,16 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         socklen_t sl = sizeof(ss);
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-                rdv_warn(h->log, "accept: %s", strerror(errno));
+            accept_failed(h, l);
             return;
         }
         if (h->stats.connections >= h->limits.max_connections || h->shutting_down) {
-            rdv_warn(h->log, "connection refused: %u connections open (max-connections)", h->limits.max_connections);
+            if (h->shutting_down)
+                h->stats.rejected_shutting_down++;
+            else {
+                h->stats.rejected_max_connections++;
+                log_refused(h, "max-connections reached");
+            }
             close(fd);
             continue;
         }
@@ -235,6 +285,8 @@ int rdv_host_listen(struct rdv_host *h, const uint8_t *ma, size_t len)
 {
     if (h->nlisteners >= RDV_HOST_MAX_LISTENERS)
         return RDV_ERR_LIMIT;
+    if (h->spare_fd < 0)
+        h->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct sockaddr_storage ss;
     socklen_t sl;
     int err = rdv_ma_tcp_sockaddr(ma, len, &ss, &sl);

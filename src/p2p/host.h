@@ -48,7 +48,11 @@ struct rdv_host_stats {
     uint64_t connections;        /* live */
     uint64_t handshakes_ok, handshakes_failed;
     uint64_t streams_opened;
+    /* inbound connections closed at once, by reason; accept() failures other than "try again" */
+    uint64_t rejected_max_connections, rejected_shutting_down, rejected_no_fds;
+    uint64_t accept_errors;
 };
+#define RDV_HOST_LOG_EVERY 10.0 /* seconds between log lines about refused connections */
 
 int rdv_host_new(struct ev_loop *loop, const struct rdv_privkey *key, const struct rdv_host_limits *limits,
                  const struct rdv_log *log, struct rdv_host **out);

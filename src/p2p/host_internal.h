@@ -61,6 +61,9 @@ struct rdv_host {
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
     ev_timer shutdown_timer;
+    int spare_fd;               /* /dev/null, given up to accept-and-close when out of descriptors */
+    ev_tstamp refused_logged;   /* last "refused" log line: one per RDV_HOST_LOG_EVERY seconds */
+    uint64_t refused_unlogged;  /* refusals since that line */
 };
 
 struct rdv_conn {

@@ -39,6 +39,7 @@ typedef struct rdv_index_ns ns_t;
 struct peer_count {
     struct rdv_peerid peer;
     uint32_t count; /* records of this peer across namespaces */
+    rdv_list recs;  /* those records (rdv_index_rec.peer_link) */
 };
 
 struct rdv_index {
@@ -251,12 +252,13 @@ static struct peer_count *peer_find(const struct rdv_index *ix, uint64_t h, cons
     return rdv_htab_get(&ix->peers, h, id->bytes, id->len);
 }
 
-static void peer_release(struct rdv_index *ix, const rec_t *r)
+static void peer_release(struct rdv_index *ix, rec_t *r)
 {
     size_t i = rdv_htab_find(&ix->peers, r->peer_hash, r->peer.bytes, r->peer.len);
     if (i == SIZE_MAX)
         return;
     struct peer_count *p = ix->peers.slots[i].item;
+    rdv_list_remove(&r->peer_link);
     if (--p->count == 0) {
         rdv_htab_delete_at(&ix->peers, i);
         free(p);
@@ -385,10 +387,12 @@ static void rec_link(struct rdv_index *ix, ns_t *ns, rec_t *r, struct peer_count
     heap_up(ix, r->heap_idx);
     if (!pc) {
         npc->peer = r->peer;
+        rdv_list_init(&npc->recs);
         rdv_htab_insert(&ix->peers, r->peer_hash, npc);
         pc = npc;
     }
     pc->count++;
+    rdv_list_push_back(&pc->recs, &r->peer_link);
 }
 
 int rdv_index_insert(struct rdv_index *ix, const struct rdv_index_key *key, const struct rdv_index_meta *m,
@@ -778,5 +782,33 @@ int rdv_index_query(struct rdv_index *ix, const struct rdv_store_query *q, rec_t
     memcpy(out, sample, k * sizeof(*out));
     *recs = out;
     *n = k;
+    return RDV_OK;
+}
+
+static int peer_rec_cmp(const void *a, const void *b)
+{
+    const rec_t *x = *(rec_t *const *)a, *y = *(rec_t *const *)b;
+    int c = rdv_index_bytes_cmp(x->ns->name, x->ns->len, y->ns->name, y->ns->len);
+    return c ? c : (int)x->ns->kind - (int)y->ns->kind;
+}
+
+int rdv_index_list_peer(struct rdv_index *ix, const struct rdv_peerid *peer, uint32_t limit, rec_t ***recs,
+                        size_t *n, int *more)
+{
+    *recs = NULL;
+    *n = 0;
+    *more = 0;
+    struct peer_count *pc = peer_find(ix, ix_hash(ix, peer->bytes, peer->len), peer);
+    if (!pc)
+        return RDV_OK;
+    if (!(*recs = malloc(pc->count * sizeof(**recs))))
+        return RDV_ERR_NOMEM;
+    for (struct rdv_list_node *i = rdv_list_first(&pc->recs); i; i = rdv_list_next(&pc->recs, i))
+        (*recs)[(*n)++] = rdv_list_entry(i, rec_t, peer_link);
+    qsort(*recs, *n, sizeof(**recs), peer_rec_cmp);
+    if (limit && *n > limit) {
+        *n = limit;
+        *more = 1;
+    }
     return RDV_OK;
 }

@@ -22,6 +22,7 @@ struct rdv_index;
 
 
 #include "util/htab.h"
+#include "util/list.h"
 #include "util/olog.h"
 
 /* A (record kind, namespace) with at least one record. Read-only outside index.c. */
@@ -57,6 +58,7 @@ struct rdv_index_rec {
     size_t heap_idx;
     size_t ns_idx;
     size_t ns_log_pos, kind_log_pos;
+    struct rdv_list_node peer_link; /* on its peer's list: the admin's search by peer id */
 };
 
 /* Where a record lives, and what it holds besides its bytes. */
@@ -139,6 +141,12 @@ void rdv_index_answer_namespaces(struct rdv_index *ix, const char *prefix, size_
 int rdv_index_list_registrations(struct rdv_index *ix, uint8_t kind, const void *ns, size_t ns_len,
                                  const struct rdv_peerid *cursor, uint32_t limit,
                                  struct rdv_index_rec ***recs, size_t *n, int *more);
+
+/* The records of peer in every kind and namespace, ordered by (name, kind), the first limit of them
+ * (0: all); *more when there are others. O(k log k) for the peer's k records (a per-peer list:
+ * no scan of the index). *recs as above. Returns 0 or RDV_ERR_NOMEM. */
+int rdv_index_list_peer(struct rdv_index *ix, const struct rdv_peerid *peer, uint32_t limit,
+                        struct rdv_index_rec ***recs, size_t *n, int *more);
 
 /* Byte order of store.h: memcmp over the common length, then the shorter first. */
 int rdv_index_bytes_cmp(const void *a, size_t an, const void *b, size_t bn);

@@ -433,6 +433,28 @@ static void ldb_list_registrations(struct rdv_store *base, uint8_t kind, const c
     free(recs);
 }
 
+/* The search by peer id: the index keeps a list per peer. */
+static void ldb_list_peer(struct rdv_store *base, const struct rdv_peerid *peer, uint32_t limit, rdv_store_reg_list_cb cb,
+                          void *arg)
+{
+    struct ldb_store *s = (struct ldb_store *)base;
+    int64_t now = ldb_begin(s);
+    struct rdv_index_rec **recs;
+    size_t n;
+    int more;
+    if (!peer || rdv_index_list_peer(s->ix, peer, limit, &recs, &n, &more)) {
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+        return;
+    }
+    struct ldb_batch b;
+    if (batch_read(s, recs, n, now, &b))
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+    else
+        cb(arg, RDV_STORE_OK, b.recs, b.n, more);
+    batch_free(&b);
+    free(recs);
+}
+
 /* ---- expire, stats, health, secret, close ---------------------------------------------- */
 
 static void ldb_expire(struct rdv_store *base, rdv_store_count_cb cb, void *arg)
@@ -501,6 +523,7 @@ static const struct rdv_store_ops ldb_ops = {
     .stats = ldb_stats,
     .list_namespaces = ldb_list_namespaces,
     .list_registrations = ldb_list_registrations,
+    .list_peer = ldb_list_peer,
     .health = ldb_health,
     .close = ldb_close,
 };

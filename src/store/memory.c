@@ -184,6 +184,32 @@ static void mem_list_registrations(struct rdv_store *base, uint8_t kind, const c
     free(out);
 }
 
+/* The search by peer id: the index keeps a list per peer. */
+static void mem_list_peer(struct rdv_store *base, const struct rdv_peerid *peer, uint32_t limit, rdv_store_reg_list_cb cb,
+                          void *arg)
+{
+    struct mem_store *s = (struct mem_store *)base;
+    int64_t now = mem_begin(s);
+    struct rdv_index_rec **recs;
+    size_t n;
+    int more;
+    if (!peer || rdv_index_list_peer(s->ix, peer, limit, &recs, &n, &more)) {
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+        return;
+    }
+    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
+    if (n && !out) {
+        free(recs);
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = mem_record(recs[i], now);
+    free(recs);
+    cb(arg, RDV_STORE_OK, out, n, more);
+    free(out);
+}
+
 /* ---- expire, stats, health, close ------------------------------------------------------ */
 
 static void mem_expire(struct rdv_store *base, rdv_store_count_cb cb, void *arg)
@@ -230,6 +256,7 @@ static const struct rdv_store_ops mem_ops = {
     .stats = mem_stats,
     .list_namespaces = mem_list_namespaces,
     .list_registrations = mem_list_registrations,
+    .list_peer = mem_list_peer,
     .health = mem_health,
     .secret = mem_secret,
     .close = mem_close,

@@ -108,6 +108,10 @@ static const struct rdv_pg_stmt stmts[] = {
     {"rdv_list_regs",
      "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE ns = $1::bytea AND kind = $2::int2 "
      "AND peer_id > $3::bytea AND expires_at > now() ORDER BY peer_id LIMIT $4::int8"},
+    /* the admin's search by peer id, on the index rdv_registrations_peer (peer_id, expires_at) */
+    {"rdv_list_peer",
+     "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE peer_id = $1::bytea AND expires_at > now() "
+     "ORDER BY ns, kind LIMIT $2::int8"},
     /* The secret: read; when absent, offer ours (the first writer wins), then read what won. */
     {"rdv_secret_get", "SELECT value FROM rdv_meta WHERE key = '" SECRET_KEY "'"},
     {"rdv_secret_add", "INSERT INTO rdv_meta (key, value) VALUES ('" SECRET_KEY "', $1::bytea) ON CONFLICT (key) DO NOTHING"},
@@ -673,6 +677,29 @@ static void pg_list_registrations(struct rdv_store *base, uint8_t kind, const ch
     submit_read(s, &o->h);
 }
 
+/* The search by peer id: list_registrations' rows and answer, keyed by the peer instead. */
+static void pg_list_peer(struct rdv_store *base, const struct rdv_peerid *peer, uint32_t limit, rdv_store_reg_list_cb cb,
+                         void *arg)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    struct recs_op *o = peer && peer->len && peer->len <= RDV_PEERID_MAX ? op_alloc(sizeof(*o), 0, recs_done) : NULL;
+    if (!o) {
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+        return;
+    }
+    o->lcb = cb;
+    o->arg = arg;
+    o->limit = page_limit(limit);
+    o->cursor = *peer;
+    fmt_u64(o->limit_text, sizeof(o->limit_text), (uint64_t)o->limit + 1);
+    struct rdv_pg_query *q = &o->h.op.q[0];
+    q->stmt = "rdv_list_peer";
+    bind_bytes(q, o->cursor.bytes, o->cursor.len);
+    bind_text(q, o->limit_text);
+    o->h.op.nq = 1;
+    rdv_pg_pool_submit(s->pool, &o->h.op);
+}
+
 /* ---- list_namespaces ---------------------------------------------------------------------------- */
 
 struct ns_op {
@@ -1085,6 +1112,7 @@ static const struct rdv_store_ops pg_ops = {
     .stats = pg_stats,
     .list_namespaces = pg_list_namespaces,
     .list_registrations = pg_list_registrations,
+    .list_peer = pg_list_peer,
     .health = pg_health,
     .close = pg_close,
 };

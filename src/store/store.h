@@ -133,6 +133,10 @@ struct rdv_store_ops {
     /* Live registrations of (kind, ns) ordered by peer id bytes, after cursor (NULL: from the start). */
     void (*list_registrations)(struct rdv_store *s, uint8_t kind, const char *ns, size_t ns_len,
                                const struct rdv_peerid *cursor, uint32_t limit, rdv_store_reg_list_cb cb, void *arg);
+    /* Live registrations of one peer in every namespace and kind, ordered by (namespace, kind), at
+     * most limit (more: there are others): the admin's search by peer id. Indexed on every backend. */
+    void (*list_peer)(struct rdv_store *s, const struct rdv_peerid *peer, uint32_t limit, rdv_store_reg_list_cb cb,
+                      void *arg);
     void (*health)(struct rdv_store *s, rdv_store_health_cb cb, void *arg);
     /* The store-wide secret (made once per store: memory at creation, PostgreSQL and LevelDB kept in
      * the database), so a cookie made by one front-end is accepted by every other. */
@@ -174,6 +178,15 @@ static inline void rdv_store_list_registrations(struct rdv_store *s, uint8_t kin
                                                 const struct rdv_peerid *cursor, uint32_t limit,
                                                 rdv_store_reg_list_cb cb, void *arg)
 { s->ops->list_registrations(s, kind, ns, ns_len, cursor, limit, cb, arg); }
+/* A store without list_peer answers ERROR. */
+static inline void rdv_store_list_peer(struct rdv_store *s, const struct rdv_peerid *peer, uint32_t limit,
+                                       rdv_store_reg_list_cb cb, void *arg)
+{
+    if (s->ops->list_peer)
+        s->ops->list_peer(s, peer, limit, cb, arg);
+    else
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+}
 static inline void rdv_store_health(struct rdv_store *s, rdv_store_health_cb cb, void *arg)
 { s->ops->health(s, cb, arg); }
 static inline void rdv_store_close(struct rdv_store *s) { if (s) s->ops->close(s); }

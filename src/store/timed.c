@@ -7,11 +7,13 @@
 #include <stdlib.h>
 
 enum timed_op {
-    OP_PUT, OP_UNREGISTER, OP_DISCOVER, OP_EXPIRE, OP_STATS, OP_LIST_NS, OP_LIST_REGS, OP_HEALTH, OP_SECRET, OP_COUNT
+    OP_PUT, OP_UNREGISTER, OP_DISCOVER, OP_EXPIRE, OP_STATS, OP_LIST_NS, OP_LIST_REGS, OP_HEALTH, OP_SECRET,
+    OP_LIST_PEER, OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
-    "put", "unregister", "discover", "expire", "stats", "list_namespaces", "list_registrations", "health", "secret"};
+    "put", "unregister", "discover", "expire", "stats", "list_namespaces", "list_registrations", "health", "secret",
+    "list_peer"};
 
 struct timed_store {
     struct rdv_store base;      /* first: the public handle */
@@ -19,6 +21,9 @@ struct timed_store {
     struct rdv_store *inner;
     struct rdv_metric *duration[OP_COUNT];
     struct rdv_metric *up;
+    struct rdv_metric *errors[OP_COUNT]; /* ERROR/UNAVAILABLE answers; NULL until rdv_store_timed_watch */
+    struct rdv_metric *records;          /* histogram: records per discover answer */
+    struct rdv_metric *in_flight;        /* gauge: calls not answered yet */
 };
 
 struct timed_call {
@@ -41,8 +46,10 @@ struct timed_call {
 static struct timed_call *call_new(struct timed_store *s, enum timed_op op, void *arg)
 {
     struct timed_call *c = malloc(sizeof(*c));
-    if (c)
+    if (c) {
         *c = (struct timed_call){.s = s, .op = op, .started = rdv_metrics_now(), .arg = arg};
+        rdv_metric_add(s->in_flight, 1);
+    }
     return c;
 }
 
@@ -51,6 +58,9 @@ static void *call_end(struct timed_call *c, enum rdv_store_status st)
 {
     rdv_metric_observe(c->s->duration[c->op], rdv_metrics_now() - c->started);
     rdv_metric_set(c->s->up, st == RDV_STORE_UNAVAILABLE ? 0 : 1);
+    rdv_metric_add(c->s->in_flight, -1);
+    if (st == RDV_STORE_ERROR || st == RDV_STORE_UNAVAILABLE)
+        rdv_metric_add(c->s->errors[c->op], 1);
     void *arg = c->arg;
     free(c);
     return arg;
@@ -68,6 +78,8 @@ static void put_done(void *arg, enum rdv_store_status st)
 static void discover_done(void *arg, enum rdv_store_status st, const struct rdv_store_record *recs, size_t n)
 {
     struct timed_call *c = arg;
+    if (st == RDV_STORE_OK)
+        rdv_metric_observe(c->s->records, (double)n);
     rdv_store_discover_cb cb = c->cb.discover;
     cb(call_end(c, st), st, recs, n);
 }
@@ -212,6 +224,19 @@ static void timed_list_registrations(struct rdv_store *base, uint8_t kind, const
     rdv_store_list_registrations(s->inner, kind, ns, ns_len, cursor, limit, reg_list_done, c);
 }
 
+static void timed_list_peer(struct rdv_store *base, const struct rdv_peerid *peer, uint32_t limit,
+                            rdv_store_reg_list_cb cb, void *arg)
+{
+    struct timed_store *s = timed(base);
+    struct timed_call *c = call_new(s, OP_LIST_PEER, arg);
+    if (!c) {
+        rdv_store_list_peer(s->inner, peer, limit, cb, arg);
+        return;
+    }
+    c->cb.reg_list = cb;
+    rdv_store_list_peer(s->inner, peer, limit, reg_list_done, c);
+}
+
 static void timed_secret(struct rdv_store *base, rdv_store_secret_cb cb, void *arg)
 {
     struct timed_store *s = timed(base);
@@ -255,11 +280,21 @@ struct rdv_store *rdv_store_timed_new(struct rdv_store *inner, struct rdv_metric
         .kind = inner->ops->kind, .put = timed_put, .unregister = timed_unregister, .discover = timed_discover,
         .expire = timed_expire, .stats = timed_stats, .list_namespaces = timed_list_namespaces,
         .list_registrations = timed_list_registrations, .health = timed_health, .secret = timed_secret,
-        .close = timed_close};
+        .list_peer = timed_list_peer, .close = timed_close};
     s->base.ops = &s->ops;
     s->inner = inner;
     s->up = up;
     for (int i = 0; i < OP_COUNT; i++)
         s->duration[i] = rdv_metric_get(duration, (const char *const[]){op_names[i]});
     return &s->base;
+}
+
+void rdv_store_timed_watch(struct rdv_store *base, struct rdv_metric_family *errors, struct rdv_metric *records,
+                           struct rdv_metric *in_flight)
+{
+    struct timed_store *s = timed(base);
+    for (int i = 0; i < OP_COUNT; i++)
+        s->errors[i] = rdv_metric_get(errors, (const char *const[]){op_names[i]});
+    s->records = records;
+    s->in_flight = in_flight;
 }

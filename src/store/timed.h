@@ -17,4 +17,10 @@
 struct rdv_store *rdv_store_timed_new(struct rdv_store *inner, struct rdv_metric_family *duration,
                                       struct rdv_metric *up);
 
+/* More series on a store made by rdv_store_timed_new: errors (a counter family with one label, the
+ * operation) counts ERROR and UNAVAILABLE answers; records (a histogram) the records each discover
+ * returned; in_flight (a gauge) the calls waiting for an answer. Any may be NULL. */
+void rdv_store_timed_watch(struct rdv_store *timed, struct rdv_metric_family *errors, struct rdv_metric *records,
+                           struct rdv_metric *in_flight);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "util/err.h"
@@ -34,6 +35,17 @@ void rdv_log_write(const struct rdv_log *log, enum rdv_log_level l, const char *
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+
+    static const int priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+    int prio = l <= RDV_LOG_DEBUG ? priority[l] : LOG_DEBUG;
+    if (log->format == RDV_LOG_FMT_SYSLOG) {
+        syslog(prio, "%s", msg);
+        return;
+    }
+    if (log->format == RDV_LOG_FMT_JOURNAL) {
+        fprintf(log->out ? log->out : stderr, "<%d>%s\n", prio, msg);
+        return;
+    }
 
     struct timespec ts;
     struct tm tm;

@@ -1,7 +1,9 @@
-/* log.h: leveled logging to stderr (or any FILE).
+/* log.h: leveled logging to stderr (or any FILE), or to syslog.
  *
  * A struct rdv_log is created by main() and handed to whoever logs: no global logger, so tests can
- * capture or silence it. Lines look like: 2026-11-26T13:41:41.123Z info  listening on /ip4/... */
+ * capture or silence it. Lines look like: 2026-11-26T13:41:41.123Z info  listening on /ip4/...
+ * In journal form a line is "<6>listening on ..." instead: the journal reads the priority from
+ * the prefix and stamps the time itself. */
 #ifndef RDV_LOG_H
 #define RDV_LOG_H
 
@@ -9,9 +11,16 @@
 
 enum rdv_log_level { RDV_LOG_ERROR = 0, RDV_LOG_WARN, RDV_LOG_INFO, RDV_LOG_DEBUG };
 
+enum rdv_log_format {
+    RDV_LOG_FMT_PLAIN = 0, /* time, level, message */
+    RDV_LOG_FMT_JOURNAL,   /* "<priority>message" (sd-daemon(3) prefixes) */
+    RDV_LOG_FMT_SYSLOG,    /* syslog(3); the caller opens it (openlog) */
+};
+
 struct rdv_log {
     enum rdv_log_level level;
     FILE *out; /* NULL = stderr */
+    enum rdv_log_format format;
 };
 
 /* Parses "error", "warn", "info", "debug"; returns 0 or RDV_ERR_INVALID. */

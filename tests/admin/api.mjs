@@ -343,7 +343,7 @@ await test('admin-listen: off, a taken port, a bad address, a bad token file', a
   assert.equal(r.status, 1);
   assert.match(r.stderr, /admin-listen 127\.0\.0\.1:\d+: Address already in use/);
   r = run([...common, '--admin-listen', 'localhost:4041']);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2, 'a malformed address is a configuration error');
   assert.match(r.stderr, /admin-listen 'localhost:4041': expected IPV4:PORT/);
   writeFileSync(join(scratch, 'empty.token'), '\n');
   r = run([...common, '--admin-listen', '127.0.0.1:0', '--admin-token-file', join(scratch, 'empty.token')]);
@@ -406,6 +406,39 @@ await test('/readyz answers 503 "draining" once shutdown has begun, while connec
     adv.kill('SIGKILL');
     await stopDaemon(dr);
   }
+});
+
+await test('search by peer id: /api/v1/peers/{id}/registrations lists the peer in every namespace', async () => {
+  let r = await http(base, `/api/v1/peers/${k1.id}/registrations`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.peer_id, k1.id);
+  assert.deepEqual(r.json.registrations.map((x) => x.namespace), ['waku/alpha', 'waku/beta']);
+  assert.ok(r.json.registrations.every((x) => x.peer_id === k1.id && x.expires_in_ms > 0));
+  assert.equal(r.json.more, false);
+  r = await http(base, `/api/v1/peers/${k1.id}/registrations?limit=1`);
+  assert.equal(r.json.registrations.length, 1);
+  assert.equal(r.json.more, true);
+  r = await http(base, `/api/v1/peers/${key('nobody').id}/registrations`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.registrations, []);
+  r = await http(base, '/api/v1/peers/not-a-peer/registrations');
+  assert.equal(r.status, 400);
+  assert.match(r.json.error, /peer id/);
+  assert.equal((await http(base, `/api/v1/peers/${k1.id}`)).status, 404);
+});
+
+await test('a cursor of one list is refused by the other (400); an oversize header block gets a JSON 431', async () => {
+  const regs = await http(base, '/api/v1/namespaces/waku%2Falpha/registrations?limit=1');
+  assert.ok(regs.json.next_cursor);
+  let r = await http(base, `/api/v1/namespaces?cursor=${regs.json.next_cursor}`);
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.error, /cursor/);
+  const nss = await http(base, '/api/v1/namespaces?limit=1');
+  r = await http(base, `/api/v1/namespaces/waku%2Falpha/registrations?cursor=${nss.json.next_cursor}`);
+  assert.equal(r.status, 400);
+  r = await http(base, '/api/v1/stats', { headers: { 'x-big': 'a'.repeat(40000) } });
+  assert.equal(r.status, 431);
+  assert.match(r.json.error, /headers exceed/);
 });
 
 const stopped = await stopDaemon(d);

@@ -178,6 +178,63 @@ await test('back to all namespaces', async () => {
   assert.equal(await rows.count(), 3);
 });
 
+await test('health strip: request rate, errors, p99 and connections from /metrics, with charts kept in the page', async () => {
+  for (let i = 0; i < 3; i++) register(k2, 'waku/health', '--ttl', '60');
+  cli(['register', '--server', server, '--ns', 'waku/health', '--key', k2.file, '--ttl', '100000']); // E_INVALID_TTL
+  await page.waitForFunction(() => Number(document.querySelector('#h-rate svg').dataset.points || 0) >= 3, null, { timeout: WAIT });
+  assert.match(await page.locator('#h-rate .value').innerText(), /^\d+\.\d$/);
+  assert.match(await page.locator('#h-errors .value').innerText(), /^\d+\.\d\/s/);
+  assert.match(await page.locator('#h-conns .value').innerText(), /^\d+$/);
+  assert.match(await page.locator('#h-p99 .value').innerText(), /^(–|[\d.]+ (µs|ms)|> 5 s)$/);
+  assert.equal(await page.locator('#health svg polyline').count(), 4, 'a sparkline per tile, drawn by the page');
+  await page.screenshot({ path: join(builddir, 'admin-page-health.png'), clip: { x: 0, y: 0, width: 1280, height: 260 } });
+});
+
+await test('columns sort on a click and reverse on a second', async () => {
+  const header = page.locator('#namespaces th', { hasText: 'Registrations' });
+  await header.click();
+  await page.waitForFunction(() => document.querySelector('#namespaces th[aria-sort=ascending]'), null, { timeout: WAIT });
+  const counts = async () => (await rows.locator('td.num').allInnerTexts()).map(Number);
+  let c = await counts();
+  assert.deepEqual(c, c.slice().sort((a, b) => a - b), `ascending: ${c}`);
+  await header.click();
+  c = await counts();
+  assert.deepEqual(c, c.slice().sort((a, b) => b - a), `descending: ${c}`);
+  assert.equal(await header.getAttribute('aria-sort'), 'descending');
+  await sleep(2500); // one auto-refresh later the order holds
+  c = await counts();
+  assert.deepEqual(c, c.slice().sort((a, b) => b - a), `still descending after a refresh: ${c}`);
+  await page.locator('#namespaces th', { hasText: 'Namespace' }).click();
+});
+
+await test('search by peer id lists the peer in every namespace; times are UTC with local time on hover', async () => {
+  await page.fill('#peer-search', k1.id);
+  await page.press('#peer-search', 'Enter');
+  await page.waitForURL(new RegExp(`#/peer/${k1.id}$`));
+  const prow = page.locator('#peer-registrations tbody tr');
+  await prow.nth(1).waitFor({ timeout: WAIT });
+  assert.deepEqual((await page.locator('#peer-registrations td.ns').allInnerTexts()).map((x) => x.trim()), [MARKUP, 'waku/alpha']);
+  const when = page.locator('#peer-registrations td.when time').first();
+  assert.match(await when.innerText(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.match(await when.getAttribute('title'), /^local: /);
+  assert.equal(await page.locator('#peer-count').innerText(), '2 live');
+  await page.screenshot({ path: join(builddir, 'admin-page-peer.png'), fullPage: true });
+  await page.click('#back2');
+  await rowOf('waku/alpha').waitFor({ timeout: WAIT });
+});
+
+await test('at 400 px wide everything fits: no sideways scrolling of the page', async () => {
+  await page.setViewportSize({ width: 400, height: 900 });
+  await sleep(300);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 400, `page width ${width}`);
+  assert.equal(await page.locator('#health').isVisible(), true);
+  assert.equal(await page.locator('#peer-search').isVisible(), true);
+  await page.screenshot({ path: join(builddir, 'admin-page-400.png'), fullPage: true });
+  diag(`screenshots: ${['admin-page-health.png', 'admin-page-peer.png', 'admin-page-400.png'].map((f) => join(builddir, f)).join(' ')}`);
+  await page.setViewportSize({ width: 1280, height: 760 });
+});
+
 await test('no script errors on the page', () => {
   assert.deepEqual(problems, []);
 });

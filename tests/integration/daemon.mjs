@@ -44,8 +44,8 @@ await test('config file errors name the file and line', () => {
   assert.ok(r.stderr.includes(`${conf}:3: unknown setting 'frobnicate'`), r.stderr);
 });
 
-await test('the shipped contrib/rendezvousd.conf parses', () => {
-  const conf = new URL('../../contrib/rendezvousd.conf', import.meta.url).pathname;
+await test('the shipped contrib/rendezvousd.conf.example parses', () => {
+  const conf = new URL('../../contrib/rendezvousd.conf.example', import.meta.url).pathname;
   const r = run(['--config', conf, '--version']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^rendezvousd \d+\.\d+\.\d+/);
@@ -56,9 +56,10 @@ await test('an unknown store kind and an unusable listen address fail at start',
   let r = run(['--identity', join(dir, 'k'), '--store', 'redis://x', '--listen', '/ip4/127.0.0.1/tcp/0']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /unknown kind/);
+  // not a TCP multiaddr: a configuration error (exit 2), found before anything is created
   r = run(['--identity', join(dir, 'k'), '--listen', '/ip4/127.0.0.1/udp/9']);
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /listen \/ip4\/127.0.0.1\/udp\/9/);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /listen '\/ip4\/127.0.0.1\/udp\/9': expected a TCP multiaddr like \/ip4\/0.0.0.0\/tcp\/4040/);
 });
 
 const dir = tempDir();

@@ -415,6 +415,16 @@ static size_t list_regs_kind(struct ctr *t, struct rdv_store *s, uint8_t kind, c
     return t->n;
 }
 
+static size_t list_peer(struct ctr *t, struct rdv_store *s, const struct rdv_peerid *peer, uint32_t limit)
+{
+    if (t->broken)
+        return 0;
+    op_begin(t);
+    rdv_store_list_peer(s, peer, limit, on_regs, t);
+    op_wait(t, "list_peer");
+    return t->n;
+}
+
 static size_t list_regs(struct ctr *t, struct rdv_store *s, const char *ns, const struct rdv_peerid *cursor,
                         uint32_t limit)
 {
@@ -1118,6 +1128,15 @@ static void case_kinds(struct ctr *t)
     list_regs_kind(t, s, RDV_STORE_KINDS, "k/x", NULL, 10);
     check_eq(t, t->st, RDV_STORE_ERROR, "kinds: list_registrations of a kind out of range: ERROR");
     check_eq(t, stats(t, s).registrations, 3, "kinds: the refused puts stored nothing");
+    /* the admin's search by peer id: every namespace and kind of one peer */
+    struct rdv_peerid p1 = mkpeer(1), nobody = mkpeer(77);
+    check_eq(t, list_peer(t, s, &p1, 10), 2, "list_peer: peer 1 holds 2 registrations (kinds 0 and 1)");
+    check(t, t->n == 2 && rec_in(&t->recs[0], "k/x", 0) && rec_in(&t->recs[1], "k/x", 1) && t->more == 0,
+          "list_peer: ordered by (namespace, kind), more = 0");
+    check_eq(t, list_peer(t, s, &p1, 1), 1, "list_peer: a limit of 1");
+    check(t, t->more == 1, "list_peer: with more = 1");
+    check_eq(t, list_peer(t, s, &nobody, 10), 0, "list_peer: an unknown peer: nothing");
+    check_eq(t, t->st, RDV_STORE_OK, "list_peer: and OK");
     rdv_store_close(s);
 }
 

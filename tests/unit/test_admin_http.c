@@ -345,9 +345,9 @@ static void test_data_endpoints(void)
     is_int(get(&f, REQ("/api/v1/namespaces?limit=1"), &r), 200, "namespaces page 1");
     ok(strstr(body_of(&r), "{\"name\":\"a/b\",\"record_kind\":\"libp2p-peer-record\",\"registrations\":2,") &&
            strstr(body_of(&r), "\"by_protocol\":{\"/vac/waku/rendezvous/0.0.1\":2}") &&
-           strstr(body_of(&r), "\"next_cursor\":\"YS9iAAA\""),
-       "a/b with 2 registrations of kind 0 by waku 0.0.1, cursor = base64url('a/b' 0x00 kind 0)");
-    is_int(get(&f, REQ("/api/v1/namespaces?limit=1&cursor=YS9iAAA"), &r), 200, "namespaces page 2");
+           strstr(body_of(&r), "\"next_cursor\":\"bmEvYgAA\""),
+       "a/b with 2 registrations of kind 0 by waku 0.0.1, cursor = base64url(n a/b 0x00 kind 0)");
+    is_int(get(&f, REQ("/api/v1/namespaces?limit=1&cursor=bmEvYgAA"), &r), 200, "namespaces page 2");
     ok(strstr(body_of(&r), "\"name\":\"zz\"") && strstr(body_of(&r), "\"next_cursor\":null"), "zz, last page");
     is_int(get(&f, REQ("/api/v1/namespaces?prefix=z"), &r), 200, "prefix filter");
     ok(strstr(body_of(&r), "\"zz\"") && !strstr(body_of(&r), "a/b"), "only zz");
@@ -410,14 +410,15 @@ static void test_errors(void)
     }
     get(&f, "POST /healthz HTTP/1.1\r\nHost: t\r\n\r\n", &r);
     ok(strstr(r.data, "Allow: GET, HEAD") != NULL, "405 names the allowed methods");
-    /* a header block beyond the connection's memory */
-    size_t big = RDV_ADMIN_CONNECTION_MEMORY + 1024;
+    /* a header block over the limit: our JSON 431 (MHD's own, for blocks beyond its memory, is HTML) */
+    size_t big = RDV_ADMIN_HEADERS_MAX + 1024;
     char *req = malloc(big + 64);
     int n = snprintf(req, big + 64, "GET /healthz HTTP/1.1\r\nX-Big: ");
     memset(req + n, 'a', big);
     strcpy(req + n + big, "\r\n\r\n");
     int st = get(&f, req, &r);
-    ok(st == 431 || st == 413 || st == 414 || (st == 0 && r.eof), "an oversize request is refused (got %d)", st);
+    is_int(st, 431, "an oversize request is refused with 431");
+    ok(strstr(body_of(&r), "{\"error\":\"request line and headers exceed") != NULL, "431: the error is JSON");
     free(req);
     is_int(get(&f, REQ("/healthz"), &r), 200, "and the server still answers");
     fixture_stop(&f);

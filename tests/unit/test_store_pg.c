@@ -35,7 +35,7 @@
 static struct ev_loop *loop;
 static const char *url;
 static PGconn *admin; /* blocking: test set-up only */
-static struct rdv_log quiet = {RDV_LOG_ERROR, NULL}; /* RDV_TEST_LOG=debug for more */
+static struct rdv_log quiet = {.level = RDV_LOG_ERROR, .out = NULL}; /* RDV_TEST_LOG=debug for more */
 
 static bool contract_ok(bool cond, const char *name) { return ok(cond, "%s", name); }
 
@@ -769,7 +769,7 @@ static void test_refused_while_running(void)
     rdv_store_postgres_init(conninfo, err, sizeof(err));
     PGconn *m = PQconnectdb(conninfo);
     FILE *lf = tmpfile();
-    struct rdv_log log = {RDV_LOG_ERROR, lf};
+    struct rdv_log log = {.level = RDV_LOG_ERROR, .out = lf};
     struct rdv_store *s = NULL;
     rdv_store_postgres_open(conninfo, 1000, 2, loop, &log, &s, err, sizeof(err));
     if (!ok(s && lf && recovers(s), "a front-end serves version 2")) {
