@@ -224,6 +224,7 @@ static int cache_open(void *ctx, const struct rdv_record_kind *k, const uint8_t 
         lru_unlink(c, e);
         lru_push(c, e);
         recall(e, env, out);
+        out->cached = 1;
         return RDV_OK;
     }
     c->st.misses++;

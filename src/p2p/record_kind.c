@@ -301,6 +301,8 @@ int rdv_record_seal(const struct rdv_record_kind *k, const struct rdv_privkey *k
 int rdv_record_opener_open(const struct rdv_record_opener *o, const struct rdv_record_kind *k, const uint8_t *env,
                            size_t n, struct rdv_record_summary *out)
 {
+    if (out)
+        out->cached = 0; /* only a cache's hit sets it */
     if (o && o->open)
         return o->open(o->ctx, k, env, n, out);
     return rdv_record_open(k, env, n, out);

@@ -48,6 +48,9 @@ struct rdv_record_summary {
     struct rdv_record_addr addrs[RDV_RECORD_MAX_ADDRS];
     const uint8_t *mix_key;    /* WakuPeerRecord only: the mixKey string (may be empty), else NULL */
     size_t mix_key_len;
+    /* 1 when a cache answered (record_cache.h): these exact bytes were verified before, so a store
+     * may treat a put of them as a refresh of what it holds (struct rdv_store_put.same_envelope). */
+    uint8_t cached;
 };
 
 struct rdv_record_kind {

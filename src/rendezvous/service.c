@@ -220,6 +220,7 @@ static int accept_register(const struct rdv_service_config *cfg, const struct rd
         .ns = r->ns, .ns_len = r->ns_len, .peer = &r->peer, .seq = r->seq, .envelope = r->envelope,
         .envelope_len = r->envelope_len, .ttl_s = ttl, .max_per_peer = cfg->max_per_peer,
         .kind = (uint8_t)r->dialect->record->id, .dialect = (uint8_t)r->dialect->id,
+        .same_envelope = rec->cached,
     };
     return RDV_OK;
 }

@@ -36,16 +36,12 @@ typedef struct rdv_htab htab;
 typedef struct rdv_index_rec rec_t;
 typedef struct rdv_index_ns ns_t;
 
-struct peer_count {
-    struct rdv_peerid peer;
-    uint32_t count; /* records of this peer across namespaces */
-    rdv_list recs;  /* those records (rdv_index_rec.peer_link) */
-};
+typedef struct rdv_index_peer peer_t;
 
 struct rdv_index {
     uint8_t hkey[crypto_shorthash_KEYBYTES];
     htab spaces;  /* ns_t by kind byte + name */
-    htab peers;   /* peer_count by peer id */
+    htab peers;   /* peer_t by peer id */
     rec_t **heap; /* min-heap on expires_ms */
     size_t heap_n, heap_cap;
     size_t names; /* distinct names over all kinds */
@@ -74,15 +70,15 @@ static size_t ns_key_make(uint8_t kind, const void *name, size_t len, uint8_t *o
 static void rec_key(const void *item, const uint8_t **k, size_t *n)
 {
     const rec_t *r = item;
-    *k = r->peer.bytes;
-    *n = r->peer.len;
+    *k = r->peer->id.bytes;
+    *n = r->peer->id.len;
 }
 
 static void peer_key(const void *item, const uint8_t **k, size_t *n)
 {
-    const struct peer_count *p = item;
-    *k = p->peer.bytes;
-    *n = p->peer.len;
+    const peer_t *p = item;
+    *k = p->id.bytes;
+    *n = p->id.len;
 }
 
 static uint64_t ix_hash(const struct rdv_index *ix, const void *p, size_t n)
@@ -127,7 +123,7 @@ int rdv_index_bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
 static void heap_set(struct rdv_index *ix, size_t i, rec_t *r)
 {
     ix->heap[i] = r;
-    r->heap_idx = i;
+    r->heap_idx = (uint32_t)i; /* < UINT32_MAX: insert refuses more records */
 }
 
 static void heap_up(struct rdv_index *ix, size_t i)
@@ -247,17 +243,17 @@ static void ns_remove(struct rdv_index *ix, ns_t *ns)
     ns_free(ns);
 }
 
-static struct peer_count *peer_find(const struct rdv_index *ix, uint64_t h, const struct rdv_peerid *id)
+static peer_t *peer_find(const struct rdv_index *ix, uint64_t h, const struct rdv_peerid *id)
 {
     return rdv_htab_get(&ix->peers, h, id->bytes, id->len);
 }
 
 static void peer_release(struct rdv_index *ix, rec_t *r)
 {
-    size_t i = rdv_htab_find(&ix->peers, r->peer_hash, r->peer.bytes, r->peer.len);
+    size_t i = rdv_htab_find(&ix->peers, r->peer->hash, r->peer->id.bytes, r->peer->id.len);
     if (i == SIZE_MAX)
         return;
-    struct peer_count *p = ix->peers.slots[i].item;
+    peer_t *p = ix->peers.slots[i].item;
     rdv_list_remove(&r->peer_link);
     if (--p->count == 0) {
         rdv_htab_delete_at(&ix->peers, i);
@@ -336,7 +332,7 @@ enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_sto
     if (*existing)
         return p->seq < (*existing)->seq ? RDV_STORE_STALE : RDV_STORE_OK;
     if (p->max_per_peer) {
-        const struct peer_count *pc = peer_find(ix, ix_hash(ix, p->peer->bytes, p->peer->len), p->peer);
+        const peer_t *pc = peer_find(ix, ix_hash(ix, p->peer->bytes, p->peer->len), p->peer);
         if (pc && pc->count >= p->max_per_peer)
             return RDV_STORE_LIMIT;
     }
@@ -375,24 +371,24 @@ static void dialect_count(struct rdv_index *ix, rec_t *r, int delta)
     r->ns->by_dialect[r->dialect] += (uint64_t)(int64_t)delta;
 }
 
-static void rec_link(struct rdv_index *ix, ns_t *ns, rec_t *r, struct peer_count *pc, struct peer_count *npc)
+static void rec_link(struct rdv_index *ix, ns_t *ns, rec_t *r, peer_t *pc, peer_t *npc)
 {
     r->ns = ns;
-    r->ns_idx = ns->n;
+    r->ns_idx = (uint32_t)ns->n;
     ns->recs[ns->n++] = r;
     rec_log(ix, r);
     dialect_count(ix, r, +1);
-    rdv_htab_insert(&ns->by_peer, r->peer_hash, r);
-    heap_set(ix, ix->heap_n++, r);
-    heap_up(ix, r->heap_idx);
     if (!pc) {
-        npc->peer = r->peer;
         rdv_list_init(&npc->recs);
-        rdv_htab_insert(&ix->peers, r->peer_hash, npc);
+        rdv_htab_insert(&ix->peers, npc->hash, npc);
         pc = npc;
     }
     pc->count++;
     rdv_list_push_back(&pc->recs, &r->peer_link);
+    r->peer = pc;
+    rdv_htab_insert(&ns->by_peer, pc->hash, r);
+    heap_set(ix, ix->heap_n++, r);
+    heap_up(ix, r->heap_idx);
 }
 
 int rdv_index_insert(struct rdv_index *ix, const struct rdv_index_key *key, const struct rdv_index_meta *m,
@@ -409,18 +405,20 @@ int rdv_index_insert(struct rdv_index *ix, const struct rdv_index_key *key, cons
     bool new_ns = ns == NULL;
     if (new_ns && !(ns = ns_create(ix, nh, key->kind, key->ns, key->ns_len)))
         return RDV_ERR_NOMEM;
-    struct peer_count *pc = peer_find(ix, ph, peer);
+    peer_t *pc = peer_find(ix, ph, peer);
     rec_t *r = calloc(1, sizeof(*r));
-    struct peer_count *npc = pc ? NULL : calloc(1, sizeof(*npc));
-    if (!r || (!pc && !npc) || rec_reserve(ix, ns, !pc)) {
+    peer_t *npc = pc ? NULL : calloc(1, sizeof(*npc));
+    if (!r || (!pc && !npc) || ix->heap_n >= UINT32_MAX || rec_reserve(ix, ns, !pc)) {
         free(r);
         free(npc);
         if (new_ns)
             ns_remove(ix, ns);
         return RDV_ERR_NOMEM;
     }
-    r->peer = *peer;
-    r->peer_hash = ph;
+    if (npc) {
+        npc->id = *peer;
+        npc->hash = ph;
+    }
     r->seq = m->seq;
     r->counter = m->counter;
     r->dialect = m->dialect;
@@ -465,8 +463,8 @@ void rdv_index_remove(struct rdv_index *ix, rec_t *r)
     rec_t *last = ns->recs[--ns->n];
     ns->recs[r->ns_idx] = last;
     last->ns_idx = r->ns_idx;
-    rdv_htab_delete(&ns->by_peer, r->peer_hash, r->peer.bytes, r->peer.len);
-    peer_release(ix, r);
+    rdv_htab_delete(&ns->by_peer, r->peer->hash, r->peer->id.bytes, r->peer->id.len);
+    peer_release(ix, r); /* last: it may free r->peer */
     rec_free(r);
     if (ns->n == 0)
         ns_remove(ix, ns);
@@ -492,9 +490,9 @@ static void ns_sample_front(struct rdv_csprng *rng, ns_t *ns, size_t k)
         size_t j = i + rdv_csprng_uniform(rng, left > UINT32_MAX ? UINT32_MAX : (uint32_t)left);
         rec_t *a = ns->recs[i], *b = ns->recs[j];
         ns->recs[i] = b;
-        b->ns_idx = i;
+        b->ns_idx = (uint32_t)i;
         ns->recs[j] = a;
-        a->ns_idx = j;
+        a->ns_idx = (uint32_t)j;
     }
 }
 
@@ -568,7 +566,7 @@ static int ns_cmp(const void *a, const void *b)
 static int rec_cmp(const void *a, const void *b)
 {
     const rec_t *x = a, *y = b;
-    return rdv_index_bytes_cmp(x->peer.bytes, x->peer.len, y->peer.bytes, y->peer.len);
+    return rdv_index_bytes_cmp(x->peer->id.bytes, x->peer->id.len, y->peer->id.bytes, y->peer->id.len);
 }
 
 static int qsort_adapter_ns(const void *a, const void *b)
@@ -691,7 +689,7 @@ int rdv_index_list_registrations(struct rdv_index *ix, uint8_t kind, const void 
         return RDV_ERR_NOMEM;
     for (size_t i = 0; i < ns->n; i++) {
         const rec_t *r = ns->recs[i];
-        if (!cursor || rdv_index_bytes_cmp(r->peer.bytes, r->peer.len, cursor->bytes, cursor->len) > 0)
+        if (!cursor || rdv_index_bytes_cmp(r->peer->id.bytes, r->peer->id.len, cursor->bytes, cursor->len) > 0)
             topk_offer(&t, r);
     }
     size_t k = topk_finish(&t, limit, qsort_adapter_rec, more);
@@ -798,7 +796,7 @@ int rdv_index_list_peer(struct rdv_index *ix, const struct rdv_peerid *peer, uin
     *recs = NULL;
     *n = 0;
     *more = 0;
-    struct peer_count *pc = peer_find(ix, ix_hash(ix, peer->bytes, peer->len), peer);
+    peer_t *pc = peer_find(ix, ix_hash(ix, peer->bytes, peer->len), peer);
     if (!pc)
         return RDV_OK;
     if (!(*recs = malloc(pc->count * sizeof(**recs))))

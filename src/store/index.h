@@ -41,23 +41,33 @@ struct rdv_index_ns {
     struct rdv_htab by_peer; /* rdv_index_rec by peer id */
 };
 
+/* A peer with at least one record: its id held once, however many namespaces it registers in
+ * (a struct rdv_peerid is 72 bytes; at 1 000 namespaces per peer a copy per record was the largest
+ * cost of a registration). Read-only outside index.c. */
+struct rdv_index_peer {
+    struct rdv_peerid id;
+    uint64_t hash;          /* private: of id, under the index's key */
+    uint32_t count;         /* private: records of this peer across namespaces and kinds */
+    rdv_list recs;          /* private: those records (rdv_index_rec.peer_link) */
+};
+
 /* One registration. Backends read every field and may set data/data_len (freed with the record);
- * they change seq and times only through rdv_index_update(). */
+ * they change seq and times only through rdv_index_update(). Laid out to fit 88 bytes (a 96-byte
+ * malloc chunk): 32-bit positions, as an index holds at most UINT32_MAX records. */
 struct rdv_index_rec {
     struct rdv_index_ns *ns;
-    struct rdv_peerid peer;
+    const struct rdv_index_peer *peer; /* peer->id: the peer id */
     uint64_t seq;
     uint64_t counter;       /* the store's registration counter at the last put */
-    uint8_t dialect;
     int64_t registered_ms;
     int64_t expires_ms;     /* live while now < expires_ms */
     uint8_t *data;          /* backend bytes or NULL; free()d with the record */
-    size_t data_len;
+    uint32_t data_len;      /* envelopes are at most RDV_STORE_ENVELOPE_MAX */
+    uint8_t dialect;
     /* private */
-    uint64_t peer_hash;
-    size_t heap_idx;
-    size_t ns_idx;
-    size_t ns_log_pos, kind_log_pos;
+    uint32_t heap_idx;
+    uint32_t ns_idx;
+    uint32_t ns_log_pos, kind_log_pos;
     struct rdv_list_node peer_link; /* on its peer's list: the admin's search by peer id */
 };
 

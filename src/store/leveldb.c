@@ -72,7 +72,7 @@ static size_t key_make(uint8_t *key, uint8_t kind, const void *ns, size_t ns_len
 
 static size_t key_of(uint8_t *key, const struct rdv_index_rec *r)
 {
-    return key_make(key, r->ns->kind, r->ns->name, r->ns->len, &r->peer);
+    return key_make(key, r->ns->kind, r->ns->name, r->ns->len, &r->peer->id);
 }
 
 /* Splits `ns 0x00 peer_id` (format 1, or a format-2 key after its two leading bytes); false when it
@@ -337,7 +337,7 @@ static struct rdv_store_record batch_record(const struct rdv_index_rec *r, const
 {
     return (struct rdv_store_record){
         .ns = (const char *)r->ns->name, .ns_len = r->ns->len, .kind = r->ns->kind, .dialect = r->dialect,
-        .counter = r->counter, .peer = r->peer, .seq = d->seq, .envelope = d->envelope,
+        .counter = r->counter, .peer = r->peer->id, .seq = d->seq, .envelope = d->envelope,
         .envelope_len = d->envelope_len, .ttl_left_ms = d->expires_ms - now, .registered_at_ms = d->registered_ms,
     };
 }

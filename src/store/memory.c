@@ -57,7 +57,7 @@ static struct rdv_store_record mem_record(const struct rdv_index_rec *r, int64_t
 {
     return (struct rdv_store_record){
         .ns = (const char *)r->ns->name, .ns_len = r->ns->len, .kind = r->ns->kind, .dialect = r->dialect,
-        .counter = r->counter, .peer = r->peer, .seq = r->seq, .envelope = r->data, .envelope_len = r->data_len,
+        .counter = r->counter, .peer = r->peer->id, .seq = r->seq, .envelope = r->data, .envelope_len = r->data_len,
         .ttl_left_ms = r->expires_ms - now, .registered_at_ms = r->registered_ms,
     };
 }
@@ -103,7 +103,7 @@ static enum rdv_store_status put_apply(struct mem_store *s, const struct rdv_sto
         return RDV_STORE_ERROR;
     }
     r->data = env;
-    r->data_len = p->envelope_len;
+    r->data_len = (uint32_t)p->envelope_len; /* <= RDV_STORE_ENVELOPE_MAX (put_valid) */
     return RDV_STORE_OK;
 }
 

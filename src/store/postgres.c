@@ -1,15 +1,25 @@
 /* postgres.c: the PostgreSQL store (see postgres.h): the SQL of each operation, how its
  * parameters are bound and its rows decoded, and the reaper.
  *
- * put runs two statements in one pipelined transaction: pg_advisory_xact_lock on the peer id
- * (a transaction-level lock, released at commit), then one upsert statement. The lock is what
- * makes the per-peer cap exact across front-ends: two puts of the same peer into different
- * namespaces would otherwise both count the peer's live rows before either inserts, and both pass.
- * Under READ COMMITTED the upsert takes its snapshot after the lock statement returned, so it sees
- * every earlier put of that peer committed. The upsert itself (a CTE) decides stale / limit / ok
- * and inserts or updates in the same statement; its ON CONFLICT ... WHERE keeps a newer seq even
- * without the lock. An expired row of the same (ns, peer) does not count: it is replaced whatever
- * its seq, as the memory store (which drops it first) does.
+ * put first tries a refresh: one statement that updates the key's row only if it is live and its
+ * seq is not newer (rdv_refresh; with same_envelope, rdv_touch, which also requires the held
+ * envelope to be these bytes and then moves only expires_at, registered_at, counter and dialect).
+ * A refresh cannot change how many live rows the peer holds, so it needs no cap check and no
+ * lock: that is the steady state of peers re-registering every few seconds, one statement and one
+ * commit. It answers ok, stale (a live newer seq) or miss (no live row for the key, or a touch
+ * whose envelope differs); a miss is re-sent as the full put, in its own transaction.
+ *
+ * The full put, which may add a live row, runs two statements in one pipelined transaction when
+ * a cap applies: pg_advisory_xact_lock on the peer id (released at commit), then the upsert. The
+ * lock is what makes the per-peer cap exact across front-ends: two puts of the same peer into
+ * different namespaces would otherwise both count the peer's live rows before either inserts, and
+ * both pass. Under READ COMMITTED the upsert takes its snapshot after the lock statement returned,
+ * so it sees every earlier put of that peer committed. A refresh running beside it does not
+ * disturb that count (the row was live and stays live). The upsert itself (a CTE) decides stale /
+ * limit / ok and inserts or updates in the same statement; its ON CONFLICT ... WHERE keeps a newer
+ * seq even without the lock. An expired row of the same (ns, peer) does not count: it is replaced
+ * whatever its seq, as the memory store (which drops it first) does. Without a cap there is
+ * nothing to count and no lock.
  *
  * Results are requested in binary: bytea arrives as raw bytes, int8 as 8 big-endian bytes, text
  * as its bytes. Everything read back is checked (row and column counts, lengths) before use. */
@@ -54,6 +64,25 @@ static const struct rdv_pg_stmt stmts[] = {
     /* $1 ns, $2 peer, $3 seq, $4 envelope, $5 ttl s, $6 cap, $7 kind, $8 dialect. The cap counts the
      * peer's live rows of every kind; when the key itself holds no live row (the only case the
      * cap applies to) they are all elsewhere. A refresh takes a new counter like a new record. */
+    /* The refresh (see the top): same parameters as rdv_put. cur reads the key's live row in the
+     * statement's snapshot; up re-checks its WHERE on the row's latest version (READ COMMITTED),
+     * so a concurrent newer seq or unregister makes it update nothing, and the answer is then
+     * stale or miss, never a lost update. */
+#define REFRESH_SQL(set, cond) \
+     "WITH cur AS (" \
+     "  SELECT seq FROM rdv_registrations" \
+     "  WHERE ns = $1::bytea AND kind = $7::int2 AND peer_id = $2::bytea AND expires_at > now()" \
+     "), up AS (" \
+     "  UPDATE rdv_registrations SET dialect = $8::int2, counter = nextval('rdv_registration_counter')," \
+     "    registered_at = now(), expires_at = now() + make_interval(secs => $5::int8)" set \
+     "  WHERE ns = $1::bytea AND kind = $7::int2 AND peer_id = $2::bytea AND expires_at > now()" cond \
+     "  RETURNING 1" \
+     ") SELECT CASE WHEN EXISTS (SELECT 1 FROM up) THEN 'ok'" \
+     "  WHEN EXISTS (SELECT 1 FROM cur WHERE seq > $3::numeric) THEN 'stale' ELSE 'miss' END, $6::int8 * 0"
+    {"rdv_refresh", REFRESH_SQL(", seq = $3::numeric, envelope = $4::bytea", " AND seq <= $3::numeric")},
+    /* Same bytes as held: the envelope (maybe TOASTed) and seq stay as they are. */
+    {"rdv_touch", REFRESH_SQL("", " AND seq = $3::numeric AND envelope = $4::bytea")},
+#undef REFRESH_SQL
     {"rdv_put",
      "WITH cur AS ("
      "  SELECT seq, expires_at > now() AS live FROM rdv_registrations"
@@ -437,25 +466,81 @@ struct put_op {
     struct res_holder h;
     rdv_store_put_cb cb;
     void *arg;
+    bool full;         /* the full put (after a refresh missed), not the refresh */
+    size_t ns_len, peer_len, env_len;
     char seq[24], ttl[24], max[24], kind[8], dialect[8];
     uint8_t data[]; /* ns, peer id, envelope */
 };
+
+/* Binds the refresh (one statement) or the full put (lock when capped, then the upsert); every
+ * parameter points into o itself. */
+static void put_bind(struct put_op *o, bool same_envelope)
+{
+    uint8_t *ns = o->data, *peer = ns + o->ns_len, *env = peer + o->peer_len;
+    memset(o->h.op.q, 0, sizeof(o->h.op.q));
+    size_t nq = 0;
+    const char *stmt = "rdv_put";
+    if (!o->full)
+        stmt = same_envelope ? "rdv_touch" : "rdv_refresh";
+    else if (strcmp(o->max, "0") != 0) {
+        struct rdv_pg_query *lock = &o->h.op.q[nq++];
+        lock->stmt = "rdv_lock_peer";
+        bind_bytes(lock, peer, o->peer_len);
+    }
+    struct rdv_pg_query *up = &o->h.op.q[nq++];
+    up->stmt = stmt;
+    bind_bytes(up, ns, o->ns_len);
+    bind_bytes(up, peer, o->peer_len);
+    bind_text(up, o->seq);
+    bind_bytes(up, env, o->env_len);
+    bind_text(up, o->ttl);
+    bind_text(up, o->max);
+    bind_text(up, o->kind);
+    bind_text(up, o->dialect);
+    o->h.op.nq = nq;
+}
+
+/* A refresh that missed: the same put again as the full one, in a copy of the block (the pool
+ * frees this one once put_done returns). Returns false when out of memory. */
+static bool put_again_full(struct put_op *o)
+{
+    struct put_op *c = malloc(o->h.size);
+    if (!c)
+        return false;
+    memcpy(c, o, o->h.size);
+    memset(&c->h.op, 0, sizeof(c->h.op));
+    c->h.op.pin = -1;
+    c->h.op.on_result = o->h.op.on_result;
+    c->h.op.on_done = o->h.op.on_done;
+    c->h.res = NULL;
+    c->full = true;
+    put_bind(c, false);
+    rdv_pg_pool_submit(c->h.s->pool, &c->h.op);
+    return true;
+}
 
 static void put_done(struct rdv_pg_op *op, enum rdv_store_status st)
 {
     struct put_op *o = (struct put_op *)op;
     const PGresult *res = o->h.res;
     int64_t changed = 0;
-    bool decoded = shape_ok(res, 2) && PQntuples(res) == 1 && get_i64(res, 0, 1, &changed);
+    bool decoded = shape_ok(res, 2) && PQntuples(res) == 1 && (!o->full || get_i64(res, 0, 1, &changed));
     if (st == RDV_STORE_OK && decoded) {
         const char *v = PQgetvalue(res, 0, 0);
         if (strcmp(v, "stale") == 0)
             st = RDV_STORE_STALE;
-        else if (strcmp(v, "limit") == 0)
+        else if (strcmp(v, "limit") == 0 && o->full)
             st = RDV_STORE_LIMIT;
-        else if (strcmp(v, "ok") != 0)
+        else if (strcmp(v, "miss") == 0 && !o->full) {
+            PQclear(o->h.res);
+            o->h.res = NULL;
+            if (!o->h.s->closed && put_again_full(o))
+                return;
+            o->cb(o->arg, RDV_STORE_ERROR);
+            return;
+        } else if (strcmp(v, "ok") != 0)
             st = RDV_STORE_ERROR;
-        else if (changed != 1)
+        else if (o->full && changed != 1)
             st = RDV_STORE_STALE; /* a newer seq was written between our reads (ON CONFLICT kept it) */
     }
     PQclear(o->h.res);
@@ -474,8 +559,12 @@ static void pg_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_st
         cb(arg, RDV_STORE_ERROR);
         return;
     }
+    o->h.s = s;
     o->cb = cb;
     o->arg = arg;
+    o->ns_len = p->ns_len;
+    o->peer_len = p->peer->len;
+    o->env_len = p->envelope_len;
     uint8_t *ns = o->data, *peer = ns + p->ns_len, *env = peer + p->peer->len;
     memcpy(ns, p->ns, p->ns_len);
     memcpy(peer, p->peer->bytes, p->peer->len);
@@ -485,19 +574,7 @@ static void pg_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_st
     fmt_u64(o->max, sizeof(o->max), p->max_per_peer);
     fmt_u64(o->kind, sizeof(o->kind), p->kind);
     fmt_u64(o->dialect, sizeof(o->dialect), p->dialect);
-    struct rdv_pg_query *lock = &o->h.op.q[0], *up = &o->h.op.q[1];
-    lock->stmt = "rdv_lock_peer";
-    bind_bytes(lock, peer, p->peer->len);
-    up->stmt = "rdv_put";
-    bind_bytes(up, ns, p->ns_len);
-    bind_bytes(up, peer, p->peer->len);
-    bind_text(up, o->seq);
-    bind_bytes(up, env, p->envelope_len);
-    bind_text(up, o->ttl);
-    bind_text(up, o->max);
-    bind_text(up, o->kind);
-    bind_text(up, o->dialect);
-    o->h.op.nq = 2;
+    put_bind(o, p->same_envelope);
     rdv_pg_pool_submit(s->pool, &o->h.op);
 }
 

@@ -44,6 +44,10 @@ struct rdv_store_put {
     uint32_t max_per_peer;   /* 0 = no cap; counts the peer's registrations of every kind */
     uint8_t kind;            /* < RDV_STORE_KINDS: part of the key */
     uint8_t dialect;         /* < RDV_STORE_DIALECTS: who registered it (shown, counted; not the key) */
+    /* A hint: 1 when these exact envelope bytes were verified before (the verify cache hit), so the
+     * put is most likely a refresh of a held record. It never changes the outcome: a backend may
+     * use it to try an expiry-only update first, and must still compare what it holds. */
+    uint8_t same_envelope;
 };
 
 /* One live registration as reported by discover and the admin lists. ns points into the store's

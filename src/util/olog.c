@@ -6,9 +6,9 @@
 
 #define OLOG_MIN_CAP 8
 
-static size_t *item_pos(const struct rdv_olog *l, void *item)
+static uint32_t *item_pos(const struct rdv_olog *l, void *item)
 {
-    return (size_t *)((char *)item + l->pos_off);
+    return (uint32_t *)(void *)((char *)item + l->pos_off);
 }
 
 void rdv_olog_init(struct rdv_olog *l, size_t pos_off)
@@ -32,7 +32,7 @@ static void olog_compact(struct rdv_olog *l)
         if (!l->ents[r].item)
             continue;
         l->ents[w] = l->ents[r];
-        *item_pos(l, l->ents[w].item) = w;
+        *item_pos(l, l->ents[w].item) = (uint32_t)w;
         w++;
     }
     l->n = w;
@@ -56,7 +56,9 @@ int rdv_olog_reserve(struct rdv_olog *l)
         return 0;
     }
     size_t ncap = l->cap ? l->cap * 2 : OLOG_MIN_CAP;
-    struct rdv_olog_ent *p = ncap <= SIZE_MAX / sizeof(*l->ents) ? realloc(l->ents, ncap * sizeof(*p)) : NULL;
+    if (ncap > (size_t)UINT32_MAX + 1)
+        ncap = (size_t)UINT32_MAX + 1; /* positions are 32-bit: entries 0 .. UINT32_MAX */
+    struct rdv_olog_ent *p = ncap > l->cap && ncap <= SIZE_MAX / sizeof(*l->ents) ? realloc(l->ents, ncap * sizeof(*p)) : NULL;
     if (!p) {
         if (l->n == l->live)
             return -1;
@@ -71,7 +73,7 @@ int rdv_olog_reserve(struct rdv_olog *l)
 void rdv_olog_append(struct rdv_olog *l, uint64_t key, void *item)
 {
     l->ents[l->n] = (struct rdv_olog_ent){key, item};
-    *item_pos(l, item) = l->n;
+    *item_pos(l, item) = (uint32_t)l->n;
     l->n++;
     l->live++;
 }

@@ -7,8 +7,10 @@
  * stay sorted for the binary search, and the array is compacted once holes outnumber live entries:
  * amortised O(1) per removal, O(log n) per seek, memory at most about twice the live entries.
  *
- * Intrusive: each item holds its own position (a size_t at byte offset pos_off inside the item),
- * which the log rewrites when compaction moves the item, so removal needs no search. */
+ * Intrusive: each item holds its own position (a uint32_t at byte offset pos_off inside the item:
+ * 4 bytes, not 8, because an index holds two per registration and 10 M of them), which the log
+ * rewrites when compaction moves the item, so removal needs no search. A log holds at most
+ * UINT32_MAX entries (reserve fails beyond). */
 #ifndef RDV_OLOG_H
 #define RDV_OLOG_H
 
@@ -25,7 +27,7 @@ struct rdv_olog {
     size_t n;       /* entries used, holes included */
     size_t cap;
     size_t live;
-    size_t pos_off; /* offset of the item's size_t position field */
+    size_t pos_off; /* offset of the item's uint32_t position field */
 };
 
 void rdv_olog_init(struct rdv_olog *l, size_t pos_off);

@@ -81,7 +81,7 @@ static void test_index_sampling(void)
         rdv_index_sample(ix, 0, "ns", 2, K, &recs, &k);
         unsigned seen = 0;
         for (size_t i = 0; i < k; i++) {
-            unsigned id = recs[i]->peer.bytes[0];
+            unsigned id = recs[i]->peer->id.bytes[0];
             distinct &= !(seen & (1u << id));
             seen |= 1u << id;
             hits[id]++;

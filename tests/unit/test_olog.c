@@ -10,7 +10,7 @@
 
 struct item {
     uint64_t key;
-    size_t pos; /* the log's field */
+    uint32_t pos; /* the log's field */
     bool in;    /* the model's view: held by the log */
 };
 
