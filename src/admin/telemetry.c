@@ -149,8 +149,16 @@ static int add_store_extras(struct rdv_telemetry *t)
                              "Store calls waiting for an answer (on PostgreSQL: queued or on a pool connection).");
     t->store_pool_size = one(m, RDV_METRIC_GAUGE, "rendezvous_store_pool_size",
                              "Database connections the store may open (store-pool; 0 for memory and leveldb).");
-    return t->store_errors && t->discover_records && t->store_in_flight && t->store_pool_size ? RDV_OK
-                                                                                              : RDV_ERR_NOMEM;
+    t->store_pool_ready = one(m, RDV_METRIC_GAUGE, "rendezvous_store_pool_ready",
+                              "Database connections ready to take operations (PostgreSQL; at the last scrape).");
+    t->store_pool_busy = one(m, RDV_METRIC_GAUGE, "rendezvous_store_pool_busy",
+                             "Ready database connections with operations in flight (PostgreSQL; at the last scrape).");
+    t->reaper = one(m, RDV_METRIC_GAUGE, "rendezvous_reaper",
+                    "1 when this front-end removes expired registrations (PostgreSQL: it holds the reaper lease).");
+    return t->store_errors && t->discover_records && t->store_in_flight && t->store_pool_size &&
+                   t->store_pool_ready && t->store_pool_busy && t->reaper
+               ? RDV_OK
+               : RDV_ERR_NOMEM;
 }
 
 static int add_host_extras(struct rdv_telemetry *t)
@@ -303,6 +311,9 @@ void rdv_telemetry_store_stats(struct rdv_telemetry *t, const struct rdv_store_s
     rdv_metric_set(t->namespaces, (double)s->namespaces);
     for (int d = 0; d < RDV_DIALECT_COUNT && d < RDV_STORE_DIALECTS; d++)
         rdv_metric_set(t->registrations_by[d], (double)s->by_dialect[d]);
+    rdv_metric_set(t->store_pool_ready, s->pool_ready);
+    rdv_metric_set(t->store_pool_busy, s->pool_busy);
+    rdv_metric_set(t->reaper, s->reaper);
 }
 
 double rdv_telemetry_uptime(const struct rdv_telemetry *t)

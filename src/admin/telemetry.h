@@ -33,6 +33,7 @@ struct rdv_telemetry {
     struct rdv_metric_family *store_errors;      /* counter {op}, fed by store/timed.c */
     struct rdv_metric *discover_records;         /* histogram: records per DISCOVER answer (store/timed.c) */
     struct rdv_metric *store_in_flight, *store_pool_size;
+    struct rdv_metric *store_pool_ready, *store_pool_busy, *reaper; /* from the store's stats */
     struct rdv_metric *rejected_max, *rejected_shutdown, *rejected_fds, *accept_errors; /* from the host */
     struct rdv_metric *cpu, *rss, *vsize, *open_fds, *max_fds, *start_time; /* process_* (Prometheus names) */
     double started;                              /* rdv_metrics_now() at init, for uptime */

@@ -724,7 +724,8 @@ void rdv_index_answer_namespaces(struct rdv_index *ix, const char *prefix, size_
 
 void rdv_index_answer_stats(struct rdv_index *ix, rdv_store_stats_cb cb, void *arg)
 {
-    struct rdv_store_stats st = {.registrations = rdv_index_records(ix), .namespaces = rdv_index_namespaces(ix)};
+    struct rdv_store_stats st = {.registrations = rdv_index_records(ix), .namespaces = rdv_index_namespaces(ix),
+                                 .reaper = 1};
     memcpy(st.by_dialect, ix->by_dialect, sizeof(st.by_dialect));
     cb(arg, RDV_STORE_OK, &st);
 }

@@ -955,3 +955,13 @@ void rdv_pg_pool_free(struct rdv_pg_pool *p)
     list_fail_all(&p->waitq, RDV_STORE_UNAVAILABLE);
     pool_leave(p);
 }
+
+void rdv_pg_pool_usage(const struct rdv_pg_pool *p, uint32_t *ready, uint32_t *busy)
+{
+    *ready = *busy = 0;
+    for (unsigned i = 0; i < p->cfg.size; i++) {
+        const struct rdv_pg_conn *c = &p->conns[i];
+        *ready += c->state == CONN_READY;
+        *busy += c->state == CONN_READY && c->pipe.n > 0;
+    }
+}

@@ -131,6 +131,8 @@ void rdv_pg_pool_submit(struct rdv_pg_pool *p, struct rdv_pg_op *op);
  * state (an advisory lock) taken on generation g is gone once the connection is on another.
  * Returns 0 while that connection is down. */
 uint64_t rdv_pg_pool_generation(const struct rdv_pg_pool *p, unsigned idx);
+/* Connections ready to take operations, and of those the ones with operations in flight. */
+void rdv_pg_pool_usage(const struct rdv_pg_pool *p, uint32_t *ready, uint32_t *busy);
 /* Fails every pending operation with UNAVAILABLE (their on_done runs), closes the connections and
  * frees the pool; safe to call from inside an on_done, in which case the pool (and cfg.on_free)
  * goes only once the outermost pool callback returns. */

@@ -889,6 +889,7 @@ struct stats_op {
     rdv_store_stats_cb scb;
     rdv_store_health_cb hcb;
     void *arg;
+    bool reaper; /* stats: whether this store held the reaper lease when asked */
 };
 
 static void stats_done(struct rdv_pg_op *op, enum rdv_store_status st)
@@ -909,6 +910,8 @@ static void stats_done(struct rdv_pg_op *op, enum rdv_store_status st)
         st = final_status(st, decoded);
         if (st != RDV_STORE_OK)
             memset(&out, 0, sizeof(out));
+        out.reaper = o->reaper;
+        rdv_pg_pool_usage(op->pool, &out.pool_ready, &out.pool_busy);
         o->scb(o->arg, st, &out);
     }
     PQclear(o->h.res);
@@ -935,6 +938,7 @@ static void pg_stats(struct rdv_store *base, rdv_store_stats_cb cb, void *arg)
         return;
     }
     o->scb = cb;
+    o->reaper = s->holding;
     rdv_pg_pool_submit(s->pool, &o->h.op);
 }
 

@@ -71,6 +71,9 @@ struct rdv_store_stats {
     uint64_t registrations; /* live */
     uint64_t namespaces;    /* distinct names with at least one live registration (any kind) */
     uint64_t by_dialect[RDV_STORE_DIALECTS]; /* live registrations by the dialect that made them */
+    int reaper;             /* 1: this process removes expired records (memory, LevelDB: always;
+                             * PostgreSQL: it holds the reaper lease) */
+    uint32_t pool_ready, pool_busy; /* PostgreSQL: connections ready, and of those with calls in flight */
 };
 
 /* What a discover asks for. Sampled (ordered = 0): a uniformly random sample of at most limit live

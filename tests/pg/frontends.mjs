@@ -94,6 +94,14 @@ await test('exactly one front-end holds the reaper lock', async () => {
   assert.ok(HOLDS.test(c.stderr()) !== HOLDS.test(d.stderr()), 'and only one');
   [holder, other] = HOLDS.test(c.stderr()) ? [c, d] : [d, c];
   assert.equal(psql("SELECT count(*) FROM rdv_meta WHERE key = 'reaper'"), '1', 'one lease row');
+  const gauge = async (fe, name) => {
+    const text = await (await fetch(`${fe.adminUrl()}metrics`)).text();
+    const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+    return m ? Number(m[1]) : undefined;
+  };
+  assert.equal(await gauge(holder, 'rendezvous_reaper'), 1, '/metrics: the holder says rendezvous_reaper 1');
+  assert.equal(await gauge(other, 'rendezvous_reaper'), 0, '/metrics: the other says 0');
+  assert.ok((await gauge(holder, 'rendezvous_store_pool_ready')) >= 1, '/metrics: pool connections ready');
 });
 
 await test('the holder sweeps rows that expired (registered through the other front-end)', async () => {
