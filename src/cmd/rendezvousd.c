@@ -1,7 +1,10 @@
 /* rendezvousd: the rendezvous server. Reads its settings (server/config.c), loads or creates its
  * identity, opens the store, listens, serves identify, ping and the rendezvous dialects
  * (/vac/waku/rendezvous/0.0.1, /rendezvous/1.0.0, /vac/waku/rendezvous/1.0.0) on one libev loop, sweeps expired records on a timer, and shuts down gracefully on SIGTERM/SIGINT.
- * Its listen addresses, each ending in /p2p/<peer id>, go to stdout one per line at start. */
+ * Its listen addresses, each ending in /p2p/<peer id>, go to stdout one per line at start.
+ * The rendezvous point itself is made through the server library's public API (rendezvous/point.h,
+ * the same calls an embedding program makes); this file adds the config, the store URL with its
+ * timing decorator, the admin endpoint, telemetry and signals around it (server/embed.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -18,9 +21,11 @@
 #include "p2p/host.h"
 #include "p2p/keys.h"
 #include "p2p/multiaddr.h"
+#include "rendezvous/point.h"
 #include "rendezvous/server.h"
 #include "rendezvous/service.h"
 #include "server/config.h"
+#include "server/embed.h"
 #include "store/store.h"
 #include "store/timed.h"
 #include "util/err.h"
@@ -35,14 +40,12 @@ struct daemon {
     struct ev_loop *loop;
     struct rdv_privkey key;
     struct rdv_store *store;
-    struct rdv_host *host;
-    struct rdv_rendezvous_server rz;
+    struct rdv_host *host;       /* the point's, for the admin endpoint */
+    struct rendezvous_server *point;
     struct rdv_telemetry tm;
     struct rdv_admin *admin;
-    ev_timer expire_timer;
     ev_signal sigterm, sigint;
     bool stopping;       /* a signal came: draining connections (/readyz says 503) */
-    bool expiry_failing; /* the last expiry sweep failed */
 };
 
 static int load_or_create_identity(struct daemon *d)
@@ -63,27 +66,11 @@ static int load_or_create_identity(struct daemon *d)
     return RDV_OK;
 }
 
-static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
+/* Every expiry sweep's count, for /metrics. */
+static void count_expired(void *arg, uint64_t count)
 {
     struct daemon *d = arg;
-    /* a store that is down fails every sweep: say so when it starts and when it ends, not each tick */
-    if (st != RDV_STORE_OK && !d->expiry_failing)
-        rdv_warn(&d->log, "expiry sweeps failing: %s (logged again when they recover)", rdv_store_status_name(st));
-    else if (st == RDV_STORE_OK && d->expiry_failing)
-        rdv_info(&d->log, "expiry sweeps work again");
-    d->expiry_failing = st != RDV_STORE_OK;
-    if (st == RDV_STORE_OK && count)
-        rdv_debug(&d->log, "expired %llu registrations", (unsigned long long)count);
-    if (st == RDV_STORE_OK)
-        rdv_metric_add(d->tm.expired, (double)count);
-}
-
-static void expire_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    struct daemon *d = w->data;
-    rdv_store_expire(d->store, expire_done, d);
+    rdv_metric_add(d->tm.expired, (double)count);
 }
 
 static void shutdown_done(void *arg)
@@ -105,49 +92,24 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     }
     d->stopping = true;
     rdv_info(&d->log, "signal %d: shutting down (grace %.0f s)", w->signum, SHUTDOWN_GRACE);
-    ev_timer_stop(d->loop, &d->expire_timer);
-    rdv_host_shutdown(d->host, SHUTDOWN_GRACE, shutdown_done, d);
-}
-
-static int start_listening(struct daemon *d)
-{
-    for (unsigned i = 0; i < d->cfg.nlisten; i++) {
-        struct rdv_buf ma;
-        rdv_buf_init(&ma, RDV_MA_MAX_BINARY);
-        int err = rdv_ma_from_text(d->cfg.listen[i], &ma);
-        if (!err)
-            err = rdv_host_listen(d->host, rdv_buf_head(&ma), ma.len);
-        rdv_buf_free(&ma);
-        if (err) {
-            rdv_error(&d->log, "listen %s: %s%s%s", d->cfg.listen[i], rdv_strerror(err),
-                      err == RDV_ERR_IO ? ": " : "", err == RDV_ERR_IO ? strerror(errno) : "");
-            return err;
-        }
-    }
-    return rdv_host_update_record(d->host);
+    rendezvous_server_stop(d->point, SHUTDOWN_GRACE, shutdown_done, d);
 }
 
 /* Prints every listen address with /p2p/<id> to stdout (for people and scripts) and the log. */
 static void announce(struct daemon *d)
 {
-    char id[RDV_PEERID_TEXT_MAX];
-    rdv_peerid_to_text(rdv_host_peer_id(d->host), id, sizeof(id));
-    struct rdv_buf addrs[32];
-    size_t n = rdv_host_listen_addrs(d->host, addrs, 32);
+    char id[RDV_PEERID_TEXT_MAX], addr[RDV_MA_MAX_TEXT + RDV_PEERID_TEXT_MAX + 8];
+    rendezvous_server_peer_id(d->point, id, sizeof(id));
     rdv_info(&d->log, "rendezvousd %s: peer id %s, store %s", PACKAGE_VERSION, id, d->store->ops->kind);
-    for (int i = 0; i < RDV_DIALECT_COUNT; i++) {
-        const struct rdv_service_config *c = &d->rz.dialects[i].cfg;
-        if (c->dialect)
+    for (unsigned i = 0; i < RDV_DIALECT_COUNT; i++) {
+        const struct rdv_service_config *c = rdv_server_dialect(d->point, i);
+        if (c)
             rdv_info(&d->log, "serving %s: ttl %u..%u s (default %u), discover limit %u", c->dialect->protocol,
                      c->min_ttl_s, c->max_ttl_s, c->default_ttl_s, c->max_discover_limit);
     }
-    for (size_t i = 0; i < n; i++) {
-        char text[RDV_MA_MAX_TEXT];
-        if (rdv_ma_to_text(rdv_buf_head(&addrs[i]), addrs[i].len, text, sizeof(text)) >= 0) {
-            printf("%s/p2p/%s\n", text, id);
-            rdv_info(&d->log, "listening on %s/p2p/%s", text, id);
-        }
-        rdv_buf_free(&addrs[i]);
+    for (size_t i = 0; rendezvous_server_addr(d->point, i, addr, sizeof(addr)) > 0; i++) {
+        printf("%s\n", addr);
+        rdv_info(&d->log, "listening on %s", addr);
     }
     fflush(stdout);
 }
@@ -181,16 +143,19 @@ static int start_admin(struct daemon *d)
     return 0;
 }
 
-static void service_config_from(const struct rdv_dialect_settings *c, const struct rdv_dialect *d,
-                                struct rdv_service_config *s)
+/* The limits of dialect dl from the config, through the point's setters. */
+static int set_limits(struct daemon *d, const struct rdv_dialect *dl)
 {
-    rdv_service_config_for(s, d);
-    s->default_ttl_s = c->default_ttl;
-    s->min_ttl_s = c->min_ttl;
-    s->max_ttl_s = c->max_ttl;
-    s->default_discover_limit = c->discover_limit;
-    s->max_discover_limit = c->max_discover_limit;
-    s->max_per_peer = c->max_per_peer;
+    const struct rdv_dialect_settings *c = &d->cfg.dialect[dl->id];
+    const struct { enum rendezvous_server_limit which; uint32_t value; } lim[] = {
+        {RENDEZVOUS_LIMIT_DEFAULT_TTL, c->default_ttl}, {RENDEZVOUS_LIMIT_MIN_TTL, c->min_ttl},
+        {RENDEZVOUS_LIMIT_MAX_TTL, c->max_ttl}, {RENDEZVOUS_LIMIT_DISCOVER, c->discover_limit},
+        {RENDEZVOUS_LIMIT_MAX_DISCOVER, c->max_discover_limit}, {RENDEZVOUS_LIMIT_MAX_PER_PEER, c->max_per_peer},
+    };
+    int err = rendezvous_server_enable_dialect(d->point, dl->name);
+    for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]) && !err; i++)
+        err = rendezvous_server_set_limit(d->point, dl->name, lim[i].which, lim[i].value);
+    return err;
 }
 
 /* Enables every dialect named in the protocols setting; logs and fails on an unknown name. */
@@ -205,9 +170,8 @@ static int enable_dialects(struct daemon *d)
             rdv_error(&d->log, "protocols: unknown dialect '%s' (expected waku0, std, waku1 or their protocol ids)", t);
             return 1;
         }
-        struct rdv_service_config sc;
-        service_config_from(&d->cfg.dialect[dl->id], dl, &sc);
-        rdv_rendezvous_server_enable(&d->rz, dl, &sc);
+        if (set_limits(d, dl))
+            return 1;
         n++;
     }
     if (n == 0) {
@@ -217,46 +181,70 @@ static int enable_dialects(struct daemon *d)
     return 0;
 }
 
-static int daemon_start(struct daemon *d)
+/* The store of the store setting, timed for /metrics, as the point's public store handle. */
+static struct rendezvous_store *open_store(struct daemon *d)
 {
     char msg[512];
-    memset(&d->rz, 0, sizeof(d->rz));
-    if (enable_dialects(d) || load_or_create_identity(d))
-        return 1;
     struct rdv_store_options sopt = {.timeout_ms = d->cfg.store_timeout_ms, .pool = d->cfg.store_pool};
     if (rdv_store_open_with(d->cfg.store, &sopt, d->loop, &d->log, &d->store, msg, sizeof(msg))) {
         rdv_error(&d->log, "%s", msg);
-        return 1;
+        return NULL;
     }
     struct rdv_store *timed = NULL;
     if (rdv_telemetry_init(&d->tm, PACKAGE_VERSION) == RDV_OK)
         timed = rdv_store_timed_new(d->store, d->tm.store_seconds, d->tm.store_up);
     if (!timed) {
+        rdv_store_close(d->store);
         rdv_error(&d->log, "out of memory");
-        return 1;
+        return NULL;
     }
     d->store = timed;
-    struct rdv_host_limits lim;
-    rdv_host_limits_defaults(&lim);
-    lim.max_connections = d->cfg.max_connections;
-    lim.max_streams = d->cfg.max_streams;
-    lim.max_stream_input = d->cfg.max_message + 16;
-    lim.handshake_timeout = d->cfg.handshake_timeout;
-    lim.idle_timeout = d->cfg.idle_timeout;
-    if (rdv_host_new(d->loop, &d->key, &lim, &d->log, &d->host))
+    struct rendezvous_store *h = rdv_store_handle_wrap(timed); /* owns it from here */
+    if (!h)
+        rdv_error(&d->log, "out of memory");
+    return h;
+}
+
+/* The point's identity, listen addresses and limits from the config. */
+static int configure_point(struct daemon *d)
+{
+    struct rdv_buf kb;
+    rdv_buf_init(&kb, 0);
+    int err = rdv_privkey_marshal(&d->key, &kb);
+    if (!err)
+        err = rendezvous_server_set_key(d->point, rdv_buf_head(&kb), kb.len);
+    rdv_buf_free(&kb);
+    const struct { enum rendezvous_server_option which; double value; } opt[] = {
+        {RENDEZVOUS_OPT_MAX_CONNECTIONS, d->cfg.max_connections}, {RENDEZVOUS_OPT_MAX_STREAMS, d->cfg.max_streams},
+        {RENDEZVOUS_OPT_MAX_MESSAGE, d->cfg.max_message}, {RENDEZVOUS_OPT_HANDSHAKE_TIMEOUT, d->cfg.handshake_timeout},
+        {RENDEZVOUS_OPT_IDLE_TIMEOUT, d->cfg.idle_timeout},
+        {RENDEZVOUS_OPT_EXPIRE_INTERVAL, d->cfg.expire_interval_ms / 1000.0},
+    };
+    for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]) && !err; i++)
+        err = rendezvous_server_set_option(d->point, opt[i].which, opt[i].value);
+    for (unsigned i = 0; i < d->cfg.nlisten && !err; i++)
+        if ((err = rendezvous_server_add_listen(d->point, d->cfg.listen[i])))
+            rdv_error(&d->log, "listen %s: %s", d->cfg.listen[i], rdv_strerror(err));
+    if (!err)
+        err = rendezvous_server_set_log(d->point, d->log.out ? d->log.out : stderr, (int)d->log.level);
+    return err ? 1 : enable_dialects(d);
+}
+
+static int daemon_start(struct daemon *d)
+{
+    if (load_or_create_identity(d))
         return 1;
-    d->rz.store = d->store;
-    d->rz.log = &d->log;
-    d->rz.max_message = d->cfg.max_message;
-    d->rz.observer = rdv_telemetry_observer(&d->tm);
-    if (rdv_builtin_register(d->host) || rdv_rendezvous_server_register(d->host, &d->rz))
+    struct rendezvous_store *st = open_store(d);
+    if (!st || rendezvous_server_new(d->loop, st, &d->point) || configure_point(d))
         return 1;
-    if (start_listening(d) || start_admin(d))
+    struct rdv_rendezvous_observer obs = rdv_telemetry_observer(&d->tm);
+    rdv_server_observe(d->point, &obs, count_expired, d);
+    if (rendezvous_server_start(d->point))
+        return 1; /* the point logged why */
+    d->host = rdv_server_host(d->point);
+    if (start_admin(d))
         return 1;
     announce(d);
-    ev_timer_init(&d->expire_timer, expire_tick, d->cfg.expire_interval_ms / 1000.0, d->cfg.expire_interval_ms / 1000.0);
-    d->expire_timer.data = d;
-    ev_timer_start(d->loop, &d->expire_timer);
     ev_signal_init(&d->sigterm, on_signal, SIGTERM);
     ev_signal_init(&d->sigint, on_signal, SIGINT);
     d->sigterm.data = d->sigint.data = d;
@@ -268,8 +256,7 @@ static int daemon_start(struct daemon *d)
 static void daemon_stop(struct daemon *d)
 {
     rdv_admin_stop(d->admin); /* before the store: its pending calls then find their requests orphaned */
-    rdv_host_free(d->host);
-    rdv_store_close(d->store);
+    rendezvous_server_free(d->point); /* the host, then the store */
     rdv_telemetry_free(&d->tm);
     rdv_privkey_clear(&d->key);
     rdv_config_free(&d->cfg);
