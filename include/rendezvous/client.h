@@ -7,20 +7,44 @@
  *              re-registers at about 3/4 of the granted TTL (with jitter), retries refused or
  *              failed registrations with exponential backoff, and re-registers at once when a
  *              connection to a point comes back (so a restarted point learns about us again).
- *   find_peers asks the reachable points for a namespace, merges their answers, and returns the
- *              peers whose signed envelopes verify (signature, domain, payload type, record peer id
- *              == signing key, namespace == the one asked). Answers are cached until each
- *              record's remaining TTL runs out.
+ *   find_peers asks the reachable points for a namespace, merges their answers as they come, and
+ *              answers once every point asked has replied, once the number of replies asked for
+ *              is in, or at the call's deadline (2 s by default), whichever is first: a slow or
+ *              silent point never holds an answer beyond the deadline. Only peers whose signed
+ *              envelopes verify are returned (signature, domain, payload type, record peer id ==
+ *              signing key, namespace == the one asked). Answers are cached until each record's
+ *              remaining TTL runs out.
  *
- * The wire (TCP, Noise, yamux, and the rendezvous dialect of rendezvous_config.protocol:
- * /vac/waku/rendezvous/0.0.1 by default, /rendezvous/1.0.0 or /vac/waku/rendezvous/1.0.0) is the
- * library's business: nothing here needs libp2p knowledge beyond multiaddr strings. Everything runs on one libev loop that the
- * application owns (or that the client creates: pass loop NULL); all calls must come from the
- * thread that runs it. Callbacks are never made from inside the call that starts the work.
- * Simple programs that would rather block: see rendezvous/blocking.h.
+ * Points can be added and removed while the client runs (rendezvous_client_add_point), as a
+ * router learns them. The wire (TCP, Noise, yamux, and the rendezvous dialect of
+ * rendezvous_config.protocol: /vac/waku/rendezvous/0.0.1 by default, /rendezvous/1.0.0 or
+ * /vac/waku/rendezvous/1.0.0) is the library's business: nothing here needs libp2p knowledge
+ * beyond multiaddr strings.
+ *
+ * Threads and loops. A client is driven by one libev loop: the application's (pass it to
+ * rendezvous_client_new) or the client's own (pass NULL). The client is not thread-safe: every
+ * call on a client, its adverts and its finds must come from the thread that runs that loop, and
+ * all callbacks run on that thread. Different clients on different loops are independent (the
+ * library has no global mutable state), so one client per thread is fine. Programs with another
+ * event loop (poll(2), select, glib, a game loop) use a client that owns its loop and drive it with
+ * rendezvous_client_pollfds() and rendezvous_client_process() (see "Driving the client from
+ * another event loop" below; examples/poll.c). Simple programs that would rather block: see
+ * rendezvous/blocking.h.
+ *
+ * Callbacks are never made from inside the call that starts the work. From inside a callback the
+ * application may call anything in this header (start, stop, cancel, add or remove points, even
+ * rendezvous_client_free: the memory is then released on the next loop iteration) except the
+ * blocking.h calls, rendezvous_client_process and anything that runs the loop. Pointers handed to
+ * a callback (events, peers, strings) are valid during the call only: copy what you keep.
  *
  * Errors: functions return 0 or a negative enum rendezvous_error; rendezvous_strerror() names it.
- * Lifetimes: strings passed in are copied; pointers handed to callbacks are valid during the call.
+ * Ownership: strings and buffers passed in are copied before the call returns; handles returned
+ * (client, advert, find) are owned by the library and freed as each function below says.
+ *
+ * ABI: structures the application fills (struct rendezvous_config, struct
+ * rendezvous_find_options) start with a size field that their _init function sets; the library
+ * reads only the fields that size covers, so fields added at their end in later versions never
+ * break a program built earlier. The soname policy is in docs/client.md.
  *
  * Minimal use (error checks left out):
  *
@@ -84,8 +108,12 @@ const char *rendezvous_strerror(int err);
 const char *rendezvous_version(void);
 
 struct rendezvous_config {
+    /* sizeof(struct rendezvous_config) as the application was compiled: rendezvous_config_init
+     * sets it. Fields beyond it are taken as zero (their defaults). 0 is RENDEZVOUS_ERR_INVALID. */
+    size_t size;
     /* Rendezvous points: "/ip4|ip6/ADDR/tcp/PORT/p2p/PEER_ID" (the /p2p/ part is required: it is
-     * the identity the point must prove in the handshake). 1..RENDEZVOUS_MAX_POINTS. */
+     * the identity the point must prove in the handshake). 0..RENDEZVOUS_MAX_POINTS; more can be
+     * added later with rendezvous_client_add_point. */
     const char *const *points;
     size_t npoints;
     /* This peer's listen multiaddrs, put in its signed peer record (without /p2p/). When there are
@@ -119,9 +147,13 @@ struct rendezvous_config {
      * 0..RENDEZVOUS_MIX_KEY_MAX bytes); none: empty. Ignored by the other dialects. */
     const uint8_t *mix_key;
     size_t mix_key_len;
+    /* rendezvous_find_peers: seconds a find waits for the points before it answers with what it
+     * has (a point that is slow, silent or still in its handshake is not waited for beyond it);
+     * 0 = 2. Per call: struct rendezvous_find_options.deadline. */
+    double find_deadline;
 };
 
-/* Zeroes cfg: every field's default. */
+/* Zeroes cfg (every field's default) and sets cfg->size. */
 void rendezvous_config_init(struct rendezvous_config *cfg);
 
 struct rendezvous_client;
@@ -148,6 +180,19 @@ int rendezvous_client_peer_id(const struct rendezvous_client *c, char *out, size
 /* Replaces our listen addresses: a new record (higher seq) is signed and every advert is
  * re-registered with it now. */
 int rendezvous_client_set_addrs(struct rendezvous_client *c, const char *const *addrs, size_t naddrs);
+
+/* Adds a rendezvous point (the same form as rendezvous_config.points) while the client runs: every
+ * advert registers there as soon as it is connected; finds started from now on ask it. Errors:
+ * as rendezvous_client_new for a point, RENDEZVOUS_ERR_INVALID also for a point already
+ * configured, RENDEZVOUS_ERR_TOO_LARGE beyond RENDEZVOUS_MAX_POINTS, RENDEZVOUS_ERR_CLOSED. */
+int rendezvous_client_add_point(struct rendezvous_client *c, const char *point);
+/* Removes a point given as it was added (the same string). In the std and waku1 dialects every
+ * advert's registration there is unregistered first; its connection closes once those requests
+ * are written. Finds still waiting for it stop waiting. RENDEZVOUS_ERR_NOT_FOUND if no such
+ * point. May be called from a callback. */
+int rendezvous_client_remove_point(struct rendezvous_client *c, const char *point);
+/* The number of points configured now. */
+size_t rendezvous_client_npoints(const struct rendezvous_client *c);
 
 /* ---- advertise -------------------------------------------------------------------------------- */
 
@@ -207,6 +252,56 @@ int rendezvous_find_peers(struct rendezvous_client *c, const char *ns, int64_t l
                           struct rendezvous_find **out);
 /* The callback will not be called. */
 void rendezvous_find_cancel(struct rendezvous_find *f);
+
+/* Per-call options of rendezvous_find_peers_with. */
+struct rendezvous_find_options {
+    size_t size;          /* set by rendezvous_find_options_init; fields beyond it are zero */
+    int64_t limit;        /* as rendezvous_find_peers' limit (<= 0: as many as the points give) */
+    double deadline;      /* seconds before answering with what is in; 0: the client's find_deadline */
+    /* Answer as soon as this many points have replied (answered or refused; the first answers are
+     * merged as they come); 0: wait for every point asked (or the deadline). */
+    size_t replies;
+    /* The dialect of this call (a protocol id or "waku0", "std", "waku1"); NULL: the client's.
+     * A find in another dialect than the client's sends no cookie and has its own cache. */
+    const char *protocol;
+};
+void rendezvous_find_options_init(struct rendezvous_find_options *o);
+/* rendezvous_find_peers with options (NULL: the defaults). Late answers (after the deadline or
+ * the replies asked for) still go into the cache for the next find. err in the callback: 0 when
+ * at least one point answered or the cache could answer; RENDEZVOUS_ERR_TIMEOUT when the deadline
+ * came before any point answered; RENDEZVOUS_ERR_REFUSED, RENDEZVOUS_ERR_UNAVAILABLE as above.
+ * Errors of the call: those of rendezvous_find_peers, RENDEZVOUS_ERR_UNSUPPORTED (an unknown
+ * protocol), RENDEZVOUS_ERR_INVALID (a negative deadline, size 0). */
+int rendezvous_find_peers_with(struct rendezvous_client *c, const char *ns, const struct rendezvous_find_options *o,
+                               rendezvous_find_cb cb, void *arg, struct rendezvous_find **out);
+
+/* ---- driving the client from another event loop ------------------------------------------------- */
+
+/* For a client that owns its loop (created with loop NULL), in a program whose event loop is not
+ * libev: poll(2), select, epoll, glib. Each turn of the application's loop:
+ *
+ *   struct pollfd fds[RENDEZVOUS_MAX_POLLFDS + 1];      // + the application's own
+ *   int timeout;
+ *   int n = rendezvous_client_pollfds(c, fds, RENDEZVOUS_MAX_POLLFDS, &timeout);
+ *   poll(fds, n, timeout);                              // with the application's fds too
+ *   rendezvous_client_process(c);                       // whatever poll said, or on timeout
+ *
+ * rendezvous_client_pollfds writes the descriptors the client waits on (sockets to the points,
+ * with POLLIN and, while output waits, POLLOUT) and the milliseconds until its next timer (0: work
+ * is due now). The set changes after every call into the client: ask again each turn. The timeout
+ * is exact for the client's own schedule (find deadlines and answers, refreshes, retries,
+ * keepalives, connection timeouts) and at most 1000 ms, which bounds how late the per-request
+ * timeouts fire. Returns the number of descriptors written, RENDEZVOUS_ERR_TOO_LARGE if more than
+ * max are needed (RENDEZVOUS_MAX_POLLFDS always suffice), RENDEZVOUS_ERR_UNSUPPORTED for a client
+ * on the application's libev loop (run that loop instead). */
+#define RENDEZVOUS_MAX_POLLFDS 64
+struct pollfd;
+int rendezvous_client_pollfds(struct rendezvous_client *c, struct pollfd *fds, size_t max, int *timeout_ms);
+/* Handles whatever is ready without blocking (one libev iteration, EVRUN_NOWAIT): reads and
+ * writes sockets, fires due timers and runs the callbacks that result. Must not be called from a
+ * callback. Returns 0, RENDEZVOUS_ERR_UNSUPPORTED (see above) or RENDEZVOUS_ERR_CLOSED (the client
+ * was freed from a callback during the call: the pointer is gone). */
+int rendezvous_client_process(struct rendezvous_client *c);
 
 #ifdef __cplusplus
 }

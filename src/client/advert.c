@@ -85,10 +85,12 @@ static void on_registered(void *arg, const struct rdv_rpc_answer *a)
     pt->inflight--;
     ad->inflight--;
     s->state = SLOT_WAITING;
-    bool live = !c->closing && !ad->stopped;
+    s->registered = false;
+    bool live = !c->closing && !ad->stopped && pt->active;
     double next_in = 0;
     if (!live) {
-        /* stopped while this REGISTER was out: take back what it may just have made */
+        /* stopped (or the point removed) while this REGISTER was out: take back what it may just
+         * have made */
         if (!c->closing && !err && status == RDV_STATUS_OK)
             rdv_advert_unregister(pt, ad->ns);
     } else if (err) {
@@ -103,6 +105,7 @@ static void on_registered(void *arg, const struct rdv_rpc_answer *a)
     } else {
         pt->answered = true;
         s->failures = 0;
+        s->registered = true;
         s->granted = ttl > 0 ? ttl : ad->ttl > 0 ? ad->ttl : RDV_CLIENT_ASSUMED_TTL;
         next_in = s->dirty ? 0 : rdv_backoff_refresh((double)s->granted, rdv_backoff_random());
         rdv_debug(c->log, "registered '%s' at %s for %lld s; refresh in %.2f s", ad->ns, pt->text,
@@ -167,7 +170,47 @@ void rdv_advert_point_lost(struct point *pt)
         if (s->state == SLOT_SCHEDULED)
             ev_timer_stop(c->loop, &s->timer);
         s->state = SLOT_WAITING;
+        s->registered = false;
     }
+}
+
+void rdv_advert_point_removed(struct point *pt)
+{
+    struct rendezvous_client *c = pt->client;
+    for (struct rendezvous_advert *ad = c->adverts; ad; ad = ad->next) {
+        struct advert_slot *s = &ad->slots[pt->idx];
+        ev_timer_stop(c->loop, &s->timer);
+        if (s->registered && !ad->stopped)
+            rdv_advert_unregister(pt, ad->ns); /* a REGISTER still out: on_registered takes it back */
+        if (s->state != SLOT_INFLIGHT)
+            s->state = SLOT_WAITING;
+        s->registered = false;
+        s->granted = 0;
+        s->failures = 0;
+    }
+}
+
+/* The slot of every advert for a point that was just added (or whose slot is reused). */
+void rdv_advert_point_added(struct point *pt)
+{
+    for (struct rendezvous_advert *ad = pt->client->adverts; ad; ad = ad->next) {
+        struct advert_slot *s = &ad->slots[pt->idx];
+        s->state = SLOT_WAITING;
+        s->failures = 0;
+        s->granted = 0;
+        s->dirty = s->registered = false;
+    }
+}
+
+void rdv_advert_next_timer(const struct rendezvous_client *c, double *next)
+{
+    for (const struct rendezvous_advert *ad = c->adverts; ad; ad = ad->next)
+        for (size_t i = 0; i < c->npoints; i++)
+            if (ev_is_active(&ad->slots[i].timer)) {
+                double left = ev_timer_remaining(c->loop, (ev_timer *)&ad->slots[i].timer);
+                if (left < *next)
+                    *next = left;
+            }
 }
 
 int rendezvous_advertise(struct rendezvous_client *c, const char *ns, int64_t ttl, rendezvous_advert_cb cb, void *arg,
@@ -177,7 +220,7 @@ int rendezvous_advertise(struct rendezvous_client *c, const char *ns, int64_t tt
         return RDV_ERR_INVALID;
     if (c->closing)
         return RDV_ERR_CLOSED;
-    struct rendezvous_advert *ad = calloc(1, sizeof(*ad) + c->npoints * sizeof(ad->slots[0]));
+    struct rendezvous_advert *ad = calloc(1, sizeof(*ad));
     if (!ad || !(ad->ns = strdup(ns))) {
         free(ad);
         return RDV_ERR_NOMEM;
@@ -186,7 +229,7 @@ int rendezvous_advertise(struct rendezvous_client *c, const char *ns, int64_t tt
     ad->ttl = ttl;
     ad->cb = cb;
     ad->arg = arg;
-    for (size_t i = 0; i < c->npoints; i++) {
+    for (size_t i = 0; i < RENDEZVOUS_MAX_POINTS; i++) { /* every slot: points may be added later */
         struct advert_slot *s = &ad->slots[i];
         s->ad = ad;
         s->pt = &c->points[i];
@@ -208,6 +251,8 @@ void rendezvous_advert_stop(struct rendezvous_advert *ad)
     ad->stopped = true;
     ad->cb = NULL;
     for (size_t i = 0; i < ad->client->npoints; i++) {
+        if (!ad->client->points[i].active)
+            continue;
         ev_timer_stop(ad->client->loop, &ad->slots[i].timer);
         /* a REGISTER still out is unregistered once answered (on_registered): sent now, the
          * UNREGISTER could overtake it on its own stream */
@@ -259,7 +304,7 @@ void rdv_advert_unregister(struct point *pt, const char *ns)
 
 void rdv_advert_free(struct rendezvous_advert *ad)
 {
-    for (size_t i = 0; i < ad->client->npoints; i++)
+    for (size_t i = 0; i < RENDEZVOUS_MAX_POINTS; i++)
         ev_timer_stop(ad->client->loop, &ad->slots[i].timer);
     free(ad->ns);
     free(ad);

@@ -68,7 +68,7 @@ static bool advert_settled(const struct advert_wait *aw)
 {
     const struct rendezvous_client *c = aw->w.c;
     for (size_t i = 0; i < c->npoints; i++)
-        if (!aw->heard[i] && !(aw->ok && c->points[i].state == POINT_BACKOFF))
+        if (c->points[i].active && !aw->heard[i] && !(aw->ok && c->points[i].state == POINT_BACKOFF))
             return false;
     return true;
 }
@@ -110,7 +110,7 @@ int rendezvous_advertise_wait(struct rendezvous_client *c, const char *ns, int64
         return err;
     bool all_down = true;
     for (size_t i = 0; i < c->npoints; i++)
-        all_down = all_down && c->points[i].state == POINT_BACKOFF;
+        all_down = all_down && (!c->points[i].active || c->points[i].state == POINT_BACKOFF);
     if (all_down) {
         ad->cb = NULL; /* it retries in the background all the same */
         *out = ad;

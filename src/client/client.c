@@ -9,7 +9,9 @@
  * refresh. A point that refuses ping is used one connection per burst of requests. */
 #include "config.h"
 
+#include <poll.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +45,11 @@ const char *rendezvous_strerror(int err)
 
 const char *rendezvous_version(void) { return PACKAGE_VERSION; }
 
-void rendezvous_config_init(struct rendezvous_config *cfg) { memset(cfg, 0, sizeof(*cfg)); }
+void rendezvous_config_init(struct rendezvous_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
+}
 
 struct ev_loop *rendezvous_client_loop(const struct rendezvous_client *c) { return c->loop; }
 
@@ -116,6 +122,8 @@ void rdv_client_op_free(struct op *op)
 static bool point_wanted(const struct point *pt)
 {
     const struct rendezvous_client *c = pt->client;
+    if (!pt->active)
+        return false;
     for (const struct rendezvous_advert *ad = c->adverts; ad; ad = ad->next)
         if (!ad->stopped && ad->slots[pt->idx].state == SLOT_WAITING)
             return true;
@@ -244,7 +252,9 @@ static void point_dial_done(void *arg, struct rdv_conn *conn, int err)
 {
     struct point *pt = arg;
     struct rendezvous_client *c = pt->client;
-    if (c->closing) {
+    if (c->closing || !pt->active) {
+        if (conn && !c->closing)
+            rdv_conn_close(conn); /* removed while dialling: we hold no stream, so let go now */
         pt->state = POINT_IDLE;
         return;
     }
@@ -288,6 +298,10 @@ static void point_timer(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct point *pt = w->data;
+    if (!pt->active) {
+        pt->state = POINT_IDLE;
+        return;
+    }
     if (pt->state == POINT_DIALING) {
         point_dial_done(pt, NULL, pt->dial_err);
     } else if (pt->state == POINT_BACKOFF) {
@@ -315,7 +329,9 @@ void rdv_client_stream_closed(struct point *pt)
     struct rdv_conn *conn = pt->conn;
     pt->conn = NULL;
     ev_timer_stop(c->loop, &pt->ka_timer);
-    if (c->closing) {
+    if (c->closing || !pt->active) {
+        if (!c->closing)
+            rdv_conn_close(conn);
         pt->state = POINT_IDLE;
         return;
     }
@@ -337,6 +353,11 @@ void rdv_client_pump(struct point *pt)
     struct rendezvous_client *c = pt->client;
     if (c->closing)
         return;
+    if (!pt->active) { /* removed: its connection goes once the UNREGISTERs are written */
+        if (pt->state == POINT_OPEN && pt->conn && pt->inflight == 0)
+            rdv_client_point_fail(pt, RDV_ERR_CLOSED, "point removed");
+        return;
+    }
     if (pt->state == POINT_IDLE && point_wanted(pt))
         point_dial(pt);
     if (pt->state != POINT_OPEN || !pt->healthy)
@@ -386,6 +407,7 @@ static int parse_point(struct rendezvous_client *c, size_t i, const char *text)
     if (!err) {
         memcpy(pt->ma, rdv_buf_head(&ma), ma.len);
         pt->ma_len = ma.len;
+        pt->active = true;
     }
     if (err)
         rdv_error(c->log, "rendezvous point '%s': %s%s", text, rdv_strerror(err),
@@ -439,6 +461,8 @@ int rendezvous_client_set_addrs(struct rendezvous_client *c, const char *const *
     for (struct rendezvous_advert *ad = c->adverts; ad; ad = ad->next) {
         for (size_t i = 0; i < c->npoints && !ad->stopped; i++) {
             struct advert_slot *s = &ad->slots[i];
+            if (!c->points[i].active)
+                continue;
             if (s->state == SLOT_SCHEDULED) {
                 ev_timer_stop(c->loop, &s->timer);
                 s->state = SLOT_WAITING;
@@ -514,10 +538,24 @@ static int client_setup(struct rendezvous_client *c, const struct rendezvous_con
     return err;
 }
 
-int rendezvous_client_new(struct ev_loop *loop, const struct rendezvous_config *cfg, struct rendezvous_client **out)
+/* cfg as this library knows it: the fields beyond the caller's cfg->size are zero (their defaults). */
+static int config_read(const struct rendezvous_config *in, struct rendezvous_config *cfg)
 {
-    if (!cfg || !out || cfg->npoints == 0 || cfg->npoints > RENDEZVOUS_MAX_POINTS || !cfg->points ||
-        cfg->request_timeout < 0 || cfg->keepalive_interval < 0 || cfg->backoff_min < 0 || cfg->backoff_max < 0)
+    rendezvous_config_init(cfg);
+    if (!in || in->size < offsetof(struct rendezvous_config, points) + sizeof(in->points))
+        return RDV_ERR_INVALID; /* no size: a caller that skipped rendezvous_config_init */
+    memcpy(cfg, in, in->size < sizeof(*cfg) ? in->size : sizeof(*cfg));
+    cfg->size = sizeof(*cfg);
+    if (cfg->npoints > RENDEZVOUS_MAX_POINTS || (cfg->npoints && !cfg->points) || cfg->request_timeout < 0 ||
+        cfg->keepalive_interval < 0 || cfg->backoff_min < 0 || cfg->backoff_max < 0 || cfg->find_deadline < 0)
+        return RDV_ERR_INVALID;
+    return RDV_OK;
+}
+
+int rendezvous_client_new(struct ev_loop *loop, const struct rendezvous_config *in, struct rendezvous_client **out)
+{
+    struct rendezvous_config cfgv, *cfg = &cfgv;
+    if (!out || config_read(in, cfg))
         return RDV_ERR_INVALID;
     if (sodium_init() < 0)
         return RDV_ERR_INTERNAL;
@@ -540,10 +578,12 @@ int rendezvous_client_new(struct ev_loop *loop, const struct rendezvous_config *
     c->keepalive = or_default(cfg->keepalive_interval, RDV_CLIENT_DEFAULT_KEEPALIVE);
     c->backoff_min = or_default(cfg->backoff_min, RDV_CLIENT_DEFAULT_BACKOFF_MIN);
     c->backoff_max = or_default(cfg->backoff_max, RDV_CLIENT_DEFAULT_BACKOFF_MAX);
+    c->find_deadline = or_default(cfg->find_deadline, RDV_CLIENT_DEFAULT_DEADLINE);
     if (c->backoff_max < c->backoff_min)
         c->backoff_max = c->backoff_min;
     rdv_buf_init(&c->envelope, RDV_ENVELOPE_MAX);
-    rdv_cache_init(&c->cache, cfg->cache_max_peers);
+    for (size_t i = 0; i < RDV_DIALECT_COUNT; i++)
+        rdv_cache_init(&c->caches[i], cfg->cache_max_peers);
     ev_prepare_init(&c->reaper, reap);
     c->reaper.data = c;
     ev_prepare_start(c->loop, &c->reaper);
@@ -617,7 +657,8 @@ static void teardown(struct rendezvous_client *c, bool destroy_loop)
     for (size_t i = 0; i < c->naddrs; i++)
         rdv_buf_free(&c->addrs[i]);
     rdv_buf_free(&c->envelope);
-    rdv_cache_free(&c->cache);
+    for (size_t i = 0; i < RDV_DIALECT_COUNT; i++)
+        rdv_cache_free(&c->caches[i]);
     ev_ref(c->loop);
     ev_prepare_stop(c->loop, &c->reaper);
     ev_timer_stop(c->loop, &c->free_timer);
@@ -654,4 +695,138 @@ void rendezvous_client_free(struct rendezvous_client *c)
         ev_break(c->loop, EVBREAK_ONE); /* the blocking call frees it once ev_run returns */
     else
         ev_timer_start(c->loop, &c->free_timer);
+}
+
+/* ---- points at run time ------------------------------------------------------------------------- */
+
+static struct point *point_named(struct rendezvous_client *c, const char *text)
+{
+    for (size_t i = 0; i < c->npoints; i++)
+        if (c->points[i].active && strcmp(c->points[i].text, text) == 0)
+            return &c->points[i];
+    return NULL;
+}
+
+/* A slot never used, or a removed point's that nothing refers to any more. */
+static struct point *point_free_slot(struct rendezvous_client *c)
+{
+    for (size_t i = 0; i < c->npoints; i++) {
+        struct point *pt = &c->points[i];
+        if (!pt->active && pt->nstreams == 0 && pt->inflight == 0 && pt->state == POINT_IDLE)
+            return pt;
+    }
+    return c->npoints < RENDEZVOUS_MAX_POINTS ? &c->points[c->npoints] : NULL;
+}
+
+int rendezvous_client_add_point(struct rendezvous_client *c, const char *text)
+{
+    if (!c || !text)
+        return RDV_ERR_INVALID;
+    if (c->closing)
+        return RDV_ERR_CLOSED;
+    if (point_named(c, text))
+        return RDV_ERR_INVALID;
+    struct point *pt = point_free_slot(c);
+    if (!pt)
+        return RDV_ERR_TOO_LARGE;
+    size_t idx = (size_t)(pt - c->points);
+    free(pt->text);
+    free(pt->ma);
+    rdv_find_cookies_free(pt);
+    memset(pt, 0, sizeof(*pt));
+    int err = parse_point(c, idx, text);
+    if (err) {
+        free(pt->text);
+        free(pt->ma);
+        memset(pt, 0, sizeof(*pt));
+        return err;
+    }
+    if (idx == c->npoints)
+        c->npoints++;
+    rdv_advert_point_added(pt);
+    rdv_info(c->log, "rendezvous point %s: added", pt->text);
+    rdv_client_pump(pt);
+    return RDV_OK;
+}
+
+int rendezvous_client_remove_point(struct rendezvous_client *c, const char *text)
+{
+    if (!c || !text)
+        return RDV_ERR_INVALID;
+    struct point *pt = point_named(c, text);
+    if (!pt)
+        return RDV_ERR_NOT_FOUND;
+    rdv_info(c->log, "rendezvous point %s: removed", pt->text);
+    rdv_advert_point_removed(pt); /* UNREGISTERs go out while the point is still active */
+    pt->active = false;
+    ev_timer_stop(c->loop, &pt->timer);
+    if (pt->state == POINT_BACKOFF || (pt->state == POINT_DIALING && pt->dial_err))
+        pt->state = POINT_IDLE;
+    rdv_find_point_removed(pt);
+    rdv_find_cookies_free(pt);
+    rdv_client_pump(pt); /* closes the connection now if nothing is in flight */
+    return RDV_OK;
+}
+
+size_t rendezvous_client_npoints(const struct rendezvous_client *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->npoints; i++)
+        n += c->points[i].active;
+    return n;
+}
+
+/* ---- driving the loop from outside -------------------------------------------------------------- */
+
+/* The earliest of the client's own timers, in seconds from now, or `cap`. */
+static double next_timer(const struct rendezvous_client *c, double cap)
+{
+    double next = cap;
+    for (size_t i = 0; i < c->npoints; i++) {
+        const struct point *pt = &c->points[i];
+        const ev_timer *ts[2] = {&pt->timer, &pt->ka_timer};
+        for (int k = 0; k < 2; k++)
+            if (ev_is_active(ts[k])) {
+                double left = ev_timer_remaining(c->loop, (ev_timer *)ts[k]);
+                next = left < next ? left : next;
+            }
+    }
+    rdv_find_next_timer(c, &next);
+    rdv_advert_next_timer(c, &next);
+    if (ev_is_active(&c->free_timer) || ev_pending_count(c->loop) > 0)
+        next = 0;
+    return next < 0 ? 0 : next;
+}
+
+int rendezvous_client_pollfds(struct rendezvous_client *c, struct pollfd *fds, size_t max, int *timeout_ms)
+{
+    if (!c || (max && !fds) || !timeout_ms)
+        return RDV_ERR_INVALID;
+    if (!c->own_loop)
+        return RDV_ERR_UNSUPPORTED;
+    double next = next_timer(c, RDV_CLIENT_POLL_MAX_MS / 1000.0);
+    size_t n = c->host ? rdv_host_pollfds(c->host, fds, max, &next) : 0;
+    if (n > max)
+        return RDV_ERR_TOO_LARGE;
+    /* rounded up: waking a little early would only spin */
+    *timeout_ms = next <= 0 ? 0 : (int)(next * 1000.0 + 0.999);
+    return (int)n;
+}
+
+int rendezvous_client_process(struct rendezvous_client *c)
+{
+    if (!c)
+        return RDV_ERR_INVALID;
+    if (!c->own_loop)
+        return RDV_ERR_UNSUPPORTED;
+    if (c->depth || c->blocking)
+        return RDV_ERR_INVALID; /* from a callback: the loop is running already */
+    c->blocking++; /* a free from a callback waits for us, as in blocking.c */
+    ev_run(c->loop, EVRUN_NOWAIT);
+    c->blocking--;
+    if (c->free_requested) {
+        teardown(c, true);
+        return RDV_ERR_CLOSED;
+    }
+    return RDV_OK;
 }

@@ -12,7 +12,12 @@
  * Cookie dialects (std, waku1): each point's last cookie for a namespace is kept and sent with the
  * next DISCOVER there, so the point answers only what was registered since; the cache holds the
  * rest. A point that no longer takes the cookie (E_INVALID_COOKIE: it was restarted with another
- * store, or the cookie is from another front-end's store) is asked once more without. */
+ * store, or the cookie is from another front-end's store) is asked once more without.
+ *
+ * Deadline: a find answers from the cache once every point asked has replied, once `replies` of
+ * them have, or when its deadline timer fires, whichever comes first; a point that never speaks
+ * (a TCP port that accepts, then nothing until the handshake timeout) costs at most the deadline.
+ * DISCOVERs still out then keep going and merge into the cache when they come, for the next find. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,13 +81,14 @@ static struct rendezvous_peer_list *answer_from_cache(struct rendezvous_find *f)
 {
     struct rendezvous_client *c = f->client;
     double now = ev_now(c->loop);
-    size_t live = rdv_cache_live(&c->cache, f->ns, now);
+    struct rdv_cache *cache = rdv_client_cache(c, f->dialect);
+    size_t live = rdv_cache_live(cache, f->ns, now);
     size_t max = f->limit > 0 && (uint64_t)f->limit < live ? (size_t)f->limit : live;
     const struct rdv_cache_entry **ents = calloc(max ? max : 1, sizeof(*ents));
     struct rendezvous_peer *peers = calloc(max ? max : 1, sizeof(*peers));
     struct rendezvous_peer_list *l = NULL;
     if (ents && peers) {
-        size_t k = rdv_cache_list(&c->cache, f->ns, now, ents, max);
+        size_t k = rdv_cache_list(cache, f->ns, now, ents, max);
         for (size_t i = 0; i < k; i++)
             peers[i] = (struct rendezvous_peer){.peer_id = ents[i]->id_text, .addrs = (const char *const *)ents[i]->addrs,
                                                 .naddrs = ents[i]->naddrs, .seq = ents[i]->seq,
@@ -105,7 +111,7 @@ static int find_result(const struct rendezvous_find *f)
         if (f->slots[i] == FSLOT_REFUSED)
             err = RENDEZVOUS_ERR_REFUSED;
     }
-    return err;
+    return f->timed_out && err == RDV_ERR_UNAVAILABLE ? RDV_ERR_TIMEOUT : err;
 }
 
 static void find_answer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -115,6 +121,7 @@ static void find_answer(struct ev_loop *loop, ev_timer *w, int revents)
     struct rendezvous_find *f = w->data;
     struct rendezvous_client *c = f->client;
     f->done = true;
+    ev_timer_stop(loop, &f->deadline);
     if (f->cancelled || c->closing)
         return;
     struct rendezvous_peer_list *l = answer_from_cache(f);
@@ -125,14 +132,30 @@ static void find_answer(struct ev_loop *loop, ev_timer *w, int revents)
     rendezvous_peer_list_free(l);
 }
 
-/* Answers once no point is still to be heard from. */
+/* Answers once no point is still to be heard from, or enough have replied. */
 static void find_check(struct rendezvous_find *f)
 {
-    for (size_t i = 0; i < f->client->npoints; i++)
-        if (f->slots[i] == FSLOT_WAIT || f->slots[i] == FSLOT_INFLIGHT)
-            return;
+    size_t replied = 0, pending = 0;
+    for (size_t i = 0; i < f->client->npoints; i++) {
+        replied += f->slots[i] == FSLOT_OK || f->slots[i] == FSLOT_REFUSED;
+        pending += f->slots[i] == FSLOT_WAIT || f->slots[i] == FSLOT_INFLIGHT;
+    }
+    if (pending && !(f->replies && replied >= f->replies))
+        return;
     if (!ev_is_active(&f->defer) && !f->done)
         ev_timer_start(f->client->loop, &f->defer);
+}
+
+static void find_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct rendezvous_find *f = w->data;
+    if (f->done || f->cancelled)
+        return;
+    f->timed_out = true;
+    rdv_debug(f->client->log, "find '%s': deadline passed; answering with what is in", f->ns);
+    ev_timer_start(f->client->loop, &f->defer);
 }
 
 /* ---- asking ------------------------------------------------------------------------------------- */
@@ -147,7 +170,7 @@ static enum verdict merge_one(struct rendezvous_find *f, const struct rdv_rpc_re
     if (!g->ns || g->ns_len != strlen(f->ns) || memcmp(g->ns, f->ns, g->ns_len) != 0)
         return DROP_NAMESPACE; /* an answer for another namespace */
     struct rdv_record_summary rec;
-    int err = rdv_record_open(c->dialect->record, g->envelope, g->envelope_len, &rec);
+    int err = rdv_record_open(f->dialect->record, g->envelope, g->envelope_len, &rec);
     if (err == RDV_ERR_SIGNATURE || err == RDV_ERR_DOMAIN)
         return DROP_SIGNATURE;
     if (err == RDV_ERR_PEER_ID_MISMATCH)
@@ -156,7 +179,7 @@ static enum verdict merge_one(struct rendezvous_find *f, const struct rdv_rpc_re
         return DROP_MALFORMED;
     int64_t ttl = g->ttl <= 0 ? RDV_CLIENT_ASSUMED_TTL : g->ttl > RDV_CLIENT_MAX_RECORD_TTL ? RDV_CLIENT_MAX_RECORD_TTL : g->ttl;
     if (!rdv_peerid_equal(&rec.peer, &c->self) && rec.naddrs > 0) {
-        int perr = rdv_cache_put(&c->cache, f->ns, &rec, now + (double)ttl);
+        int perr = rdv_cache_put(rdv_client_cache(c, f->dialect), f->ns, &rec, now + (double)ttl);
         if (perr && perr != RDV_ERR_STALE)
             rdv_debug(c->log, "cache: a record of '%s' not kept: %s", f->ns, rdv_strerror(perr));
     }
@@ -179,17 +202,17 @@ static void merge(struct rendezvous_find *f, struct point *pt, const struct rdv_
 
 /* ---- cookies ------------------------------------------------------------------------------------ */
 
-static struct point_cookie **cookie_slot(struct point *pt, const char *ns)
+static struct point_cookie **cookie_slot(struct point *pt, const struct rdv_dialect *d, const char *ns)
 {
     struct point_cookie **pp = &pt->cookies;
-    while (*pp && strcmp((*pp)->ns, ns) != 0)
+    while (*pp && ((*pp)->dialect != d || strcmp((*pp)->ns, ns) != 0))
         pp = &(*pp)->next;
     return pp;
 }
 
-static void cookie_drop(struct point *pt, const char *ns)
+static void cookie_drop(struct point *pt, const struct rdv_dialect *d, const char *ns)
 {
-    struct point_cookie **pp = cookie_slot(pt, ns), *k = *pp;
+    struct point_cookie **pp = cookie_slot(pt, d, ns), *k = *pp;
     if (!k)
         return;
     *pp = k->next;
@@ -199,9 +222,9 @@ static void cookie_drop(struct point *pt, const char *ns)
 
 /* Keeps the cookie of pt's answer for ns; one that cannot be kept means the next find asks for
  * everything again, which is only slower. */
-static void cookie_keep(struct point *pt, const char *ns, const uint8_t *p, size_t n)
+static void cookie_keep(struct point *pt, const struct rdv_dialect *d, const char *ns, const uint8_t *p, size_t n)
 {
-    cookie_drop(pt, ns);
+    cookie_drop(pt, d, ns);
     if (!p || n == 0 || n > RDV_CLIENT_COOKIE_MAX)
         return;
     struct point_cookie *k = malloc(sizeof(*k) + n);
@@ -211,6 +234,7 @@ static void cookie_keep(struct point *pt, const char *ns, const uint8_t *p, size
     }
     memcpy(k->bytes, p, n);
     k->len = n;
+    k->dialect = d;
     k->next = pt->cookies;
     pt->cookies = k;
 }
@@ -232,7 +256,7 @@ static void on_refused(struct rendezvous_find *f, struct point *pt, const struct
     if (a->status == RDV_STATUS_E_INVALID_COOKIE && with_cookie && !f->retried[pt->idx]) {
         rdv_info(f->client->log, "rendezvous point %s refused our cookie for '%s': asking again without", pt->text,
                  f->ns);
-        cookie_drop(pt, f->ns);
+        cookie_drop(pt, f->dialect, f->ns);
         f->retried[pt->idx] = true;
         f->slots[pt->idx] = FSLOT_WAIT; /* the pump below sends it */
         return;
@@ -266,8 +290,8 @@ static void on_discovered(void *arg, const struct rdv_rpc_answer *a)
         f->slots[pt->idx] = FSLOT_OK;
         rdv_debug(c->log, "rendezvous point %s: %zu records for '%s'%s", pt->text, a->nregs, f->ns,
                   with_cookie ? " (since our cookie)" : "");
-        if (c->dialect->cookies)
-            cookie_keep(pt, f->ns, a->cookie, a->cookie_len);
+        if (f->dialect->cookies)
+            cookie_keep(pt, f->dialect, f->ns, a->cookie, a->cookie_len);
         merge(f, pt, a->regs, a->nregs);
     }
     rdv_client_stream_closed(pt);
@@ -278,19 +302,18 @@ static void on_discovered(void *arg, const struct rdv_rpc_answer *a)
 
 void rdv_find_send(struct rendezvous_find *f, struct point *pt)
 {
-    struct rendezvous_client *c = f->client;
     struct op *op = rdv_client_op_new(pt);
     int err = op ? RDV_OK : RDV_ERR_NOMEM;
     if (!err) {
         op->find = f;
         struct rdv_rpc_request q = {.type = RDV_REQ_DISCOVER, .ns = f->ns, .limit = f->limit > 0 ? f->limit : 0};
-        const struct point_cookie *k = c->dialect->cookies ? *cookie_slot(pt, f->ns) : NULL;
+        const struct point_cookie *k = f->dialect->cookies ? *cookie_slot(pt, f->dialect, f->ns) : NULL;
         if (k) {
             q.cookie = k->bytes;
             q.cookie_len = k->len;
             op->with_cookie = true;
         }
-        err = rdv_rpc_send(pt->conn, c->dialect, &q, on_discovered, op);
+        err = rdv_rpc_send(pt->conn, f->dialect, &q, on_discovered, op);
         if (err)
             rdv_client_op_free(op);
     }
@@ -316,35 +339,107 @@ void rdv_find_point_down(struct point *pt)
     }
 }
 
-int rendezvous_find_peers(struct rendezvous_client *c, const char *ns, int64_t limit, rendezvous_find_cb cb, void *arg,
-                          struct rendezvous_find **out)
+void rendezvous_find_options_init(struct rendezvous_find_options *o)
 {
-    if (!c || !ns || !cb || !*ns || strlen(ns) > RENDEZVOUS_NS_MAX)
+    memset(o, 0, sizeof(*o));
+    o->size = sizeof(*o);
+}
+
+/* o's fields as this library knows them: those beyond o->size are zero. */
+static int options_read(const struct rendezvous_find_options *o, struct rendezvous_find_options *out)
+{
+    rendezvous_find_options_init(out);
+    if (!o)
+        return RDV_OK;
+    if (o->size < sizeof(o->size))
         return RDV_ERR_INVALID;
-    if (c->closing)
-        return RDV_ERR_CLOSED;
+    memcpy(out, o, o->size < sizeof(*out) ? o->size : sizeof(*out));
+    return out->deadline < 0 ? RDV_ERR_INVALID : RDV_OK;
+}
+
+static struct rendezvous_find *find_new(struct rendezvous_client *c, const char *ns,
+                                        const struct rendezvous_find_options *o, const struct rdv_dialect *d)
+{
     struct rendezvous_find *f = calloc(1, sizeof(*f));
     if (!f || !(f->ns = strdup(ns))) {
         free(f);
-        return RDV_ERR_NOMEM;
+        return NULL;
     }
     f->client = c;
-    f->limit = limit;
-    f->cb = cb;
-    f->arg = arg;
+    f->limit = o->limit;
+    f->dialect = d;
+    f->replies = o->replies;
     ev_timer_init(&f->defer, find_answer, 0, 0);
     f->defer.data = f;
-    f->from_cache = limit > 0 && rdv_cache_live(&c->cache, ns, ev_now(c->loop)) >= (uint64_t)limit;
-    for (size_t i = 0; i < c->npoints; i++)
-        f->slots[i] = f->from_cache || c->points[i].state == POINT_BACKOFF ? FSLOT_SKIP : FSLOT_WAIT;
+    ev_timer_init(&f->deadline, find_deadline, o->deadline > 0 ? o->deadline : c->find_deadline, 0);
+    f->deadline.data = f;
+    return f;
+}
+
+int rendezvous_find_peers_with(struct rendezvous_client *c, const char *ns, const struct rendezvous_find_options *opt,
+                               rendezvous_find_cb cb, void *arg, struct rendezvous_find **out)
+{
+    struct rendezvous_find_options o;
+    if (!c || !ns || !cb || !*ns || strlen(ns) > RENDEZVOUS_NS_MAX || options_read(opt, &o))
+        return RDV_ERR_INVALID;
+    if (c->closing)
+        return RDV_ERR_CLOSED;
+    const struct rdv_dialect *d = o.protocol ? rdv_dialect_find(o.protocol) : c->dialect;
+    if (!d)
+        return RDV_ERR_UNSUPPORTED;
+    struct rendezvous_find *f = find_new(c, ns, &o, d);
+    if (!f)
+        return RDV_ERR_NOMEM;
+    f->cb = cb;
+    f->arg = arg;
+    f->from_cache = o.limit > 0 && rdv_cache_live(rdv_client_cache(c, d), ns, ev_now(c->loop)) >= (uint64_t)o.limit;
+    for (size_t i = 0; i < c->npoints; i++) {
+        const struct point *pt = &c->points[i];
+        f->slots[i] = f->from_cache || !pt->active || pt->state == POINT_BACKOFF ? FSLOT_SKIP : FSLOT_WAIT;
+    }
     f->next = c->finds;
     c->finds = f;
-    if (!f->from_cache)
+    if (!f->from_cache) {
+        ev_timer_start(c->loop, &f->deadline);
         rdv_client_pump_all(c);
+    }
     find_check(f);
     if (out)
         *out = f;
     return RDV_OK;
+}
+
+int rendezvous_find_peers(struct rendezvous_client *c, const char *ns, int64_t limit, rendezvous_find_cb cb, void *arg,
+                          struct rendezvous_find **out)
+{
+    struct rendezvous_find_options o;
+    rendezvous_find_options_init(&o);
+    o.limit = limit;
+    return rendezvous_find_peers_with(c, ns, &o, cb, arg, out);
+}
+
+void rdv_find_point_removed(struct point *pt)
+{
+    for (struct rendezvous_find *f = pt->client->finds; f; f = f->next) {
+        if (f->slots[pt->idx] == FSLOT_WAIT || f->slots[pt->idx] == FSLOT_INFLIGHT) {
+            f->slots[pt->idx] = FSLOT_SKIP; /* a DISCOVER still out only feeds the cache */
+            if (!f->done && !f->cancelled)
+                find_check(f);
+        }
+    }
+}
+
+void rdv_find_next_timer(const struct rendezvous_client *c, double *next)
+{
+    for (const struct rendezvous_find *f = c->finds; f; f = f->next) {
+        if (ev_is_active(&f->defer))
+            *next = 0;
+        else if (ev_is_active(&f->deadline)) {
+            double left = ev_timer_remaining(c->loop, (ev_timer *)&f->deadline);
+            if (left < *next)
+                *next = left;
+        }
+    }
 }
 
 void rendezvous_find_cancel(struct rendezvous_find *f)
@@ -353,12 +448,14 @@ void rendezvous_find_cancel(struct rendezvous_find *f)
         return;
     f->cancelled = true;
     ev_timer_stop(f->client->loop, &f->defer);
+    ev_timer_stop(f->client->loop, &f->deadline);
     /* the client's reaper frees it once no DISCOVER refers to it */
 }
 
 void rdv_find_free(struct rendezvous_find *f)
 {
     ev_timer_stop(f->client->loop, &f->defer);
+    ev_timer_stop(f->client->loop, &f->deadline);
     free(f->ns);
     free(f);
 }

@@ -40,12 +40,15 @@
 #define RDV_CLIENT_DEFAULT_KEEPALIVE 15.0
 #define RDV_CLIENT_DEFAULT_BACKOFF_MIN 1.0
 #define RDV_CLIENT_DEFAULT_BACKOFF_MAX 60.0
+#define RDV_CLIENT_DEFAULT_DEADLINE 2.0 /* find: well below the handshake timeout */
+#define RDV_CLIENT_POLL_MAX_MS 1000     /* rendezvous_client_pollfds: the longest timeout it gives */
 #define RDV_CLIENT_ASSUMED_TTL 20       /* a point that grants or reports no TTL: the Waku default */
 #define RDV_CLIENT_MAX_RECORD_TTL 259200 /* 72 h, the libp2p rendezvous maximum: caps a point's claim */
 #define RDV_CLIENT_COOKIE_MAX 1024      /* a longer cookie is not kept (ours are 26 bytes) */
 
 struct point_cookie {
     struct point_cookie *next;
+    const struct rdv_dialect *dialect; /* of the finds that keep it */
     char *ns;
     size_t len;
     uint8_t bytes[];
@@ -58,9 +61,12 @@ enum point_state {
     POINT_BACKOFF, /* the last dial or connection failed; `timer` ends the wait; queries skip it */
 };
 
+/* A slot of client->points is in use while `active`; a removed point stays in its slot, inactive,
+ * until nothing refers to it any more (no stream, no dial), when add_point may reuse it. */
 struct point {
     struct rendezvous_client *client;
     size_t idx;
+    bool active;               /* configured now (not removed) */
     char *text;                /* the address as configured */
     uint8_t *ma;               /* binary multiaddr, with /p2p/ */
     size_t ma_len;
@@ -97,6 +103,7 @@ struct advert_slot {
     unsigned failures;         /* consecutive refusals */
     int64_t granted;           /* last granted TTL, 0 if none yet */
     bool dirty;                /* our record changed while a REGISTER was out: send again */
+    bool registered;           /* the last REGISTER here was granted */
 };
 
 struct rendezvous_advert {
@@ -108,7 +115,7 @@ struct rendezvous_advert {
     void *arg;
     bool stopped;              /* freed by the reaper once inflight == 0 */
     unsigned inflight;
-    struct advert_slot slots[]; /* one per point */
+    struct advert_slot slots[RENDEZVOUS_MAX_POINTS]; /* one per point slot (client->points) */
 };
 
 enum find_slot { FSLOT_SKIP, FSLOT_WAIT, FSLOT_INFLIGHT, FSLOT_OK, FSLOT_REFUSED, FSLOT_FAILED };
@@ -118,6 +125,10 @@ struct rendezvous_find {
     struct rendezvous_find *next;
     char *ns;
     int64_t limit;
+    const struct rdv_dialect *dialect; /* what this find speaks */
+    size_t replies;            /* answer once this many points replied (0: all asked) */
+    bool timed_out;            /* the deadline came first */
+    ev_timer deadline;
     rendezvous_find_cb cb;
     void *arg;
     bool from_cache;           /* answered without asking */
@@ -157,8 +168,8 @@ struct rendezvous_client {
     uint64_t last_seq;
     struct rendezvous_advert *adverts;
     struct rendezvous_find *finds;
-    struct rdv_cache cache;
-    double request_timeout, keepalive, backoff_min, backoff_max;
+    struct rdv_cache caches[RDV_DIALECT_COUNT]; /* per dialect: record kinds never mix */
+    double request_timeout, keepalive, backoff_min, backoff_max, find_deadline;
     ev_prepare reaper;
     ev_timer free_timer;           /* a free asked for from inside a callback */
     unsigned depth;                /* > 0 while an application callback runs */
@@ -199,6 +210,19 @@ void rdv_find_point_down(struct point *pt);
 void rdv_find_free(struct rendezvous_find *f);
 struct rendezvous_peer_list *rdv_find_list_copy(const struct rendezvous_peer *peers, size_t n);
 void rdv_find_cookies_free(struct point *pt);
+
+/* The cache of dialect d. */
+static inline struct rdv_cache *rdv_client_cache(struct rendezvous_client *c, const struct rdv_dialect *d)
+{
+    return &c->caches[d->id];
+}
+/* Stops whatever every find and advert does with pt (the point is being removed). */
+void rdv_find_point_removed(struct point *pt);
+void rdv_advert_point_removed(struct point *pt);
+void rdv_advert_point_added(struct point *pt);
+/* The earliest timer of the finds and adverts, in seconds from now, if sooner than *next. */
+void rdv_find_next_timer(const struct rendezvous_client *c, double *next);
+void rdv_advert_next_timer(const struct rendezvous_client *c, double *next);
 
 /* client.c, for blocking.c: frees a client whose free was asked for during a blocking call. */
 void rdv_client_teardown(struct rendezvous_client *c);

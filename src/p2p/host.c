@@ -9,6 +9,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -448,4 +449,33 @@ int rdv_host_dial(struct rdv_host *h, const uint8_t *ma, size_t len, const struc
         return RDV_ERR_NOMEM;
     }
     return RDV_OK;
+}
+
+/* ---- polling from outside ------------------------------------------------------------------- */
+
+static void pollfd_put(struct pollfd *fds, size_t max, size_t i, int fd, short events)
+{
+    if (i < max)
+        fds[i] = (struct pollfd){.fd = fd, .events = events};
+}
+
+size_t rdv_host_pollfds(const struct rdv_host *h, struct pollfd *fds, size_t max, double *next)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->nlisteners; i++)
+        pollfd_put(fds, max, n++, h->listeners[i].fd, POLLIN);
+    for (struct rdv_list_node *it = rdv_list_first(&h->conns); it; it = rdv_list_next(&h->conns, it)) {
+        const struct rdv_conn *c = rdv_list_entry(it, struct rdv_conn, link);
+        if (c->fd < 0)
+            continue;
+        pollfd_put(fds, max, n++, c->fd, (short)(POLLIN | (ev_is_active(&c->wio) ? POLLOUT : 0)));
+        if (ev_is_active(&c->timer)) {
+            double left = ev_timer_remaining(h->loop, (ev_timer *)&c->timer);
+            if (left < *next)
+                *next = left;
+        }
+    }
+    if (!rdv_list_empty(&h->dead) || h->dead_streams)
+        *next = 0; /* the reaper has work for the next iteration */
+    return n;
 }

@@ -63,6 +63,14 @@ const struct rdv_log *rdv_host_log(const struct rdv_host *h);
 struct ev_loop *rdv_host_loop(const struct rdv_host *h);
 const struct rdv_host_stats *rdv_host_stats(const struct rdv_host *h);
 
+/* For an application that runs its own poll(2) loop around ours: up to max descriptors the host
+ * waits on (listeners and connections, with POLLIN, plus POLLOUT while output waits), and in
+ * *next the seconds until the earliest connection timer (handshake, idle) if that is sooner than
+ * *next on entry. Returns the number of descriptors the host has (may exceed max: then only max
+ * were written). */
+struct pollfd;
+size_t rdv_host_pollfds(const struct rdv_host *h, struct pollfd *fds, size_t max, double *next);
+
 /* Registers a protocol served on inbound streams. */
 int rdv_host_handle(struct rdv_host *h, const char *protocol, const struct rdv_stream_handler *handler, void *ctx);
 /* Number and ids of the registered protocols (for identify). */

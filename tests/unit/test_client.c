@@ -239,7 +239,12 @@ static void test_config_errors(void)
 
     rendezvous_config_init(&cfg);
     is_int(rendezvous_client_new(NULL, NULL, &c), RENDEZVOUS_ERR_INVALID, "no config");
-    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_INVALID, "no points");
+    cfg.size = 0;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_INVALID, "a config without its size");
+    rendezvous_config_init(&cfg);
+    cfg.npoints = 1;
+    is_int(rendezvous_client_new(NULL, &cfg, &c), RENDEZVOUS_ERR_INVALID, "npoints without points");
+    cfg.npoints = 0;
     const char *no_p2p[1] = {"/ip4/127.0.0.1/tcp/4040"};
     cfg.points = no_p2p;
     cfg.npoints = 1;
@@ -590,8 +595,8 @@ static void find_is(struct rendezvous_client *c, const char *ns, const char *con
 /* The client forgets every record it learnt (its cookies stay): its next answer is the point's. */
 static void forget(struct rendezvous_client *c)
 {
-    rdv_cache_free(&c->cache);
-    rdv_cache_init(&c->cache, 0);
+    rdv_cache_free(rdv_client_cache(c, c->dialect));
+    rdv_cache_init(rdv_client_cache(c, c->dialect), 0);
 }
 
 static struct rendezvous_advert *advertise_ok(struct rendezvous_client *c, const char *ns, int64_t want_ttl,
@@ -711,6 +716,190 @@ static void test_dialects(void)
     ev_loop_destroy(loop);
 }
 
+
+/* ---- deadlines: a point that accepts TCP and never speaks ----------------------------------------- */
+
+/* A loopback listener that never accepts nor speaks (the kernel completes the TCP handshake). */
+static int silent_listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16) ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl))
+        return -1;
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+struct timed_answer {
+    bool done;
+    int err;
+    size_t n;
+    double at;
+};
+
+static void timed_cb(void *arg, int err, const struct rendezvous_peer *peers, size_t n)
+{
+    (void)peers;
+    struct timed_answer *t = arg;
+    t->done = true;
+    t->err = err;
+    t->n = n;
+    t->at = ev_time();
+}
+
+/* One find with options o; returns the seconds it took (or -1 when no answer came in 15 s). */
+static double timed_find(struct ev_loop *loop, struct rendezvous_client *c, const char *ns,
+                         const struct rendezvous_find_options *o, struct timed_answer *t)
+{
+    memset(t, 0, sizeof(*t));
+    double t0 = ev_time();
+    if (rendezvous_find_peers_with(c, ns, o, timed_cb, t, NULL) != RENDEZVOUS_OK)
+        return -1;
+    return run_until(loop, &t->done, 15) ? t->at - t0 : -1;
+}
+
+static void test_silent_point(void)
+{
+    struct ev_loop *loop = ev_loop_new(0);
+    struct point_srv p;
+    int port = 0, silent = silent_listener(&port);
+    if (!ok(silent >= 0 && point_start(loop, &p, PING_STREAM) == RDV_OK, "a live point and a silent listener")) {
+        ev_loop_destroy(loop);
+        return;
+    }
+    char id[RDV_PEERID_TEXT_MAX], mute[300];
+    some_peer_id(id, sizeof(id));
+    snprintf(mute, sizeof(mute), "/ip4/127.0.0.1/tcp/%d/p2p/%s", port, id);
+    struct rendezvous_client *a = client_of(loop, p.addr, "/ip4/10.0.0.1/tcp/1", 0);
+    struct rendezvous_advert *ad = advertise_ok(a, "quiet", RDV_DEFAULT_TTL_S, "a advertises at the live point");
+    const char *points[2] = {mute, p.addr};
+    struct rendezvous_config cfg;
+    rendezvous_config_init(&cfg);
+    cfg.points = points;
+    cfg.npoints = 2;
+    struct rendezvous_client *b = NULL;
+    is_int(rendezvous_client_new(loop, &cfg, &b), RENDEZVOUS_OK, "b asks the silent point and the live one");
+    struct timed_answer t;
+    double dt = timed_find(loop, b, "quiet", NULL, &t);
+    diag("find with a silent point (default deadline %.1f s): answered in %.3f s, %zu peers", RDV_CLIENT_DEFAULT_DEADLINE,
+         dt, t.n);
+    ok(dt >= 0 && dt < 6.0, "the find answers within the deadline, not the 10 s handshake (%.3f s)", dt);
+    ok(t.err == RENDEZVOUS_OK && t.n == 1, "with the live point's answer (err %d, %zu peers)", t.err, t.n);
+    struct rendezvous_find_options o;
+    rendezvous_find_options_init(&o);
+    o.replies = 1;
+    forget(b);
+    dt = timed_find(loop, b, "quiet", &o, &t);
+    diag("find with replies = 1: answered in %.3f s", dt);
+    ok(dt >= 0 && dt < 6.0 && t.err == RENDEZVOUS_OK && t.n == 1, "replies = 1: the first answer is enough (%.3f s)", dt);
+    rendezvous_find_options_init(&o);
+    o.deadline = 0.3;
+    const char *only_mute[1] = {mute};
+    cfg.points = only_mute;
+    cfg.npoints = 1;
+    struct rendezvous_client *m = NULL;
+    rendezvous_client_new(loop, &cfg, &m);
+    dt = timed_find(loop, m, "quiet", &o, &t);
+    diag("find at the silent point alone, deadline 0.3 s: answered in %.3f s", dt);
+    ok(dt >= 0 && dt < 5.0 && t.err == RENDEZVOUS_ERR_TIMEOUT, "alone it times out at its deadline (err %d)", t.err);
+    o.deadline = -1;
+    is_int(rendezvous_find_peers_with(b, "quiet", &o, timed_cb, &t, NULL), RENDEZVOUS_ERR_INVALID, "a negative deadline");
+    rendezvous_find_options_init(&o);
+    o.protocol = "nope";
+    is_int(rendezvous_find_peers_with(b, "quiet", &o, timed_cb, &t, NULL), RENDEZVOUS_ERR_UNSUPPORTED,
+           "an unknown per-call protocol");
+    o.protocol = "std";
+    dt = timed_find(loop, b, "quiet", &o, &t);
+    ok(t.err == RENDEZVOUS_OK && t.n == 1, "a std find from a waku0 client sees the same registration (%zu)", t.n);
+    rendezvous_advert_stop(ad);
+    rendezvous_client_free(m);
+    rendezvous_client_free(b);
+    rendezvous_client_free(a);
+    close(silent);
+    run_until(loop, NULL, 0.1);
+    point_stop(&p);
+    ev_loop_destroy(loop);
+}
+
+/* ---- points added and removed while advertising ------------------------------------------------- */
+
+struct advert_log {
+    unsigned registered;
+};
+
+static void log_event(void *arg, const struct rendezvous_advert_event *ev)
+{
+    ((struct advert_log *)arg)->registered += ev->err == 0;
+}
+
+static bool registered_at_least(struct ev_loop *loop, const struct advert_log *l, unsigned n)
+{
+    for (int i = 0; i < 100 && l->registered < n; i++)
+        run_until(loop, NULL, 0.05);
+    return l->registered >= n;
+}
+
+static void test_points_at_run_time(void)
+{
+    struct ev_loop *loop = ev_loop_new(0);
+    struct point_srv p, q;
+    if (!ok(point_start(loop, &p, PING_STREAM) == RDV_OK && point_start(loop, &q, PING_STREAM) == RDV_OK,
+            "two points")) {
+        ev_loop_destroy(loop);
+        return;
+    }
+    const char *addrs[1] = {"/ip4/10.0.0.9/tcp/9"};
+    struct rendezvous_config cfg;
+    rendezvous_config_init(&cfg);
+    cfg.addrs = addrs;
+    cfg.naddrs = 1;
+    cfg.protocol = "std";
+    struct rendezvous_client *a = NULL;
+    is_int(rendezvous_client_new(loop, &cfg, &a), RENDEZVOUS_OK, "a client with no point yet");
+    char aid[RDV_PEERID_TEXT_MAX];
+    rendezvous_client_peer_id(a, aid, sizeof(aid));
+    const char *want[1] = {aid};
+    struct advert_log log = {0};
+    struct rendezvous_advert *ad;
+    is_int(rendezvous_advertise(a, "rt", 0, log_event, &log, &ad), RENDEZVOUS_OK, "advertising with no point");
+    is_int(rendezvous_client_add_point(a, p.addr), RENDEZVOUS_OK, "point p added");
+    is_int(rendezvous_client_add_point(a, p.addr), RENDEZVOUS_ERR_INVALID, "p again: refused");
+    is_int(rendezvous_client_add_point(a, "junk"), RENDEZVOUS_ERR_INVALID, "junk: refused");
+    ok(registered_at_least(loop, &log, 1), "the running advert registered at p");
+    struct rendezvous_client *bp = client_in(loop, p.addr, NULL, "std", NULL);
+    struct rendezvous_client *bq = client_in(loop, q.addr, NULL, "std", NULL);
+    find_is(bp, "rt", want, 1, "p knows a");
+    is_int(rendezvous_client_add_point(a, q.addr), RENDEZVOUS_OK, "point q added");
+    ok(registered_at_least(loop, &log, 2), "the advert registered at q too");
+    find_is(bq, "rt", want, 1, "q knows a");
+    is_int((int)rendezvous_client_npoints(a), 2, "two points");
+    is_int(rendezvous_client_remove_point(a, p.addr), RENDEZVOUS_OK, "p removed while advertising");
+    is_int(rendezvous_client_remove_point(a, p.addr), RENDEZVOUS_ERR_NOT_FOUND, "p again: not found");
+    run_until(loop, NULL, 0.3);
+    forget(bp);
+    find_is(bp, "rt", NULL, 0, "p no longer holds a (UNREGISTER on removal)");
+    is_int((int)rendezvous_client_npoints(a), 1, "one point");
+    find_is(bq, "rt", want, 1, "q still knows a");
+    is_int(rendezvous_client_add_point(a, p.addr), RENDEZVOUS_OK, "p added back");
+    ok(registered_at_least(loop, &log, 3), "the advert registered at p again");
+    forget(bp);
+    find_is(bp, "rt", want, 1, "p knows a again");
+    struct timed_answer t;
+    double dt = timed_find(loop, a, "rt", NULL, &t);
+    ok(dt >= 0 && t.err == RENDEZVOUS_OK, "a's own find asks both points (err %d)", t.err);
+    rendezvous_advert_stop(ad);
+    rendezvous_client_flush(a, 2);
+    rendezvous_client_free(a);
+    rendezvous_client_free(bp);
+    rendezvous_client_free(bq);
+    run_until(loop, NULL, 0.1);
+    point_stop(&p);
+    point_stop(&q);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -720,5 +909,7 @@ int main(void)
     test_point();
     test_ping_variants();
     test_dialects();
+    test_silent_point();
+    test_points_at_run_time();
     return tap_done();
 }
