@@ -57,7 +57,7 @@ static size_t key_make(uint8_t *key, uint8_t kind, const void *ns, size_t ns_len
 
 static size_t key_of(uint8_t *key, const struct rdv_index_rec *r)
 {
-    return key_make(key, r->ns->kind, r->ns->name, r->ns->len, &r->peer);
+    return key_make(key, r->ns->kind, r->ns->name, r->ns->len, &r->peer->id);
 }
 
 static uint8_t *value_make(const struct rdv_index_meta *m, const uint8_t *env, size_t env_len, size_t *len)
@@ -122,7 +122,7 @@ static struct rdv_store_record kv_record(const struct rdv_index_rec *r, int64_t 
 {
     return (struct rdv_store_record){
         .ns = (const char *)r->ns->name, .ns_len = r->ns->len, .kind = r->ns->kind, .dialect = r->dialect,
-        .counter = r->counter, .peer = r->peer, .seq = r->seq, .envelope = r->data, .envelope_len = r->data_len,
+        .counter = r->counter, .peer = r->peer->id, .seq = r->seq, .envelope = r->data, .envelope_len = r->data_len,
         .ttl_left_ms = r->expires_ms - now, .registered_at_ms = r->registered_ms,
     };
 }
@@ -282,6 +282,32 @@ static void kv_list_registrations(struct rdv_store *base, uint8_t kind, const ch
     free(out);
 }
 
+/* The search by peer id: the index keeps a list per peer. */
+static void kv_list_peer(struct rdv_store *base, const struct rdv_peerid *peer, uint32_t limit, rdv_store_reg_list_cb cb,
+                         void *arg)
+{
+    struct kv_store *s = (struct kv_store *)base;
+    int64_t now = kv_begin(s);
+    struct rdv_index_rec **recs;
+    size_t n;
+    int more;
+    if (!peer || rdv_index_list_peer(s->ix, peer, limit, &recs, &n, &more)) {
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+        return;
+    }
+    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
+    if (n && !out) {
+        free(recs);
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = kv_record(recs[i], now);
+    free(recs);
+    cb(arg, RDV_STORE_OK, out, n, more);
+    free(out);
+}
+
 /* ---- expire, stats, health, secret, close ---------------------------------------------------- */
 
 static void kv_expire(struct rdv_store *base, rdv_store_count_cb cb, void *arg)
@@ -328,6 +354,7 @@ static const struct rdv_store_ops kv_ops = {
     .stats = kv_stats,
     .list_namespaces = kv_list_namespaces,
     .list_registrations = kv_list_registrations,
+    .list_peer = kv_list_peer,
     .health = kv_health,
     .secret = kv_secret,
     .close = kv_close,
