@@ -811,3 +811,49 @@ int rdv_index_list_peer(struct rdv_index *ix, const struct rdv_peerid *peer, uin
     }
     return RDV_OK;
 }
+
+/* ---- answers of the stores that keep each envelope as its record's data (memory, kv) ---- */
+
+struct rdv_store_record rdv_index_record(const rec_t *r, int64_t now)
+{
+    return (struct rdv_store_record){
+        .ns = (const char *)r->ns->name, .ns_len = r->ns->len, .kind = r->ns->kind, .dialect = r->dialect,
+        .counter = r->counter, .peer = r->peer->id, .seq = r->seq, .envelope = r->data, .envelope_len = r->data_len,
+        .ttl_left_ms = r->expires_ms - now, .registered_at_ms = r->registered_ms,
+    };
+}
+
+/* recs[0..n) as store records (malloc'd; NULL when n is 0 or out of memory: *ok says which). */
+static struct rdv_store_record *records_of(rec_t *const *recs, size_t n, int64_t now, bool *ok)
+{
+    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
+    *ok = !n || out;
+    for (size_t i = 0; out && i < n; i++)
+        out[i] = rdv_index_record(recs[i], now);
+    return out;
+}
+
+void rdv_index_answer_discover(int rc, rec_t **recs, size_t n, int64_t now, rdv_store_discover_cb cb, void *arg)
+{
+    bool ok = false;
+    struct rdv_store_record *out = rc ? NULL : records_of(recs, n, now, &ok);
+    free(recs);
+    if (rc || !ok)
+        cb(arg, RDV_STORE_ERROR, NULL, 0);
+    else
+        cb(arg, RDV_STORE_OK, out, n);
+    free(out);
+}
+
+void rdv_index_answer_list(int rc, rec_t **recs, size_t n, int more, int64_t now, rdv_store_reg_list_cb cb,
+                           void *arg)
+{
+    bool ok = false;
+    struct rdv_store_record *out = rc ? NULL : records_of(recs, n, now, &ok);
+    free(recs);
+    if (rc || !ok)
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+    else
+        cb(arg, RDV_STORE_OK, out, n, more);
+    free(out);
+}

@@ -158,6 +158,15 @@ int rdv_index_list_registrations(struct rdv_index *ix, uint8_t kind, const void 
 int rdv_index_list_peer(struct rdv_index *ix, const struct rdv_peerid *peer, uint32_t limit,
                         struct rdv_index_rec ***recs, size_t *n, int *more);
 
+/* For the stores that keep each envelope as its record's data (memory, kv): the store record of r
+ * at now, and the answers of a discover or a list call from the index's result (rc, recs, n, more
+ * as the index functions return them; recs is freed). The callback is called before they return. */
+struct rdv_store_record rdv_index_record(const struct rdv_index_rec *r, int64_t now);
+void rdv_index_answer_discover(int rc, struct rdv_index_rec **recs, size_t n, int64_t now, rdv_store_discover_cb cb,
+                               void *arg);
+void rdv_index_answer_list(int rc, struct rdv_index_rec **recs, size_t n, int more, int64_t now,
+                           rdv_store_reg_list_cb cb, void *arg);
+
 /* Byte order of store.h: memcmp over the common length, then the shorter first. */
 int rdv_index_bytes_cmp(const void *a, size_t an, const void *b, size_t bn);
 

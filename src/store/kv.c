@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/index.h"
+#include "util/be64.h"
 #include "util/err.h"
 
 #define KV_TAG 0x02
@@ -30,20 +31,6 @@ struct kv_store {
 };
 
 /* ---- encoding -------------------------------------------------------------------------------- */
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 static size_t key_make(uint8_t *key, uint8_t kind, const void *ns, size_t ns_len, const struct rdv_peerid *peer)
 {
@@ -66,10 +53,10 @@ static uint8_t *value_make(const struct rdv_index_meta *m, const uint8_t *env, s
     if (!v)
         return NULL;
     v[0] = KV_VERSION;
-    put_be64(v + 1, (uint64_t)m->expires_ms);
-    put_be64(v + 9, (uint64_t)m->registered_ms);
-    put_be64(v + 17, m->seq);
-    put_be64(v + 25, m->counter);
+    rdv_put_be64(v + 1, (uint64_t)m->expires_ms);
+    rdv_put_be64(v + 9, (uint64_t)m->registered_ms);
+    rdv_put_be64(v + 17, m->seq);
+    rdv_put_be64(v + 25, m->counter);
     v[33] = m->dialect;
     memcpy(v + KV_HDR, env, env_len);
     *len = KV_HDR + env_len;
@@ -89,7 +76,7 @@ static bool kv_failed(const struct kv_store *s, int rc, const char *what)
 static int counter_mark(struct kv_store *s)
 {
     uint8_t v[8];
-    put_be64(v, rdv_index_counter(s->ix));
+    rdv_put_be64(v, rdv_index_counter(s->ix));
     return s->kv.put(s->kv.ctx, KV_COUNTER, sizeof(KV_COUNTER) - 1, v, sizeof(v));
 }
 
@@ -116,29 +103,6 @@ static int64_t kv_begin(struct kv_store *s)
     int64_t now = kv_now(s);
     kv_purge(s, now);
     return now;
-}
-
-static struct rdv_store_record kv_record(const struct rdv_index_rec *r, int64_t now)
-{
-    return (struct rdv_store_record){
-        .ns = (const char *)r->ns->name, .ns_len = r->ns->len, .kind = r->ns->kind, .dialect = r->dialect,
-        .counter = r->counter, .peer = r->peer->id, .seq = r->seq, .envelope = r->data, .envelope_len = r->data_len,
-        .ttl_left_ms = r->expires_ms - now, .registered_at_ms = r->registered_ms,
-    };
-}
-
-static void answer_records(struct rdv_index_rec *const *recs, size_t n, int64_t now, rdv_store_discover_cb cb,
-                           void *arg)
-{
-    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
-    if (n && !out) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[i] = kv_record(recs[i], now);
-    cb(arg, RDV_STORE_OK, out, n);
-    free(out);
 }
 
 /* ---- put ------------------------------------------------------------------------------------- */
@@ -227,25 +191,10 @@ static void kv_discover(struct rdv_store *base, const struct rdv_store_query *q,
 {
     struct kv_store *s = (struct kv_store *)base;
     int64_t now = kv_begin(s);
-    if (!rdv_store_query_valid(q)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0);
-        return;
-    }
-    if (!q->ordered) {
-        struct rdv_index_rec *const *recs;
-        size_t k;
-        rdv_index_sample(s->ix, q->kind, q->ns, q->ns_len, q->limit, &recs, &k);
-        answer_records(recs, k, now, cb, arg);
-        return;
-    }
-    struct rdv_index_rec **page;
+    struct rdv_index_rec **recs;
     size_t n;
-    if (rdv_index_page(s->ix, q, &page, &n)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0);
-        return;
-    }
-    answer_records(page, n, now, cb, arg);
-    free(page);
+    int rc = rdv_index_query(s->ix, q, &recs, &n);
+    rdv_index_answer_discover(rc, recs, n, now, cb, arg);
 }
 
 static void kv_list_namespaces(struct rdv_store *base, const char *prefix, size_t prefix_len, const char *cursor,
@@ -265,21 +214,8 @@ static void kv_list_registrations(struct rdv_store *base, uint8_t kind, const ch
     struct rdv_index_rec **recs;
     size_t n;
     int more;
-    if (rdv_index_list_registrations(s->ix, kind, name, len, cursor, limit, &recs, &n, &more)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
-        return;
-    }
-    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
-    if (n && !out) {
-        free(recs);
-        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[i] = kv_record(recs[i], now);
-    free(recs);
-    cb(arg, RDV_STORE_OK, out, n, more);
-    free(out);
+    int rc = rdv_index_list_registrations(s->ix, kind, name, len, cursor, limit, &recs, &n, &more);
+    rdv_index_answer_list(rc, recs, n, more, now, cb, arg);
 }
 
 /* The search by peer id: the index keeps a list per peer. */
@@ -288,24 +224,11 @@ static void kv_list_peer(struct rdv_store *base, const struct rdv_peerid *peer, 
 {
     struct kv_store *s = (struct kv_store *)base;
     int64_t now = kv_begin(s);
-    struct rdv_index_rec **recs;
-    size_t n;
-    int more;
-    if (!peer || rdv_index_list_peer(s->ix, peer, limit, &recs, &n, &more)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
-        return;
-    }
-    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
-    if (n && !out) {
-        free(recs);
-        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[i] = kv_record(recs[i], now);
-    free(recs);
-    cb(arg, RDV_STORE_OK, out, n, more);
-    free(out);
+    struct rdv_index_rec **recs = NULL;
+    size_t n = 0;
+    int more = 0;
+    int rc = peer ? rdv_index_list_peer(s->ix, peer, limit, &recs, &n, &more) : RDV_ERR_INVALID;
+    rdv_index_answer_list(rc, recs, n, more, now, cb, arg);
 }
 
 /* ---- expire, stats, health, secret, close ---------------------------------------------------- */
@@ -403,8 +326,8 @@ static bool parse_value(const uint8_t *v, size_t n, struct load_rec *r)
 {
     if (n <= KV_HDR || v[0] != KV_VERSION || n - KV_HDR > RDV_STORE_ENVELOPE_MAX || v[33] >= RDV_STORE_DIALECTS)
         return false;
-    r->m = (struct rdv_index_meta){.expires_ms = (int64_t)get_be64(v + 1), .registered_ms = (int64_t)get_be64(v + 9),
-                                   .seq = get_be64(v + 17), .counter = get_be64(v + 25), .dialect = v[33]};
+    r->m = (struct rdv_index_meta){.expires_ms = (int64_t)rdv_get_be64(v + 1), .registered_ms = (int64_t)rdv_get_be64(v + 9),
+                                   .seq = rdv_get_be64(v + 17), .counter = rdv_get_be64(v + 25), .dialect = v[33]};
     r->env_len = n - KV_HDR;
     return r->m.counter > 0;
 }
@@ -459,7 +382,7 @@ static int visit_meta(void *arg, const void *key, size_t kl, const void *val, si
         memcpy(l->s->secret, val, vl);
         l->have_secret = true;
     } else if (kl == sizeof(KV_COUNTER) - 1 && memcmp(key, KV_COUNTER, kl) == 0 && vl == 8) {
-        uint64_t c = get_be64(val);
+        uint64_t c = rdv_get_be64(val);
         if (c > l->max_counter)
             l->max_counter = c;
     }

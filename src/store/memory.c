@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "store/index.h"
+#include "util/err.h"
 
 struct mem_store {
     struct rdv_store base; /* first: the vtable */
@@ -51,31 +52,6 @@ static int64_t mem_begin(struct mem_store *s)
     int64_t now = mem_now(s);
     mem_purge(s, now);
     return now;
-}
-
-static struct rdv_store_record mem_record(const struct rdv_index_rec *r, int64_t now)
-{
-    return (struct rdv_store_record){
-        .ns = (const char *)r->ns->name, .ns_len = r->ns->len, .kind = r->ns->kind, .dialect = r->dialect,
-        .counter = r->counter, .peer = r->peer->id, .seq = r->seq, .envelope = r->data, .envelope_len = r->data_len,
-        .ttl_left_ms = r->expires_ms - now, .registered_at_ms = r->registered_ms,
-    };
-}
-
-/* Hands recs[0..n) to cb as store records. */
-static void answer_records(struct mem_store *s, struct rdv_index_rec *const *recs, size_t n, int64_t now,
-                           rdv_store_discover_cb cb, void *arg)
-{
-    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
-    if (n && !out) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0);
-        return;
-    }
-    (void)s;
-    for (size_t i = 0; i < n; i++)
-        out[i] = mem_record(recs[i], now);
-    cb(arg, RDV_STORE_OK, out, n);
-    free(out);
 }
 
 /* ---- put ------------------------------------------------------------------------------- */
@@ -123,12 +99,8 @@ static void mem_discover(struct rdv_store *base, const struct rdv_store_query *q
     int64_t now = mem_begin(s);
     struct rdv_index_rec **recs;
     size_t n;
-    if (rdv_index_query(s->ix, q, &recs, &n)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0);
-        return;
-    }
-    answer_records(s, recs, n, now, cb, arg);
-    free(recs);
+    int rc = rdv_index_query(s->ix, q, &recs, &n);
+    rdv_index_answer_discover(rc, recs, n, now, cb, arg);
 }
 
 /* ---- unregister ------------------------------------------------------------------------ */
@@ -167,21 +139,8 @@ static void mem_list_registrations(struct rdv_store *base, uint8_t kind, const c
     struct rdv_index_rec **recs;
     size_t n;
     int more;
-    if (rdv_index_list_registrations(s->ix, kind, name, len, cursor, limit, &recs, &n, &more)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
-        return;
-    }
-    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
-    if (n && !out) {
-        free(recs);
-        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[i] = mem_record(recs[i], now);
-    free(recs);
-    cb(arg, RDV_STORE_OK, out, n, more);
-    free(out);
+    int rc = rdv_index_list_registrations(s->ix, kind, name, len, cursor, limit, &recs, &n, &more);
+    rdv_index_answer_list(rc, recs, n, more, now, cb, arg);
 }
 
 /* The search by peer id: the index keeps a list per peer. */
@@ -190,24 +149,11 @@ static void mem_list_peer(struct rdv_store *base, const struct rdv_peerid *peer,
 {
     struct mem_store *s = (struct mem_store *)base;
     int64_t now = mem_begin(s);
-    struct rdv_index_rec **recs;
-    size_t n;
-    int more;
-    if (!peer || rdv_index_list_peer(s->ix, peer, limit, &recs, &n, &more)) {
-        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
-        return;
-    }
-    struct rdv_store_record *out = n ? malloc(n * sizeof(*out)) : NULL;
-    if (n && !out) {
-        free(recs);
-        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        out[i] = mem_record(recs[i], now);
-    free(recs);
-    cb(arg, RDV_STORE_OK, out, n, more);
-    free(out);
+    struct rdv_index_rec **recs = NULL;
+    size_t n = 0;
+    int more = 0;
+    int rc = peer ? rdv_index_list_peer(s->ix, peer, limit, &recs, &n, &more) : RDV_ERR_INVALID;
+    rdv_index_answer_list(rc, recs, n, more, now, cb, arg);
 }
 
 /* ---- expire, stats, health, close ------------------------------------------------------ */
