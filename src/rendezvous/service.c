@@ -282,10 +282,10 @@ static struct verdict check_cookie(const struct rdv_service_config *cfg, const s
                                    uint64_t *after)
 {
     *after = 0;
+    if (!cfg->cookie_key) /* every answer carries a cookie, so none can be given without the secret */
+        return (struct verdict){ RDV_STATUS_E_UNAVAILABLE, "service unavailable", "store secret not known yet" };
     if (!w->cookie.p || w->cookie.len == 0)
         return V_OK; /* an empty cookie is what proto3 encoders write for none */
-    if (!cfg->cookie_key)
-        return (struct verdict){ RDV_STATUS_E_UNAVAILABLE, "service unavailable", "store secret not known yet" };
     uint8_t kind = (uint8_t)dialect_of(cfg)->record->id;
     const uint8_t *ns = w->ns.p ? w->ns.p : (const uint8_t *)"";
     if (rdv_cookie_parse(cfg->cookie_key, kind, ns, w->ns.len, w->cookie.p, w->cookie.len, after) != RDV_OK)
@@ -301,8 +301,6 @@ static int begin_discover(const struct rdv_service_config *cfg, const struct rdv
     struct verdict v = discover_ns(cfg, w->ns);
     if (v.status == RDV_STATUS_OK && d->cookies)
         v = check_cookie(cfg, w, &after);
-    if (v.status == RDV_STATUS_OK && d->cookies && !cfg->cookie_key)
-        v = (struct verdict){ RDV_STATUS_E_UNAVAILABLE, "service unavailable", "store secret not known yet" };
     if (v.status != RDV_STATUS_OK)
         return reject(r, v);
     if (copy_ns(r, w->ns))
