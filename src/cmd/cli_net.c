@@ -60,6 +60,9 @@ struct net_opts {
     enum net_cmd cmd;
 };
 
+#define CLI_LINGER_QUIET 0.1 /* seconds of silence before we close an answered connection */
+#define CLI_LINGER_MAX 1.0   /* and never longer than this after the answer */
+
 struct net_run {
     struct net_opts o;
     struct ev_loop *loop;
@@ -404,6 +407,21 @@ static void on_connected(void *arg, struct rdv_conn *c, int err)
     }
 }
 
+static void lingered(void *arg)
+{
+    struct net_run *r = arg;
+    ev_break(r->loop, EVBREAK_ALL);
+}
+
+/* Answered: the peer may still be identifying us over the same connection (js-libp2p does with
+ * every peer): serve it until the connection is quiet, then close politely, within a second. */
+static void linger(struct net_run *r)
+{
+    ev_timer_stop(r->loop, &r->deadline);
+    rdv_host_linger(r->host, CLI_LINGER_QUIET, CLI_LINGER_MAX, lingered, r);
+    ev_run(r->loop, 0);
+}
+
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -459,6 +477,7 @@ static int run_net(int argc, char **argv, enum net_cmd cmd)
         r.rc = 1;
         ev_run(r.loop, 0);
         rc = r.rc;
+        linger(&r);
     }
     rdv_host_free(r.host);
     rdv_privkey_clear(&r.key);

@@ -24,6 +24,7 @@
 #define RBUF_MAX (2 + RDV_NOISE_MSG_MAX + READ_CHUNK)
 #define PLAIN_IN_MAX (4 * RDV_NOISE_MSG_MAX)
 #define WBUF_SOFT (256 * 1024) /* stop pulling from yamux past this much unsent output */
+#define DRAIN_SECONDS 2.0      /* how long a half-closed connection waits for the peer's FIN */
 
 /* multistream keeps pointers to these: they must live as long as the program */
 static const char *const security_protocols[] = {NOISE_PROTOCOL};
@@ -151,6 +152,25 @@ static void conn_note_local_addr(struct rdv_conn *c)
         rdv_sockaddr_text(&ss, c->local_text, sizeof(c->local_text));
 }
 
+/* The last step of a polite close: everything we had to say is in the kernel; half-close, so the
+ * peer reads it to the end, and wait (briefly, whatever the peer sends) for its FIN. Closing at
+ * once would be worse: close(2) with the peer's input still unread sends a RST straight away and
+ * drops what our send queue still holds — the last answer, or the GoAway that says why. */
+static void conn_drain(struct rdv_conn *c, double within)
+{
+    struct ev_loop *loop = c->host->loop;
+    c->state = CONN_DRAINING;
+    ev_io_stop(loop, &c->wio);
+    if (shutdown(c->fd, SHUT_WR) < 0) {
+        rdv_conn_fail(c, RDV_ERR_CLOSED, "shut down");
+        return;
+    }
+    ev_timer_stop(loop, &c->timer);
+    ev_timer_set(&c->timer, within, 0);
+    ev_timer_start(loop, &c->timer);
+    ev_io_start(loop, &c->rio);
+}
+
 /* Writes what the socket takes; arms the write watcher for the rest. */
 static void conn_write_socket(struct rdv_conn *c)
 {
@@ -171,7 +191,7 @@ static void conn_write_socket(struct rdv_conn *c)
     }
     ev_io_stop(c->host->loop, &c->wio);
     if (c->state == CONN_CLOSING && (!c->mux || rdv_yamux_stream_count(c->mux) == 0))
-        rdv_conn_fail(c, RDV_ERR_CLOSED, "shut down");
+        conn_drain(c, DRAIN_SECONDS);
 }
 
 /* Encrypts plaintext for the secure channel. */
@@ -205,7 +225,7 @@ static int conn_pull_mux(struct rdv_conn *c)
 /* Pulls from yamux and writes to the socket until the socket is full or nothing is left. */
 void rdv_conn_flush(struct rdv_conn *c)
 {
-    while (c->state != CONN_DEAD) {
+    while (c->state != CONN_DEAD && c->state != CONN_DRAINING) {
         int err = conn_pull_mux(c);
         if (err) {
             rdv_conn_fail(c, err, "output");
@@ -353,6 +373,39 @@ static int conn_step(struct rdv_conn *c, bool *progress)
     return err;
 }
 
+/* Sends what is queued if the socket takes all of it now; no waiting on a peer that broke the rules. */
+static bool conn_send_now(struct rdv_conn *c)
+{
+    while (c->wbuf.len > 0) {
+        ssize_t n = send(c->fd, rdv_buf_head(&c->wbuf), c->wbuf.len, MSG_NOSIGNAL);
+        if (n > 0)
+            rdv_buf_consume(&c->wbuf, (size_t)n);
+        else if (!(n < 0 && errno == EINTR))
+            return false;
+    }
+    return true;
+}
+
+/* A protocol error ends the connection. Past the upgrade, yamux has queued a GoAway that says so:
+ * it goes out (with whatever else was queued) if the socket takes it at once, then the half-close,
+ * so the peer learns why rather than seeing a reset. */
+static void conn_fail_telling(struct rdv_conn *c, int err)
+{
+    if (c->state != CONN_OPEN && c->state != CONN_CLOSING) {
+        rdv_conn_fail(c, err, "protocol error");
+        return;
+    }
+    struct rdv_buf *out = rdv_yamux_output(c->mux);
+    if (conn_send_plain(c, rdv_buf_head(out), out->len) != RDV_OK || !conn_send_now(c)) {
+        rdv_conn_fail(c, err, "protocol error");
+        return;
+    }
+    rdv_buf_consume(out, out->len);
+    rdv_debug(c->host->log, "conn %s: protocol error (%s): GoAway sent, closing", c->addr_text, rdv_strerror(err));
+    c->host->stats.protocol_errors++;
+    conn_drain(c, DRAIN_SECONDS);
+}
+
 static void conn_process(struct rdv_conn *c)
 {
     c->in_process = true;
@@ -364,14 +417,30 @@ static void conn_process(struct rdv_conn *c)
     if (c->state == CONN_DEAD)
         return;
     if (err) {
-        rdv_conn_fail(c, err, "protocol error");
+        conn_fail_telling(c, err);
         return;
     }
     rdv_conn_flush(c);
 }
 
+/* Half-closed, we only wait for the peer's FIN: what it still sends is read and dropped, so the
+ * final close finds nothing unread (no RST). */
+static void conn_read_draining(struct rdv_conn *c)
+{
+    uint8_t sink[4096];
+    ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
+    if (n == 0)
+        rdv_conn_fail(c, RDV_ERR_CLOSED, "closed");
+    else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        rdv_conn_fail(c, RDV_ERR_CLOSED, strerror(errno));
+}
+
 static void conn_read(struct rdv_conn *c)
 {
+    if (c->state == CONN_DRAINING) {
+        conn_read_draining(c);
+        return;
+    }
     int err = rdv_buf_reserve(&c->rbuf, READ_CHUNK);
     if (err) {
         rdv_conn_fail(c, err, "input over its cap");
@@ -425,6 +494,33 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
         rdv_conn_flush(c);
 }
 
+/* Lingering: the peer may still be asking us something (js-libp2p identifies every peer that
+ * connects, often after our request is answered). Say goodbye only when it has no stream open
+ * and has been quiet for linger_quiet seconds; the host's grace timer bounds the wait. */
+static void conn_linger_check(struct rdv_conn *c, ev_tstamp idle_for)
+{
+    struct ev_loop *loop = c->host->loop;
+    bool quiet = idle_for >= c->linger_quiet && rdv_yamux_stream_count(c->mux) == 0 && c->wbuf.len == 0;
+    if (quiet) {
+        rdv_yamux_goaway(c->mux, RDV_YAMUX_GOAWAY_NORMAL);
+        c->state = CONN_CLOSING;
+        rdv_conn_flush(c); /* ends in conn_drain once the GoAway is out */
+        return;
+    }
+    double wait = idle_for >= c->linger_quiet ? c->linger_quiet : c->linger_quiet - idle_for;
+    ev_timer_set(&c->timer, wait, 0);
+    ev_timer_start(loop, &c->timer);
+}
+
+void rdv_conn_linger(struct rdv_conn *c, double quiet)
+{
+    struct ev_loop *loop = c->host->loop;
+    c->linger_quiet = quiet;
+    ev_timer_stop(loop, &c->timer);
+    ev_timer_set(&c->timer, 0, 0);
+    ev_timer_start(loop, &c->timer);
+}
+
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
@@ -433,7 +529,15 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         rdv_conn_fail(c, RDV_ERR_TIMEOUT, "handshake timeout");
         return;
     }
+    if (c->state == CONN_DRAINING) {
+        rdv_conn_fail(c, RDV_ERR_CLOSED, "peer did not close after ours");
+        return;
+    }
     ev_tstamp idle_for = ev_now(loop) - c->last_activity;
+    if (c->linger_quiet > 0 && c->state == CONN_OPEN) {
+        conn_linger_check(c, idle_for);
+        return;
+    }
     double limit = c->host->limits.idle_timeout;
     if (idle_for >= limit && rdv_yamux_stream_count(c->mux) == 0) {
         rdv_conn_fail(c, RDV_ERR_TIMEOUT, "idle");

@@ -180,12 +180,32 @@ static void shutdown_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     fail_all(h);
 }
 
-void rdv_host_shutdown(struct rdv_host *h, double grace, void (*done)(void *arg), void *arg)
+static void begin_shutdown(struct rdv_host *h, double grace, void (*done)(void *arg), void *arg)
 {
     h->shutting_down = true;
     h->shutdown_done = done;
     h->shutdown_arg = arg;
     stop_listeners(h);
+    ev_timer_init(&h->shutdown_timer, shutdown_timeout, grace, 0);
+    h->shutdown_timer.data = h;
+    ev_timer_start(h->loop, &h->shutdown_timer);
+}
+
+void rdv_host_linger(struct rdv_host *h, double quiet, double grace, void (*done)(void *arg), void *arg)
+{
+    begin_shutdown(h, grace, done, arg);
+    struct rdv_conn *c;
+    rdv_list_foreach_safe(c, next, &h->conns, struct rdv_conn, link) {
+        if (c->state == CONN_OPEN)
+            rdv_conn_linger(c, quiet);
+        else if (c->state < CONN_OPEN)
+            rdv_conn_fail(c, RDV_ERR_CLOSED, NULL);
+    }
+}
+
+void rdv_host_shutdown(struct rdv_host *h, double grace, void (*done)(void *arg), void *arg)
+{
+    begin_shutdown(h, grace, done, arg);
     struct rdv_conn *c;
     rdv_list_foreach_safe(c, next, &h->conns, struct rdv_conn, link) {
         if (c->state == CONN_OPEN) {
@@ -196,9 +216,6 @@ void rdv_host_shutdown(struct rdv_host *h, double grace, void (*done)(void *arg)
             rdv_conn_fail(c, RDV_ERR_CLOSED, NULL);
         }
     }
-    ev_timer_init(&h->shutdown_timer, shutdown_timeout, grace, 0);
-    h->shutdown_timer.data = h;
-    ev_timer_start(h->loop, &h->shutdown_timer);
 }
 
 /* ---- accept / listen / dial ------------------------------------------------------------------- */

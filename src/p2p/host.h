@@ -51,6 +51,8 @@ struct rdv_host_stats {
     /* inbound connections closed at once, by reason; accept() failures other than "try again" */
     uint64_t rejected_max_connections, rejected_shutting_down, rejected_no_fds;
     uint64_t accept_errors;
+    uint64_t protocol_errors;    /* connections ended for a protocol violation, GoAway sent */
+    uint64_t goaways_received;   /* peers that told us they are closing */
 };
 #define RDV_HOST_LOG_EVERY 10.0 /* seconds between log lines about refused connections */
 
@@ -88,6 +90,10 @@ void rdv_host_signed_record(const struct rdv_host *h, const uint8_t **p, size_t 
 /* Stops accepting, sends GoAway on every connection and closes each once its output is flushed
  * (or after `grace` seconds). `done` is called when no connection is left. */
 void rdv_host_shutdown(struct rdv_host *h, double grace, void (*done)(void *arg), void *arg);
+/* The client's way out, once its requests are answered: stops accepting; each connection stays
+ * up while the peer has a stream open to us (its identify of us, say) and until it has been quiet
+ * for `quiet` seconds, then GoAway, half-close, close at the peer's FIN; all within `grace`. */
+void rdv_host_linger(struct rdv_host *h, double quiet, double grace, void (*done)(void *arg), void *arg);
 
 /* Dials a /ip4|ip6/.../tcp/PORT[/p2p/ID] multiaddr. expected (may be NULL; else taken from /p2p)
  * is the peer the remote must prove to be. cb gets the open connection, or NULL and an error. */

@@ -21,7 +21,8 @@ enum conn_state {
     CONN_NOISE,        /* Noise handshake */
     CONN_MSS_MUXER,    /* negotiating /yamux/1.0.0 inside Noise */
     CONN_OPEN,         /* yamux session up: streams flow */
-    CONN_CLOSING,      /* flushing output before close (shutdown) */
+    CONN_CLOSING,      /* GoAway sent: serving the streams left, flushing output */
+    CONN_DRAINING,     /* all sent, half-closed (SHUT_WR): waiting briefly for the peer's FIN */
     CONN_DEAD,         /* on the host's dead list, freed from the prepare watcher */
 };
 
@@ -76,6 +77,7 @@ struct rdv_conn {
     ev_io rio, wio;
     ev_timer timer;            /* handshake deadline, then idle checks */
     ev_tstamp last_activity;
+    double linger_quiet;       /* > 0: closing as a client that is done (rdv_conn_linger) */
     struct rdv_buf rbuf, wbuf, plain_in, plain_out;
     struct rdv_mss mss;
     struct rdv_noise_session *noise;
@@ -112,6 +114,9 @@ struct rdv_conn *rdv_conn_dialing(struct rdv_host *h, int fd, const struct socka
 void rdv_conn_fail(struct rdv_conn *c, int err, const char *why);
 /* Step two, from the reaper. */
 void rdv_conn_free(struct rdv_conn *c);
+/* Closes once the peer has left no stream open and sent nothing for `quiet` seconds: the
+ * polite end of a client connection (see rdv_host_linger). */
+void rdv_conn_linger(struct rdv_conn *c, double quiet);
 /* Pulls stream output from yamux through Noise to the socket while the socket keeps up. */
 void rdv_conn_flush(struct rdv_conn *c);
 void rdv_sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t cap);

@@ -132,6 +132,7 @@ static void mux_on_stream_closed(void *user, struct rdv_yamux_stream *ys)
 static void mux_on_goaway(void *user, uint32_t code)
 {
     struct rdv_conn *c = user;
+    c->host->stats.goaways_received++;
     rdv_debug(c->host->log, "conn %s: go away (%u)", c->addr_text, code);
 }
 

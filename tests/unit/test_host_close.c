@@ -1,0 +1,156 @@
+/* test_host_close: how src/p2p/conn.c ends a connection without losing its last words.
+ * 1. A client that is done lingers (rdv_host_linger): a stream the peer opens to it after its own
+ *    work is over (as js-libp2p's identify does) is still served; then GoAway, half-close, and the
+ *    connection ends at the peer's FIN, well before the grace period.
+ * 2. A protocol error: the GoAway (code 1) that says so reaches the peer before the connection
+ *    ends, instead of being lost in a close(2).
+ * Two hosts on one loop over loopback; the loop is turned until the counters move. */
+#include <ev.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2p/builtin.h"
+#include "p2p/host_internal.h"
+#include "p2p/multiaddr.h"
+#include "util/err.h"
+#include "tap.h"
+
+struct pair {
+    struct ev_loop *loop;
+    struct rdv_host *server, *client;
+    struct rdv_conn *dialed;
+    int dial_err, ping_err;
+    bool pinged, lingered;
+};
+
+static void turn_until(struct ev_loop *loop, const bool *flag)
+{
+    for (int i = 0; i < 5000 && !*flag; i++)
+        ev_run(loop, EVRUN_ONCE);
+}
+
+static void turn_while(struct ev_loop *loop, const uint64_t *counter, uint64_t value)
+{
+    for (int i = 0; i < 5000 && *counter == value; i++)
+        ev_run(loop, EVRUN_ONCE);
+}
+
+static void on_dial(void *arg, struct rdv_conn *c, int err)
+{
+    struct pair *p = arg;
+    p->dialed = c;
+    p->dial_err = err ? err : 0;
+}
+
+static void on_ping(void *arg, double rtt, int err)
+{
+    (void)rtt;
+    struct pair *p = arg;
+    p->ping_err = err;
+    p->pinged = true;
+}
+
+static void on_lingered(void *arg)
+{
+    struct pair *p = arg;
+    p->lingered = true;
+    ev_break(p->loop, EVBREAK_ONE); /* called from the host's prepare watcher: do not block after it */
+}
+
+static const struct rdv_log test_log = {.level = RDV_LOG_DEBUG};
+
+static struct rdv_host *make_host(struct ev_loop *loop, bool listen)
+{
+    struct rdv_privkey key;
+    struct rdv_host *h = NULL;
+    if (rdv_privkey_generate(RDV_KEY_ED25519, &key) != RDV_OK || rdv_host_new(loop, &key, NULL, getenv("TEST_DEBUG") ? &test_log : NULL, &h) != RDV_OK)
+        return NULL;
+    rdv_privkey_clear(&key);
+    struct rdv_buf ma;
+    rdv_buf_init(&ma, RDV_MA_MAX_BINARY);
+    int err = rdv_builtin_register(h);
+    if (!err && listen)
+        err = rdv_ma_from_text("/ip4/127.0.0.1/tcp/0", &ma) ?: rdv_host_listen(h, rdv_buf_head(&ma), ma.len);
+    rdv_buf_free(&ma);
+    if (err) {
+        rdv_host_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+static struct rdv_conn *server_side(struct rdv_host *h)
+{
+    struct rdv_list_node *n = rdv_list_first(&h->conns);
+    return n ? rdv_list_entry(n, struct rdv_conn, link) : NULL;
+}
+
+/* The client dials the server; both ends are open when this returns true. */
+static bool connect_pair(struct pair *p)
+{
+    p->dialed = NULL;
+    struct rdv_host *s = p->server;
+    int err = rdv_host_dial(p->client, s->listeners[0].ma, s->listeners[0].ma_len, &s->self, on_dial, p);
+    for (int i = 0; i < 5000 && !err && (!p->dialed || !server_side(s) || server_side(s)->state != CONN_OPEN); i++)
+        ev_run(p->loop, EVRUN_ONCE);
+    return !err && p->dialed && server_side(s) && server_side(s)->state == CONN_OPEN;
+}
+
+static void test_linger(struct pair *p)
+{
+    ok(connect_pair(p), "linger: connected");
+    struct rdv_conn *at_server = server_side(p->server);
+    ev_tstamp start = ev_time();
+    rdv_host_linger(p->client, 0.05, 20.0, on_lingered, p); /* the client's own work is done */
+    ok(rdv_ping_request(at_server, on_ping, p) == RDV_OK, "linger: the peer opens a stream to the client after that");
+    turn_until(p->loop, &p->pinged);
+    ok(p->pinged && p->ping_err == RDV_OK, "linger: the lingering client still answers it (ping err %d)", p->ping_err);
+    turn_until(p->loop, &p->lingered);
+    ok(p->lingered, "linger: then the client's connections are all closed");
+    double took = ev_time() - start;
+    ok(took < 10.0, "linger: at the peer's FIN, not at the end of the grace period (%.3f s)", took);
+    ok(p->server->stats.goaways_received == 1, "linger: the peer was told (GoAway) before the close");
+    turn_while(p->loop, &p->server->stats.connections, 1);
+    ok(p->server->stats.connections == 0, "linger: the server side is closed too");
+}
+
+static void test_protocol_error(struct pair *p)
+{
+    ok(connect_pair(p), "protocol error: connected");
+    uint64_t told = p->client->stats.goaways_received;
+    /* a yamux frame of version 7: a violation the server must answer with GoAway(1) */
+    static const uint8_t bad[12] = {7, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+    ok(rdv_buf_append(rdv_yamux_output(p->dialed->mux), bad, sizeof(bad)) == RDV_OK, "protocol error: a bad frame queued");
+    rdv_conn_flush(p->dialed);
+    turn_while(p->loop, &p->server->stats.protocol_errors, 0);
+    ok(p->server->stats.protocol_errors == 1, "protocol error: the server saw it");
+    turn_while(p->loop, &p->client->stats.goaways_received, told);
+    ok(p->client->stats.goaways_received == told + 1, "protocol error: its GoAway reached the peer before the close");
+    turn_while(p->loop, &p->server->stats.connections, 1);
+    turn_while(p->loop, &p->client->stats.connections, 1);
+    ok(p->server->stats.connections == 0 && p->client->stats.connections == 0, "protocol error: both ends closed");
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    struct pair p;
+    memset(&p, 0, sizeof(p));
+    p.loop = ev_loop_new(EVFLAG_AUTO);
+    p.server = make_host(p.loop, true);
+    struct rdv_host *plain_client = make_host(p.loop, false);
+    ok(p.server && plain_client, "hosts");
+    if (!p.server || !plain_client)
+        return tap_done();
+    p.client = plain_client;
+    test_protocol_error(&p);
+    rdv_host_free(plain_client);
+    p.client = make_host(p.loop, false);
+    test_linger(&p);
+    rdv_host_free(p.client);
+    rdv_host_free(p.server);
+    ev_loop_destroy(p.loop);
+    return tap_done();
+}
