@@ -32,7 +32,7 @@
 #include "server/config.h"
 #include "server/fdlimit.h"
 #include "server/sysd.h"
-#include "store/store.h"
+#include "store/open.h"
 #include "store/timed.h"
 #include "util/err.h"
 #include "util/log.h"

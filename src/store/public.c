@@ -11,6 +11,7 @@
 #include "server/embed.h"
 #include "store/kv.h"
 #include "store/memory.h"
+#include "store/open.h"
 #include "util/err.h"
 
 struct rendezvous_store {

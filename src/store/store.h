@@ -206,13 +206,6 @@ struct rdv_clock {
 /* The real clock (CLOCK_REALTIME). */
 extern const struct rdv_clock rdv_clock_system;
 
-/* Opens the backend named by url: "memory:" (or "memory"), later "postgres://..." and
- * "leveldb:/path". Returns RDV_OK, or an error with a message in err. */
-struct ev_loop;
-struct rdv_log;
-int rdv_store_open(const char *url, struct ev_loop *loop, const struct rdv_log *log, struct rdv_store **out,
-                   char *err, size_t errlen);
-
 /* Settings for backends that talk to a server; 0 takes the default. */
 struct rdv_store_options {
     uint32_t timeout_ms; /* postgres: an operation unanswered this long completes UNAVAILABLE (1000) */
@@ -222,15 +215,6 @@ struct rdv_store_options {
     int unprepared;           /* postgres: 1: no prepared statements (transaction pooler) */
     const char *app_name;     /* postgres: application_name (NULL: "rendezvousd") */
 };
-/* rdv_store_open with options (opt may be NULL). "postgres://...", "postgresql://..." URLs and
- * key=value connection strings ("host=... dbname=...") go to libpq as they are. */
-int rdv_store_open_with(const char *url, const struct rdv_store_options *opt, struct ev_loop *loop,
-                        const struct rdv_log *log, struct rdv_store **out, char *err, size_t errlen);
-/* Creates what the backend needs before first use (postgres: applies sql/schema.sql; idempotent).
- * Blocking: for `rendezvousd --init-db`. Backends without a schema: nothing to do, RDV_OK.
- * Returns RDV_OK, or an error with a message in err. */
-int rdv_store_init(const char *url, char *err, size_t errlen);
-
 /* The argument checks every backend applies, in one place: 1 when valid. A put needs a namespace of
  * 1..RDV_NS_MAX bytes, a peer id, an envelope of 1..RDV_STORE_ENVELOPE_MAX bytes, ttl_s > 0, kind and
  * dialect in range; a query a kind in range and a namespace of 0..RDV_NS_MAX bytes (0 only when

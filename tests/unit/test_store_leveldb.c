@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "store/leveldb.h"
+#include "store/open.h"
 #include "store_contract.h"
 #include "tap.h"
 #include "util/err.h"

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "store/pg_pool.h"
+#include "store/open.h"
 #include "store/postgres.h"
 #include "store_contract.h"
 #include "tap.h"
