@@ -115,13 +115,13 @@ static void on_registered(void *arg, const struct rdv_rpc_answer *a)
     s->dirty = false;
     rdv_client_stream_closed(pt);
     rdv_client_pump(pt);
-    /* without an answer the point goes down, and rdv_advert_point_down tells the slot */
+    /* without an answer the point goes down, and advert_point_down tells the slot */
     if (live && !err)
         notify(s, status != RDV_STATUS_OK ? RENDEZVOUS_ERR_REFUSED : RDV_OK, (int)status, text,
                status != RDV_STATUS_OK ? 0 : s->granted, next_in);
 }
 
-void rdv_advert_register(struct advert_slot *s)
+static void advert_register(struct advert_slot *s)
 {
     struct point *pt = s->pt;
     struct rendezvous_advert *ad = s->ad;
@@ -155,14 +155,14 @@ void rdv_advert_register(struct advert_slot *s)
     ad->inflight++;
 }
 
-void rdv_advert_point_down(struct point *pt, int err, double retry_in)
+static void advert_point_down(struct point *pt, int err, double retry_in)
 {
     for (struct rendezvous_advert *ad = pt->client->adverts; ad; ad = ad->next)
         if (!ad->stopped && ad->slots[pt->idx].state == SLOT_WAITING)
             notify(&ad->slots[pt->idx], err, 0, NULL, 0, retry_in);
 }
 
-void rdv_advert_point_lost(struct point *pt)
+static void advert_point_lost(struct point *pt)
 {
     struct rendezvous_client *c = pt->client;
     for (struct rendezvous_advert *ad = c->adverts; ad; ad = ad->next) {
@@ -174,7 +174,7 @@ void rdv_advert_point_lost(struct point *pt)
     }
 }
 
-void rdv_advert_point_removed(struct point *pt)
+static void advert_point_removed(struct point *pt)
 {
     struct rendezvous_client *c = pt->client;
     for (struct rendezvous_advert *ad = c->adverts; ad; ad = ad->next) {
@@ -191,7 +191,7 @@ void rdv_advert_point_removed(struct point *pt)
 }
 
 /* The slot of every advert for a point that was just added (or whose slot is reused). */
-void rdv_advert_point_added(struct point *pt)
+static void advert_point_added(struct point *pt)
 {
     for (struct rendezvous_advert *ad = pt->client->adverts; ad; ad = ad->next) {
         struct advert_slot *s = &ad->slots[pt->idx];
@@ -202,7 +202,7 @@ void rdv_advert_point_added(struct point *pt)
     }
 }
 
-void rdv_advert_next_timer(const struct rendezvous_client *c, double *next)
+static void advert_next_timer(const struct rendezvous_client *c, double *next)
 {
     for (const struct rendezvous_advert *ad = c->adverts; ad; ad = ad->next)
         for (size_t i = 0; i < c->npoints; i++)
@@ -212,6 +212,58 @@ void rdv_advert_next_timer(const struct rendezvous_client *c, double *next)
                     *next = left;
             }
 }
+
+static void advert_free(struct rendezvous_advert *ad);
+
+static void advert_on_point(struct point *pt, enum rdv_point_event ev)
+{
+    if (ev == RDV_POINT_ADDED)
+        advert_point_added(pt);
+    else if (ev == RDV_POINT_LOST)
+        advert_point_lost(pt);
+    else if (ev == RDV_POINT_REMOVED)
+        advert_point_removed(pt);
+}
+
+/* pt is open and healthy: REGISTER every advert that waits for it, while it takes more */
+static void advert_pump(struct point *pt)
+{
+    for (struct rendezvous_advert *ad = pt->client->adverts; ad && pt->healthy && pt->inflight < RDV_CLIENT_MAX_INFLIGHT;
+         ad = ad->next)
+        if (!ad->stopped && ad->slots[pt->idx].state == SLOT_WAITING)
+            advert_register(&ad->slots[pt->idx]);
+}
+
+static void advert_reap(struct rendezvous_client *c)
+{
+    for (struct rendezvous_advert **pp = &c->adverts; *pp;) {
+        struct rendezvous_advert *ad = *pp;
+        if (ad->stopped && ad->inflight == 0) {
+            *pp = ad->next;
+            advert_free(ad);
+        } else {
+            pp = &ad->next;
+        }
+    }
+}
+
+static void advert_free_all(struct rendezvous_client *c)
+{
+    while (c->adverts) {
+        struct rendezvous_advert *ad = c->adverts;
+        c->adverts = ad->next;
+        advert_free(ad);
+    }
+}
+
+static const struct rdv_client_part advert_part = {
+    .on_point = advert_on_point,
+    .point_down = advert_point_down,
+    .pump = advert_pump,
+    .reap = advert_reap,
+    .free_all = advert_free_all,
+    .next_timer = advert_next_timer,
+};
 
 int rendezvous_advertise(struct rendezvous_client *c, const char *ns, int64_t ttl, rendezvous_advert_cb cb, void *arg,
                          struct rendezvous_advert **out)
@@ -239,6 +291,7 @@ int rendezvous_advertise(struct rendezvous_client *c, const char *ns, int64_t tt
     }
     ad->next = c->adverts;
     c->adverts = ad;
+    rdv_client_attach(c, &advert_part);
     rdv_client_pump_all(c);
     *out = ad;
     return RDV_OK;
@@ -302,7 +355,7 @@ void rdv_advert_unregister(struct point *pt, const char *ns)
     pt->nstreams++;
 }
 
-void rdv_advert_free(struct rendezvous_advert *ad)
+static void advert_free(struct rendezvous_advert *ad)
 {
     for (size_t i = 0; i < RENDEZVOUS_MAX_POINTS; i++)
         ev_timer_stop(ad->client->loop, &ad->slots[i].timer);

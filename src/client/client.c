@@ -11,7 +11,6 @@
 
 #include <poll.h>
 #include <sodium.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +132,24 @@ static bool point_wanted(const struct point *pt)
     return false;
 }
 
+/* Each kind of work hears what happened to the point. */
+static void tell_parts(struct point *pt, enum rdv_point_event ev)
+{
+    struct rendezvous_client *c = pt->client;
+    for (size_t i = 0; i < c->nparts; i++)
+        if (c->parts[i]->on_point)
+            c->parts[i]->on_point(pt, ev);
+}
+
+void rdv_client_attach(struct rendezvous_client *c, const struct rdv_client_part *part)
+{
+    for (size_t i = 0; i < c->nparts; i++)
+        if (c->parts[i] == part)
+            return;
+    if (c->nparts < RDV_CLIENT_MAX_PARTS) /* the parts are this library's own: never more than there are */
+        c->parts[c->nparts++] = part;
+}
+
 static void point_backoff(struct point *pt, int err)
 {
     struct rendezvous_client *c = pt->client;
@@ -143,8 +160,9 @@ static void point_backoff(struct point *pt, int err)
     ev_timer_set(&pt->timer, delay, 0);
     ev_timer_start(c->loop, &pt->timer);
     rdv_warn(c->log, "rendezvous point %s: %s; retry in %.1f s", pt->text, rdv_strerror(err), delay);
-    rdv_advert_point_down(pt, err, delay);
-    rdv_find_point_down(pt);
+    for (size_t i = 0; i < c->nparts; i++)
+        if (c->parts[i]->point_down)
+            c->parts[i]->point_down(pt, err, delay);
 }
 
 static void ka_tick(struct ev_loop *loop, ev_timer *w, int revents)
@@ -340,7 +358,7 @@ void rdv_client_stream_closed(struct point *pt)
     bool lost = !pt->healthy || !pt->no_keepalive || !pt->answered;
     pt->state = POINT_IDLE;
     if (lost) {
-        rdv_advert_point_lost(pt);
+        tell_parts(pt, RDV_POINT_LOST);
         point_backoff(pt, RDV_ERR_CLOSED);
     } else {
         pt->failures = 0;
@@ -363,13 +381,9 @@ void rdv_client_pump(struct point *pt)
     if (pt->state != POINT_OPEN || !pt->healthy)
         return; /* a failing connection: the work waits for the next one */
     /* a send that fails marks the point unhealthy: the rest then waits for the next connection */
-    for (struct rendezvous_advert *ad = c->adverts; ad && pt->healthy && pt->inflight < RDV_CLIENT_MAX_INFLIGHT;
-         ad = ad->next)
-        if (!ad->stopped && ad->slots[pt->idx].state == SLOT_WAITING)
-            rdv_advert_register(&ad->slots[pt->idx]);
-    for (struct rendezvous_find *f = c->finds; f && pt->healthy && pt->inflight < RDV_CLIENT_MAX_INFLIGHT; f = f->next)
-        if (!f->done && !f->cancelled && f->slots[pt->idx] == FSLOT_WAIT)
-            rdv_find_send(f, pt);
+    for (size_t i = 0; i < c->nparts && pt->healthy && pt->inflight < RDV_CLIENT_MAX_INFLIGHT; i++)
+        if (c->parts[i]->pump)
+            c->parts[i]->pump(pt);
 }
 
 void rdv_client_pump_all(struct rendezvous_client *c)
@@ -606,24 +620,9 @@ static void reap(struct ev_loop *loop, ev_prepare *w, int revents)
     (void)loop;
     (void)revents;
     struct rendezvous_client *c = w->data;
-    for (struct rendezvous_advert **pp = &c->adverts; *pp;) {
-        struct rendezvous_advert *ad = *pp;
-        if (ad->stopped && ad->inflight == 0) {
-            *pp = ad->next;
-            rdv_advert_free(ad);
-        } else {
-            pp = &ad->next;
-        }
-    }
-    for (struct rendezvous_find **pp = &c->finds; *pp;) {
-        struct rendezvous_find *f = *pp;
-        if ((f->done || f->cancelled) && f->inflight == 0) {
-            *pp = f->next;
-            rdv_find_free(f);
-        } else {
-            pp = &f->next;
-        }
-    }
+    for (size_t i = 0; i < c->nparts; i++)
+        if (c->parts[i]->reap)
+            c->parts[i]->reap(c);
 }
 
 /* destroy_loop is false when we run inside our own loop's ev_run: it then leaks rather than
@@ -634,16 +633,9 @@ static void teardown(struct rendezvous_client *c, bool destroy_loop)
     /* fires every pending dial and stream callback now, with errors; they only count down */
     rdv_host_free(c->host);
     c->host = NULL;
-    while (c->adverts) {
-        struct rendezvous_advert *ad = c->adverts;
-        c->adverts = ad->next;
-        rdv_advert_free(ad);
-    }
-    while (c->finds) {
-        struct rendezvous_find *f = c->finds;
-        c->finds = f->next;
-        rdv_find_free(f);
-    }
+    for (size_t i = 0; i < c->nparts; i++)
+        if (c->parts[i]->free_all)
+            c->parts[i]->free_all(c);
     for (size_t i = 0; i < RENDEZVOUS_MAX_POINTS; i++) {
         struct point *pt = &c->points[i];
         if (pt->client) {
@@ -652,7 +644,8 @@ static void teardown(struct rendezvous_client *c, bool destroy_loop)
         }
         free(pt->text);
         free(pt->ma);
-        rdv_find_cookies_free(pt);
+        if (pt->client)
+            tell_parts(pt, RDV_POINT_RESET);
     }
     for (size_t i = 0; i < c->naddrs; i++)
         rdv_buf_free(&c->addrs[i]);
@@ -732,7 +725,8 @@ int rendezvous_client_add_point(struct rendezvous_client *c, const char *text)
     size_t idx = (size_t)(pt - c->points);
     free(pt->text);
     free(pt->ma);
-    rdv_find_cookies_free(pt);
+    if (pt->client)
+        tell_parts(pt, RDV_POINT_RESET);
     memset(pt, 0, sizeof(*pt));
     int err = parse_point(c, idx, text);
     if (err) {
@@ -743,7 +737,7 @@ int rendezvous_client_add_point(struct rendezvous_client *c, const char *text)
     }
     if (idx == c->npoints)
         c->npoints++;
-    rdv_advert_point_added(pt);
+    tell_parts(pt, RDV_POINT_ADDED);
     rdv_info(c->log, "rendezvous point %s: added", pt->text);
     rdv_client_pump(pt);
     return RDV_OK;
@@ -757,13 +751,12 @@ int rendezvous_client_remove_point(struct rendezvous_client *c, const char *text
     if (!pt)
         return RDV_ERR_NOT_FOUND;
     rdv_info(c->log, "rendezvous point %s: removed", pt->text);
-    rdv_advert_point_removed(pt); /* UNREGISTERs go out while the point is still active */
+    tell_parts(pt, RDV_POINT_REMOVED); /* UNREGISTERs go out while the point is still active */
+    tell_parts(pt, RDV_POINT_RESET);
     pt->active = false;
     ev_timer_stop(c->loop, &pt->timer);
     if (pt->state == POINT_BACKOFF || (pt->state == POINT_DIALING && pt->dial_err))
         pt->state = POINT_IDLE;
-    rdv_find_point_removed(pt);
-    rdv_find_cookies_free(pt);
     rdv_client_pump(pt); /* closes the connection now if nothing is in flight */
     return RDV_OK;
 }
@@ -791,8 +784,9 @@ static double next_timer(const struct rendezvous_client *c, double cap)
                 next = left < next ? left : next;
             }
     }
-    rdv_find_next_timer(c, &next);
-    rdv_advert_next_timer(c, &next);
+    for (size_t i = 0; i < c->nparts; i++)
+        if (c->parts[i]->next_timer)
+            c->parts[i]->next_timer(c, &next);
     if (ev_is_active(&c->free_timer) || ev_pending_count(c->loop) > 0)
         next = 0;
     return next < 0 ? 0 : next;

@@ -239,7 +239,7 @@ static void cookie_keep(struct point *pt, const struct rdv_dialect *d, const cha
     pt->cookies = k;
 }
 
-void rdv_find_cookies_free(struct point *pt)
+static void find_cookies_free(struct point *pt)
 {
     while (pt->cookies) {
         struct point_cookie *k = pt->cookies;
@@ -300,7 +300,7 @@ static void on_discovered(void *arg, const struct rdv_rpc_answer *a)
         find_check(f);
 }
 
-void rdv_find_send(struct rendezvous_find *f, struct point *pt)
+static void find_send(struct rendezvous_find *f, struct point *pt)
 {
     struct op *op = rdv_client_op_new(pt);
     int err = op ? RDV_OK : RDV_ERR_NOMEM;
@@ -329,8 +329,10 @@ void rdv_find_send(struct rendezvous_find *f, struct point *pt)
     f->inflight++;
 }
 
-void rdv_find_point_down(struct point *pt)
+static void find_point_down(struct point *pt, int err, double retry_in)
 {
+    (void)err;
+    (void)retry_in; /* a find does not wait for the retry: the point has no answer for it */
     for (struct rendezvous_find *f = pt->client->finds; f; f = f->next) {
         if (!f->done && !f->cancelled && f->slots[pt->idx] == FSLOT_WAIT) {
             f->slots[pt->idx] = FSLOT_FAILED;
@@ -376,6 +378,8 @@ static struct rendezvous_find *find_new(struct rendezvous_client *c, const char 
     return f;
 }
 
+static const struct rdv_client_part find_part;
+
 int rendezvous_find_peers_with(struct rendezvous_client *c, const char *ns, const struct rendezvous_find_options *opt,
                                rendezvous_find_cb cb, void *arg, struct rendezvous_find **out)
 {
@@ -399,6 +403,7 @@ int rendezvous_find_peers_with(struct rendezvous_client *c, const char *ns, cons
     }
     f->next = c->finds;
     c->finds = f;
+    rdv_client_attach(c, &find_part);
     if (!f->from_cache) {
         ev_timer_start(c->loop, &f->deadline);
         rdv_client_pump_all(c);
@@ -418,7 +423,7 @@ int rendezvous_find_peers(struct rendezvous_client *c, const char *ns, int64_t l
     return rendezvous_find_peers_with(c, ns, &o, cb, arg, out);
 }
 
-void rdv_find_point_removed(struct point *pt)
+static void find_point_removed(struct point *pt)
 {
     for (struct rendezvous_find *f = pt->client->finds; f; f = f->next) {
         if (f->slots[pt->idx] == FSLOT_WAIT || f->slots[pt->idx] == FSLOT_INFLIGHT) {
@@ -429,7 +434,7 @@ void rdv_find_point_removed(struct point *pt)
     }
 }
 
-void rdv_find_next_timer(const struct rendezvous_client *c, double *next)
+static void find_next_timer(const struct rendezvous_client *c, double *next)
 {
     for (const struct rendezvous_find *f = c->finds; f; f = f->next) {
         if (ev_is_active(&f->defer))
@@ -452,10 +457,58 @@ void rendezvous_find_cancel(struct rendezvous_find *f)
     /* the client's reaper frees it once no DISCOVER refers to it */
 }
 
-void rdv_find_free(struct rendezvous_find *f)
+static void find_free(struct rendezvous_find *f)
 {
     ev_timer_stop(f->client->loop, &f->defer);
     ev_timer_stop(f->client->loop, &f->deadline);
     free(f->ns);
     free(f);
 }
+
+static void find_on_point(struct point *pt, enum rdv_point_event ev)
+{
+    if (ev == RDV_POINT_REMOVED)
+        find_point_removed(pt);
+    else if (ev == RDV_POINT_RESET)
+        find_cookies_free(pt);
+}
+
+/* pt is open and healthy: DISCOVER for every find that waits for it, while it takes more */
+static void find_pump(struct point *pt)
+{
+    for (struct rendezvous_find *f = pt->client->finds; f && pt->healthy && pt->inflight < RDV_CLIENT_MAX_INFLIGHT;
+         f = f->next)
+        if (!f->done && !f->cancelled && f->slots[pt->idx] == FSLOT_WAIT)
+            find_send(f, pt);
+}
+
+static void find_reap(struct rendezvous_client *c)
+{
+    for (struct rendezvous_find **pp = &c->finds; *pp;) {
+        struct rendezvous_find *f = *pp;
+        if ((f->done || f->cancelled) && f->inflight == 0) {
+            *pp = f->next;
+            find_free(f);
+        } else {
+            pp = &f->next;
+        }
+    }
+}
+
+static void find_free_all(struct rendezvous_client *c)
+{
+    while (c->finds) {
+        struct rendezvous_find *f = c->finds;
+        c->finds = f->next;
+        find_free(f);
+    }
+}
+
+static const struct rdv_client_part find_part = {
+    .on_point = find_on_point,
+    .point_down = find_point_down,
+    .pump = find_pump,
+    .reap = find_reap,
+    .free_all = find_free_all,
+    .next_timer = find_next_timer,
+};

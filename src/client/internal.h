@@ -148,6 +148,8 @@ struct op {
     ev_timer timeout;
 };
 
+#define RDV_CLIENT_MAX_PARTS 4 /* kinds of work (struct rdv_client_part): adverts, finds */
+
 struct rendezvous_client {
     struct ev_loop *loop;
     bool own_loop;
@@ -168,6 +170,8 @@ struct rendezvous_client {
     uint64_t last_seq;
     struct rendezvous_advert *adverts;
     struct rendezvous_find *finds;
+    const struct rdv_client_part *parts[RDV_CLIENT_MAX_PARTS]; /* the kinds of work in use */
+    size_t nparts;
     struct rdv_cache caches[RDV_DIALECT_COUNT]; /* per dialect: record kinds never mix */
     double request_timeout, keepalive, backoff_min, backoff_max, find_deadline;
     ev_prepare reaper;
@@ -194,35 +198,39 @@ uint64_t rdv_client_next_seq(struct rendezvous_client *c);
  * the envelope to out. */
 int rdv_client_seal(struct rendezvous_client *c, const struct rdv_record_addr *addrs, size_t n, struct rdv_buf *out);
 
+/* A kind of work the client carries to every point — adverts (advert.c), finds (find.c). Each
+ * attaches its table on first use (rdv_client_attach); client.c calls through the tables and
+ * names no kind, so a new kind of work touches its own file and this header only. Hooks may be NULL. */
+enum rdv_point_event {
+    RDV_POINT_ADDED,   /* added by the application (or its slot reused) */
+    RDV_POINT_LOST,    /* its connection dropped: everything again once it is back */
+    RDV_POINT_REMOVED, /* removed by the application; still active while the parts hear of it */
+    RDV_POINT_RESET,   /* forget what is kept per point (slot reuse, removal, teardown) */
+};
+struct rdv_client_part {
+    void (*on_point)(struct point *pt, enum rdv_point_event ev);
+    /* the point could not be reached; the next try is in retry_in seconds */
+    void (*point_down)(struct point *pt, int err, double retry_in);
+    void (*pump)(struct point *pt);             /* the point is open and healthy: send what waits */
+    void (*reap)(struct rendezvous_client *c);  /* free what is finished (from the client's reaper) */
+    void (*free_all)(struct rendezvous_client *c);
+    /* the earliest timer of this kind, in seconds from now, if sooner than *next */
+    void (*next_timer)(const struct rendezvous_client *c, double *next);
+};
+void rdv_client_attach(struct rendezvous_client *c, const struct rdv_client_part *part);
+
 /* advert.c */
-void rdv_advert_register(struct advert_slot *slot);
-/* The point could not be reached: tell the adverts that wait for it. */
-void rdv_advert_point_down(struct point *pt, int err, double retry_in);
-/* The connection dropped: every advert registers again once it is back. */
-void rdv_advert_point_lost(struct point *pt);
-void rdv_advert_free(struct rendezvous_advert *ad);
 /* Sends UNREGISTER for ns to pt if it is open (cookie dialects); nothing comes back. */
 void rdv_advert_unregister(struct point *pt, const char *ns);
 
 /* find.c */
-void rdv_find_send(struct rendezvous_find *f, struct point *pt);
-void rdv_find_point_down(struct point *pt);
-void rdv_find_free(struct rendezvous_find *f);
 struct rendezvous_peer_list *rdv_find_list_copy(const struct rendezvous_peer *peers, size_t n);
-void rdv_find_cookies_free(struct point *pt);
 
 /* The cache of dialect d. */
 static inline struct rdv_cache *rdv_client_cache(struct rendezvous_client *c, const struct rdv_dialect *d)
 {
     return &c->caches[d->id];
 }
-/* Stops whatever every find and advert does with pt (the point is being removed). */
-void rdv_find_point_removed(struct point *pt);
-void rdv_advert_point_removed(struct point *pt);
-void rdv_advert_point_added(struct point *pt);
-/* The earliest timer of the finds and adverts, in seconds from now, if sooner than *next. */
-void rdv_find_next_timer(const struct rendezvous_client *c, double *next);
-void rdv_advert_next_timer(const struct rendezvous_client *c, double *next);
 
 /* client.c, for blocking.c: frees a client whose free was asked for during a blocking call. */
 void rdv_client_teardown(struct rendezvous_client *c);
