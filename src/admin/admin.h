@@ -21,7 +21,10 @@
 #include "store/store.h"
 #include "util/log.h"
 
-#define RDV_ADMIN_MAX_CONNECTIONS 64         /* further clients wait in the listen backlog */
+#define RDV_ADMIN_MAX_CONNECTIONS 64         /* beyond: the oldest connection not being answered goes */
+#define RDV_ADMIN_RESERVE 8                  /* MHD admits this many more, so eviction can make room */
+#define RDV_ADMIN_REQUEST_TIMEOUT_S 10       /* absolute: a whole request and its answer (guard.c) */
+#define RDV_ADMIN_MAX_PER_IP 8               /* connections from one client address */
 #define RDV_ADMIN_HEADERS_MAX 32768          /* request line + headers: more gets our JSON 431 */
 /* per connection, for libmicrohttpd: room for RDV_ADMIN_HEADERS_MAX and then some, so that we
  * (not MHD, whose own 431 is HTML) see a request that is too large up to 4x the limit */
@@ -38,6 +41,7 @@ struct rdv_admin_sources {
     struct rdv_telemetry *telemetry;
     const char *version;
     const bool *draining; /* may be NULL; while *draining (shutting down) /readyz answers 503 */
+    const struct rdv_store_budget *budget; /* may be NULL: the limits /api/v1/stats and /metrics show */
 };
 
 struct rdv_admin_config {
@@ -45,7 +49,9 @@ struct rdv_admin_config {
     const char *token;         /* NULL or "": no token needed */
     unsigned max_connections;
     size_t connection_memory;
-    unsigned timeout_s;
+    unsigned timeout_s;         /* idle keep-alive (MHD's own, per byte) */
+    unsigned request_timeout_s; /* absolute per request (0: RDV_ADMIN_REQUEST_TIMEOUT_S) */
+    unsigned max_per_ip;        /* 0: RDV_ADMIN_MAX_PER_IP */
 };
 void rdv_admin_config_defaults(struct rdv_admin_config *c);
 

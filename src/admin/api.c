@@ -185,8 +185,10 @@ static void metrics_stats_done(void *arg, enum rdv_store_status st, const struct
     if (rdv_admin_store_end(r))
         return;
     const struct rdv_admin_sources *src = &r->a->src;
-    if (st == RDV_STORE_OK)
+    if (st == RDV_STORE_OK) {
         rdv_telemetry_store_stats(src->telemetry, s);
+        rdv_telemetry_budget(src->telemetry, src->budget, s);
+    }
     rdv_telemetry_pull(src->telemetry, src->host ? rdv_host_stats(src->host) : NULL);
     struct rdv_buf out;
     rdv_buf_init(&out, 0);
@@ -248,6 +250,20 @@ static json_t *host_json(struct rdv_host *h)
                      "listen", listen_addrs(h));
 }
 
+/* {"registrations": {"used": N, "limit": N}, ...}; limit null where the store keeps no budget. */
+static json_t *budget_json(const struct rdv_store_budget *b, const struct rdv_store_stats *s)
+{
+    const char *const names[3] = {"registrations", "namespaces", "bytes"};
+    const uint64_t used[3] = {s->registrations, s->namespaces, s->bytes};
+    const uint64_t limit[3] = {b ? b->registrations : 0, b ? b->namespaces : 0, b ? b->bytes : 0};
+    json_t *out = json_object();
+    for (int i = 0; out && i < 3; i++)
+        json_object_set_new(out, names[i],
+                            json_pack("{s:I, s:o}", "used", (json_int_t)used[i], "limit",
+                                      b && s->budgeted ? json_integer((json_int_t)limit[i]) : json_null()));
+    return out;
+}
+
 static void stats_stats_done(void *arg, enum rdv_store_status st, const struct rdv_store_stats *s)
 {
     struct rdv_admin_req *r = arg;
@@ -262,6 +278,8 @@ static void stats_stats_done(void *arg, enum rdv_store_status st, const struct r
         rdv_store_status_name(r->health), "registrations",
         st == RDV_STORE_OK ? json_integer((json_int_t)s->registrations) : json_null(), "namespaces",
         st == RDV_STORE_OK ? json_integer((json_int_t)s->namespaces) : json_null());
+    if (extra)
+        json_object_set_new(extra, "budget", st == RDV_STORE_OK ? budget_json(src->budget, s) : json_null());
     if (extra)
         json_object_set_new(extra, "registrations_by_protocol", st == RDV_STORE_OK ? by_protocol_json(s->by_dialect)
                                                                                    : json_null());

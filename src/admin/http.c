@@ -47,7 +47,9 @@ void rdv_admin_config_defaults(struct rdv_admin_config *c)
     *c = (struct rdv_admin_config){.listen = "127.0.0.1:4041", .token = NULL,
                                    .max_connections = RDV_ADMIN_MAX_CONNECTIONS,
                                    .connection_memory = RDV_ADMIN_CONNECTION_MEMORY,
-                                   .timeout_s = RDV_ADMIN_TIMEOUT_S};
+                                   .timeout_s = RDV_ADMIN_TIMEOUT_S,
+                                   .request_timeout_s = RDV_ADMIN_REQUEST_TIMEOUT_S,
+                                   .max_per_ip = RDV_ADMIN_MAX_PER_IP};
 }
 
 /* ---- libev glue ------------------------------------------------------------------------------ */
@@ -99,7 +101,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* Resumed connections are processed by the next MHD_run; schedule it from the loop rather than
  * call it here, which may be inside a store callback inside MHD_run itself. */
-static void mhd_kick(struct rdv_admin *a)
+void rdv_admin_kick(struct rdv_admin *a)
 {
     ev_timer_stop(a->loop, &a->timer);
     ev_timer_set(&a->timer, 0., 0.);
@@ -125,7 +127,7 @@ static void req_resume(struct rdv_admin_req *r)
     req_unlink(r);
     r->suspended = false;
     MHD_resume_connection(r->conn);
-    mhd_kick(r->a);
+    rdv_admin_kick(r->a);
 }
 
 static void req_free(struct rdv_admin_req *r)
@@ -366,6 +368,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->a = a;
         r->conn = conn;
         *req_cls = r;
+        rdv_admin_guard_busy(a, conn, true);
         /* Answering on this first call (headers only) would make MHD close the connection after
          * the response; wait for the next call, when the request is complete, unless we refuse a
          * body, which must not be read anyway. */
@@ -397,9 +400,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    rdv_admin_guard_busy(cls, conn, false);
     struct rdv_admin_req *r = *req_cls;
     *req_cls = NULL;
     if (!r)
@@ -469,9 +471,14 @@ static int bind_listener(struct rdv_admin *a, const char *text, int *fd_out, cha
 
 static int start_mhd(struct rdv_admin *a, const struct rdv_admin_config *cfg, int fd, char *err, size_t errlen)
 {
-    a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                              on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+    /* guard.c: room beyond max_connections for eviction; the per-address cap is the accept policy's
+     * (counted), MHD's own is a backstop one above it */
+    a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+                              rdv_admin_guard_accept, a, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
+                              MHD_OPTION_LISTEN_SOCKET, fd,
+                              MHD_OPTION_CONNECTION_LIMIT, a->max_connections + RDV_ADMIN_RESERVE,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, a->max_per_ip + 1,
+                              MHD_OPTION_NOTIFY_CONNECTION, rdv_admin_guard_notify, a,
                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
                               MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
@@ -506,6 +513,7 @@ int rdv_admin_start(struct ev_loop *loop, const struct rdv_admin_config *cfg, co
     rdv_list_init(&a->suspended);
     a->src = *src;
     a->log = log;
+    rdv_admin_guard_init(a, cfg);
     int fd = -1;
     int rc = bind_listener(a, cfg->listen, &fd, err, errlen);
     if (!rc && (rc = start_mhd(a, cfg, fd, err, errlen)) && !a->mhd)
@@ -540,6 +548,7 @@ void rdv_admin_stop(struct rdv_admin *a)
     ev_timer_stop(a->loop, &a->timer);
     if (a->mhd)
         MHD_stop_daemon(a->mhd);
+    rdv_admin_guard_stop(a); /* after: closing connections re-arms its timer */
     if (a->token)
         sodium_memzero(a->token, strlen(a->token));
     free(a->token);

@@ -26,6 +26,11 @@ struct rdv_admin {
     char *token;                  /* NULL: no auth */
     char address[64];
     rdv_list suspended;               /* requests waiting for the store, to resume at stop */
+    /* guard.c: every open connection, its deadline, the per-address cap and eviction */
+    rdv_list conns;                   /* struct rdv_admin_conn not yet cut, by deadline */
+    unsigned nconns;                  /* on conns */
+    ev_timer deadline_timer;          /* the first deadline */
+    unsigned request_timeout_s, max_per_ip, max_connections;
 };
 
 struct rdv_admin_req {
@@ -42,6 +47,17 @@ struct rdv_admin_req {
     size_t ns_len;
     uint8_t kind;               /* registrations: the record kind listed */
 };
+
+/* guard.c (see there). init before MHD starts, stop after MHD_stop_daemon. accept is MHD's accept
+ * policy callback and notify its NOTIFY_CONNECTION callback (cls: the admin); busy marks a request
+ * being answered (true from its headers to its completion). */
+void rdv_admin_guard_init(struct rdv_admin *a, const struct rdv_admin_config *cfg);
+void rdv_admin_guard_stop(struct rdv_admin *a);
+enum MHD_Result rdv_admin_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+void rdv_admin_guard_notify(void *cls, struct MHD_Connection *conn, void **ctx, enum MHD_ConnectionNotificationCode toe);
+void rdv_admin_guard_busy(struct rdv_admin *a, struct MHD_Connection *conn, bool busy);
+/* Runs MHD again from the loop soon (not from inside a callback of MHD_run). */
+void rdv_admin_kick(struct rdv_admin *a);
 
 typedef void (*rdv_admin_handler)(struct rdv_admin_req *r, const char *rest, size_t rest_len);
 

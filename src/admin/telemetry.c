@@ -175,6 +175,32 @@ static int add_host_extras(struct rdv_telemetry *t)
     return t->rejected_max && t->rejected_shutdown && t->rejected_fds && t->accept_errors ? RDV_OK : RDV_ERR_NOMEM;
 }
 
+static int add_guards(struct rdv_telemetry *t)
+{
+    static const char *const reason[] = {"reason"}, *const resource[] = {"resource"};
+    static const char *const res[] = {"registrations", "namespaces", "bytes"};
+    struct rdv_metric_family *f = rdv_metrics_add(
+        t->reg, RDV_METRIC_COUNTER, "rendezvous_admin_connections_closed_total",
+        "Admin HTTP connections ended by the server: past the request deadline, evicted to make room for a new "
+        "client, or refused by the per-address cap.", reason, 1, NULL, 0);
+    t->admin_cut_deadline = rdv_metric_get(f, (const char *const[]){"deadline"});
+    t->admin_cut_evicted = rdv_metric_get(f, (const char *const[]){"evicted"});
+    t->admin_refused_per_ip = rdv_metric_get(f, (const char *const[]){"per_ip"});
+    struct rdv_metric_family *used = rdv_metrics_add(
+        t->reg, RDV_METRIC_GAUGE, "rendezvous_budget_used",
+        "Global store budgets: what the store holds (bytes: envelopes + 256 B per registration).", resource, 1, NULL, 0);
+    struct rdv_metric_family *limit = rdv_metrics_add(
+        t->reg, RDV_METRIC_GAUGE, "rendezvous_budget_limit",
+        "Global store budgets: the limit (0: the store keeps none, as PostgreSQL).", resource, 1, NULL, 0);
+    bool ok = t->admin_cut_deadline && t->admin_cut_evicted && t->admin_refused_per_ip;
+    for (int i = 0; i < 3; i++) {
+        t->budget_used[i] = rdv_metric_get(used, &res[i]);
+        t->budget_limit[i] = rdv_metric_get(limit, &res[i]);
+        ok = ok && t->budget_used[i] && t->budget_limit[i];
+    }
+    return ok ? RDV_OK : RDV_ERR_NOMEM;
+}
+
 static int add_process(struct rdv_telemetry *t)
 {
     struct rdv_metrics *m = t->reg;
@@ -207,6 +233,8 @@ int rdv_telemetry_init(struct rdv_telemetry *t, const char *version)
         err = add_store_extras(t);
     if (!err)
         err = add_host_extras(t);
+    if (!err)
+        err = add_guards(t);
     if (!err)
         err = add_process(t);
     if (err) {
@@ -314,6 +342,18 @@ void rdv_telemetry_store_stats(struct rdv_telemetry *t, const struct rdv_store_s
     rdv_metric_set(t->store_pool_ready, s->pool_ready);
     rdv_metric_set(t->store_pool_busy, s->pool_busy);
     rdv_metric_set(t->reaper, s->reaper);
+}
+
+void rdv_telemetry_budget(struct rdv_telemetry *t, const struct rdv_store_budget *b, const struct rdv_store_stats *s)
+{
+    const double used[3] = {(double)s->registrations, (double)s->namespaces, (double)s->bytes};
+    const bool kept = b && s->budgeted;
+    const double limit[3] = {kept ? (double)b->registrations : 0, kept ? (double)b->namespaces : 0,
+                             kept ? (double)b->bytes : 0};
+    for (int i = 0; i < 3; i++) {
+        rdv_metric_set(t->budget_used[i], used[i]);
+        rdv_metric_set(t->budget_limit[i], limit[i]);
+    }
 }
 
 double rdv_telemetry_uptime(const struct rdv_telemetry *t)

@@ -35,6 +35,9 @@ struct rdv_telemetry {
     struct rdv_metric *store_in_flight, *store_pool_size;
     struct rdv_metric *store_pool_ready, *store_pool_busy, *reaper; /* from the store's stats */
     struct rdv_metric *rejected_max, *rejected_shutdown, *rejected_fds, *accept_errors; /* from the host */
+    /* admin HTTP connections ended by guard.c: past the deadline, evicted for room, refused per address */
+    struct rdv_metric *admin_cut_deadline, *admin_cut_evicted, *admin_refused_per_ip;
+    struct rdv_metric *budget_used[3], *budget_limit[3]; /* registrations, namespaces, bytes */
     struct rdv_metric *cpu, *rss, *vsize, *open_fds, *max_fds, *start_time; /* process_* (Prometheus names) */
     double started;                              /* rdv_metrics_now() at init, for uptime */
     int64_t started_unix_ms;
@@ -50,6 +53,8 @@ struct rdv_rendezvous_observer rdv_telemetry_observer(struct rdv_telemetry *t);
 /* Copies counts kept elsewhere into the registry; host may be NULL. */
 void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *host);
 void rdv_telemetry_store_stats(struct rdv_telemetry *t, const struct rdv_store_stats *s);
+/* The global budgets against the store's usage (b NULL, or a store that keeps no budget: limit 0). */
+void rdv_telemetry_budget(struct rdv_telemetry *t, const struct rdv_store_budget *b, const struct rdv_store_stats *s);
 double rdv_telemetry_uptime(const struct rdv_telemetry *t);
 
 #endif

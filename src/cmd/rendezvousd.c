@@ -60,6 +60,7 @@ struct daemon {
     bool key_is_new;     /* generated at this start: saved once everything is up */
     bool stopping;       /* a signal came: draining connections (/readyz says 503) */
     bool expiry_failing; /* the last expiry sweep failed */
+    struct rdv_store_budget budget; /* from the config; every dialect's puts and the admin's figures */
 };
 
 /* Loads the identity, or makes a new one in memory when the file does not exist yet; it is saved
@@ -243,6 +244,15 @@ static void take_reloadable(struct daemon *d, struct rdv_server_config *n)
     swap_str(&d->cfg.admin_token_file, &n->admin_token_file);
     memcpy(d->cfg.dialect, n->dialect, sizeof(d->cfg.dialect));
     d->cfg.expire_interval_ms = n->expire_interval_ms;
+    d->cfg.max_registrations = n->max_registrations;
+    d->cfg.max_namespaces = n->max_namespaces;
+    d->cfg.max_store_mb = n->max_store_mb;
+}
+
+static struct rdv_store_budget budget_from(const struct rdv_server_config *c)
+{
+    return (struct rdv_store_budget){.registrations = c->max_registrations, .namespaces = c->max_namespaces,
+                                     .bytes = (uint64_t)c->max_store_mb << 20};
 }
 
 /* The six limits of a dialect; on SIGHUP only these change (the cookie key, policy and opener stay). */
@@ -276,10 +286,12 @@ static void reload_token(struct daemon *d)
 static void apply_reloaded(struct daemon *d)
 {
     (void)rdv_log_level_parse(d->cfg.log_level, &d->log.level); /* checked by rdv_config_finish */
+    d->budget = budget_from(&d->cfg);
     for (int i = 0; i < RDV_DIALECT_COUNT; i++) {
         struct rdv_service_config *sc = &d->rz.dialects[i].cfg;
         if (sc->dialect)
             service_limits_from(&d->cfg.dialect[i], sc);
+        sc->budget = d->budget;
     }
     reload_token(d);
     double every = d->cfg.expire_interval_ms / 1000.0;
@@ -377,7 +389,10 @@ static int start_admin(struct daemon *d)
     rdv_admin_config_defaults(&ac);
     ac.listen = listen;
     ac.token = token;
-    struct rdv_admin_sources src = {.store = d->store, .host = d->host,
+    ac.request_timeout_s = d->cfg.admin_request_timeout;
+    ac.max_per_ip = d->cfg.admin_max_per_ip;
+    d->budget = budget_from(&d->cfg);
+    struct rdv_admin_sources src = {.store = d->store, .host = d->host, .budget = &d->budget,
                                     .telemetry = &d->tm, .version = PACKAGE_VERSION, .draining = &d->stopping};
     int err = rdv_admin_start(d->loop, &ac, &src, &d->log, &d->admin, msg, sizeof(msg));
     if (token)
@@ -407,6 +422,8 @@ static void enable_dialects(struct daemon *d)
         const struct rdv_dialect *dl = rdv_dialect_find(t);
         struct rdv_service_config sc;
         service_config_from(&d->cfg.dialect[dl->id], dl, &sc);
+        d->budget = budget_from(&d->cfg);
+        sc.budget = d->budget;
         sc.opener = d->record_cache ? &d->opener : NULL;
         rdv_rendezvous_server_enable(&d->rz, dl, &sc);
     }

@@ -76,6 +76,9 @@ void rdv_service_config_for(struct rdv_service_config *c, const struct rdv_diale
     c->default_discover_limit = d->defaults.default_limit;
     c->max_discover_limit = d->defaults.max_limit;
     c->max_per_peer = d->defaults.max_per_peer;
+    c->budget = (struct rdv_store_budget){.registrations = RDV_DEFAULT_MAX_REGISTRATIONS,
+                                          .namespaces = RDV_DEFAULT_MAX_NAMESPACES,
+                                          .bytes = (uint64_t)RDV_DEFAULT_MAX_STORE_MB << 20};
     c->ns_max = d->defaults.ns_max;
 }
 
@@ -220,7 +223,7 @@ static int accept_register(const struct rdv_service_config *cfg, const struct rd
         .ns = r->ns, .ns_len = r->ns_len, .peer = &r->peer, .seq = r->seq, .envelope = r->envelope,
         .envelope_len = r->envelope_len, .ttl_s = ttl, .max_per_peer = cfg->max_per_peer,
         .kind = (uint8_t)r->dialect->record->id, .dialect = (uint8_t)r->dialect->id,
-        .same_envelope = rec->cached,
+        .same_envelope = rec->cached, .budget = cfg->budget,
     };
     return RDV_OK;
 }
@@ -367,6 +370,8 @@ static struct verdict store_failure(enum rdv_store_status st)
                                  "per-peer registration cap reached" };
     case RDV_STORE_UNAVAILABLE:
         return (struct verdict){ RDV_STATUS_E_UNAVAILABLE, "service unavailable", "store unavailable" };
+    case RDV_STORE_FULL: /* the design's "full" signal: come back later or elsewhere */
+        return (struct verdict){ RDV_STATUS_E_UNAVAILABLE, "server full", "global registration budget spent" };
     case RDV_STORE_OK:
     case RDV_STORE_ERROR:
         break;

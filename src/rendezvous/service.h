@@ -36,6 +36,12 @@
 #define RDV_DEFAULT_DISCOVER_LIMIT 1000
 #define RDV_DEFAULT_MAX_DISCOVER_LIMIT 1000
 #define RDV_DEFAULT_MAX_PER_PEER 1000
+/* Global budgets (store.h struct rdv_store_budget), shared by every dialect; sized for the memory
+ * store on a machine with a few GiB to spare: ~10 M registrations of ~200-byte envelopes fit the
+ * 4 GiB of counted bytes (docs/limits.md). */
+#define RDV_DEFAULT_MAX_REGISTRATIONS 10000000u
+#define RDV_DEFAULT_MAX_NAMESPACES 1000000u
+#define RDV_DEFAULT_MAX_STORE_MB 4096u
 #define RDV_MAX_ADDRS_BYTES 2048
 #define RDV_MAX_MESSAGE 65536 /* largest request we decode */
 /* Largest DISCOVER response we build: go-libp2p's delimited readers (network.MessageSizeMax) and
@@ -71,6 +77,7 @@ struct rdv_service_config {
     uint32_t default_discover_limit; /* limit <= 0 means this (0 here: max_discover_limit) */
     uint32_t max_discover_limit;   /* larger limits are capped to this (0 here: the default 1000) */
     uint32_t max_per_peer;         /* registrations one peer may hold at once (0 = no cap) */
+    struct rdv_store_budget budget; /* global: a new registration beyond it is E_UNAVAILABLE (0s: none) */
     uint32_t ns_max;               /* namespace bytes (0 here: the dialect's) */
     rdv_policy_fn policy;          /* REGISTER only, after validation; NULL = allow all */
     void *policy_ctx;

@@ -47,6 +47,8 @@ struct rdv_server_config {
     char *protocols;         /* the dialects served, by name or protocol id, comma-separated */
     struct rdv_dialect_settings dialect[RDV_CONFIG_DIALECTS];
     uint32_t max_connections, max_streams, max_message;
+    uint32_t max_registrations, max_namespaces, max_store_mb; /* global store budgets (store.h) */
+    uint32_t admin_request_timeout, admin_max_per_ip;       /* admin HTTP (admin.h) */
     uint32_t handshake_timeout, idle_timeout; /* seconds */
     uint32_t expire_interval_ms;
     uint32_t store_timeout_ms, store_pool; /* postgres */

@@ -45,6 +45,7 @@ struct rdv_index {
     rec_t **heap; /* min-heap on expires_ms */
     size_t heap_n, heap_cap;
     size_t names; /* distinct names over all kinds */
+    uint64_t bytes; /* the byte budget's count: RDV_STORE_REG_OVERHEAD + envelope length per record */
     uint64_t counter; /* the highest counter handed out or seen */
     uint64_t by_dialect[RDV_STORE_DIALECTS];
     struct rdv_olog by_kind[RDV_STORE_KINDS]; /* every record of a kind, by counter */
@@ -192,6 +193,15 @@ static bool name_held_elsewhere(const struct rdv_index *ix, const ns_t *ns)
     return false;
 }
 
+/* Whether any kind holds the name (the namespace budget counts names, as stats do). */
+static bool name_known(const struct rdv_index *ix, const void *name, size_t len)
+{
+    for (uint8_t k = 0; k < RDV_STORE_KINDS; k++)
+        if (ns_lookup(ix, k, name, len))
+            return true;
+    return false;
+}
+
 static void rec_free(rec_t *r)
 {
     free(r->data);
@@ -329,14 +339,29 @@ void rdv_index_raise_counter(struct rdv_index *ix, uint64_t c)
 enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_store_put *p, rec_t **existing)
 {
     *existing = rdv_index_find(ix, p->kind, p->ns, p->ns_len, p->peer);
+    struct rdv_store_usage used = rdv_index_usage(ix);
     if (*existing)
-        return p->seq < (*existing)->seq ? RDV_STORE_STALE : RDV_STORE_OK;
+        return p->seq < (*existing)->seq ? RDV_STORE_STALE
+                                         : rdv_store_budget_admit(&p->budget, &used, p, 1, (*existing)->env_len, 0);
     if (p->max_per_peer) {
         const peer_t *pc = peer_find(ix, ix_hash(ix, p->peer->bytes, p->peer->len), p->peer);
         if (pc && pc->count >= p->max_per_peer)
             return RDV_STORE_LIMIT;
     }
-    return RDV_STORE_OK;
+    return rdv_store_budget_admit(&p->budget, &used, p, 0, 0, !name_known(ix, p->ns, p->ns_len));
+}
+
+struct rdv_store_usage rdv_index_usage(const struct rdv_index *ix)
+{
+    return (struct rdv_store_usage){.registrations = ix->heap_n, .namespaces = ix->names, .bytes = ix->bytes};
+}
+
+/* The byte count follows every record's envelope length (clamped: a caller's bug must not wrap it). */
+static void bytes_set(struct rdv_index *ix, rec_t *r, uint32_t envelope_len)
+{
+    ix->bytes -= rdv_store_reg_cost(r->env_len);
+    r->env_len = (uint16_t)(envelope_len < RDV_STORE_ENVELOPE_MAX ? envelope_len : RDV_STORE_ENVELOPE_MAX);
+    ix->bytes += rdv_store_reg_cost(r->env_len);
 }
 
 /* Reserves every slot a new record needs, so the linking step cannot fail. */
@@ -424,6 +449,8 @@ int rdv_index_insert(struct rdv_index *ix, const struct rdv_index_key *key, cons
     r->dialect = m->dialect;
     r->registered_ms = m->registered_ms;
     r->expires_ms = m->expires_ms;
+    ix->bytes += rdv_store_reg_cost(0); /* bytes_set moves it to the real length */
+    bytes_set(ix, r, m->envelope_len);
     rec_link(ix, ns, r, pc, npc);
     if (out)
         *out = r;
@@ -449,6 +476,7 @@ int rdv_index_update(struct rdv_index *ix, rec_t *r, const struct rdv_index_meta
     r->seq = m->seq;
     r->registered_ms = m->registered_ms;
     r->expires_ms = m->expires_ms;
+    bytes_set(ix, r, m->envelope_len);
     heap_up(ix, r->heap_idx);
     heap_down(ix, r->heap_idx);
     return RDV_OK;
@@ -465,6 +493,7 @@ void rdv_index_remove(struct rdv_index *ix, rec_t *r)
     last->ns_idx = r->ns_idx;
     rdv_htab_delete(&ns->by_peer, r->peer->hash, r->peer->id.bytes, r->peer->id.len);
     peer_release(ix, r); /* last: it may free r->peer */
+    ix->bytes -= rdv_store_reg_cost(r->env_len);
     rec_free(r);
     if (ns->n == 0)
         ns_remove(ix, ns);
@@ -725,7 +754,7 @@ void rdv_index_answer_namespaces(struct rdv_index *ix, const char *prefix, size_
 void rdv_index_answer_stats(struct rdv_index *ix, rdv_store_stats_cb cb, void *arg)
 {
     struct rdv_store_stats st = {.registrations = rdv_index_records(ix), .namespaces = rdv_index_namespaces(ix),
-                                 .reaper = 1};
+                                 .bytes = ix->bytes, .budgeted = 1, .reaper = 1};
     memcpy(st.by_dialect, ix->by_dialect, sizeof(st.by_dialect));
     cb(arg, RDV_STORE_OK, &st);
 }

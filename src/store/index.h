@@ -65,6 +65,7 @@ struct rdv_index_rec {
     uint32_t data_len;      /* envelopes are at most RDV_STORE_ENVELOPE_MAX */
     uint8_t dialect;
     /* private */
+    uint16_t env_len;       /* the envelope's length, for the byte budget (<= RDV_STORE_ENVELOPE_MAX) */
     uint32_t heap_idx;
     uint32_t ns_idx;
     uint32_t ns_log_pos, kind_log_pos;
@@ -79,6 +80,7 @@ struct rdv_index_key {
     const struct rdv_peerid *peer;
 };
 struct rdv_index_meta {
+    uint32_t envelope_len;  /* what the record is charged in the byte budget (store.h) */
     uint64_t seq;
     uint64_t counter;
     uint8_t dialect;
@@ -102,7 +104,8 @@ uint64_t rdv_index_counter(const struct rdv_index *ix);
  * counter it ever handed out, those of records since removed included, so old cookies stay valid. */
 void rdv_index_raise_counter(struct rdv_index *ix, uint64_t c);
 /* What a put of p means for the index: OK (new record, or *existing for a refresh), STALE (lower
- * seq than the record held) or LIMIT (a new record beyond p->max_per_peer). Changes nothing. */
+ * seq than the record held), LIMIT (a new record beyond p->max_per_peer) or FULL (beyond
+ * p->budget: rdv_store_budget_admit over the index's usage). Changes nothing. */
 enum rdv_store_status rdv_index_admit(struct rdv_index *ix, const struct rdv_store_put *p,
                                       struct rdv_index_rec **existing);
 /* Adds a record that is not yet held. Returns 0, RDV_ERR_INVALID (kind, dialect or name out of
@@ -119,6 +122,8 @@ void rdv_index_remove(struct rdv_index *ix, struct rdv_index_rec *r);
 struct rdv_index_rec *rdv_index_soonest(const struct rdv_index *ix);
 
 size_t rdv_index_records(const struct rdv_index *ix);
+/* Live registrations, names and bytes as struct rdv_store_budget counts them. */
+struct rdv_store_usage rdv_index_usage(const struct rdv_index *ix);
 size_t rdv_index_namespaces(const struct rdv_index *ix);
 
 /* Records of ns with the first *k of them a uniformly random k-subset, k = min(limit, n) (limit 0:

@@ -133,7 +133,8 @@ static enum rdv_store_status put_apply(struct kv_store *s, const struct rdv_stor
     if (!env)
         return RDV_STORE_ERROR;
     memcpy(env, p->envelope, p->envelope_len);
-    struct rdv_index_meta m = {.seq = p->seq, .counter = rdv_index_next_counter(s->ix), .dialect = p->dialect,
+    struct rdv_index_meta m = {.envelope_len = (uint32_t)p->envelope_len, .seq = p->seq,
+                               .counter = rdv_index_next_counter(s->ix), .dialect = p->dialect,
                                .registered_ms = now, .expires_ms = now + (int64_t)p->ttl_s * 1000};
     if (put_write(s, p, &m)) { /* the KV first: nothing to undo in the index */
         free(env);
@@ -327,7 +328,8 @@ static bool parse_value(const uint8_t *v, size_t n, struct load_rec *r)
     if (n <= KV_HDR || v[0] != KV_VERSION || n - KV_HDR > RDV_STORE_ENVELOPE_MAX || v[33] >= RDV_STORE_DIALECTS)
         return false;
     r->m = (struct rdv_index_meta){.expires_ms = (int64_t)rdv_get_be64(v + 1), .registered_ms = (int64_t)rdv_get_be64(v + 9),
-                                   .seq = rdv_get_be64(v + 17), .counter = rdv_get_be64(v + 25), .dialect = v[33]};
+                                   .seq = rdv_get_be64(v + 17), .counter = rdv_get_be64(v + 25), .dialect = v[33],
+                                   .envelope_len = (uint32_t)(n - KV_HDR)};
     r->env_len = n - KV_HDR;
     return r->m.counter > 0;
 }

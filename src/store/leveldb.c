@@ -237,7 +237,8 @@ static int put_index(struct ldb_store *s, const struct rdv_store_put *p, const s
 static void put_undo(struct ldb_store *s, struct rdv_index_rec *r, bool existed, const struct rdv_index_rec *old)
 {
     if (existed)
-        (void)rdv_index_update(s->ix, r, &(struct rdv_index_meta){.seq = old->seq, .counter = old->counter,
+        (void)rdv_index_update(s->ix, r, &(struct rdv_index_meta){.envelope_len = old->env_len,
+                                                                  .seq = old->seq, .counter = old->counter,
                                                                   .dialect = old->dialect,
                                                                   .registered_ms = old->registered_ms,
                                                                   .expires_ms = old->expires_ms});
@@ -255,7 +256,8 @@ static enum rdv_store_status put_apply(struct ldb_store *s, const struct rdv_sto
         return st;
     bool existed = r != NULL;
     /* Taken before anything can fail: a counter lost to a failed put is only a gap. */
-    struct rdv_index_meta m = {.seq = p->seq, .counter = rdv_index_next_counter(s->ix), .dialect = p->dialect,
+    struct rdv_index_meta m = {.envelope_len = (uint32_t)p->envelope_len, .seq = p->seq,
+                               .counter = rdv_index_next_counter(s->ix), .dialect = p->dialect,
                                .registered_ms = now, .expires_ms = now + (int64_t)p->ttl_s * 1000};
     size_t vlen;
     uint8_t *val = value_make(p, now, m.expires_ms, m.counter, &vlen);
@@ -760,7 +762,7 @@ static int load_keep(struct load_state *st, const uint8_t *k, size_t kl, const s
     memcpy(copy, k, kl);
     st->recs[st->n++] = (struct load_rec){
         .key = copy, .kl = kl,
-        .m = {.seq = d->seq, .counter = d->counter, .dialect = d->dialect, .registered_ms = d->registered_ms,
+        .m = {.envelope_len = (uint32_t)d->envelope_len, .seq = d->seq, .counter = d->counter, .dialect = d->dialect, .registered_ms = d->registered_ms,
               .expires_ms = d->expires_ms},
     };
     return RDV_OK;

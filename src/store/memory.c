@@ -68,7 +68,8 @@ static enum rdv_store_status put_apply(struct mem_store *s, const struct rdv_sto
     if (!env)
         return RDV_STORE_ERROR;
     memcpy(env, p->envelope, p->envelope_len);
-    struct rdv_index_meta m = {.seq = p->seq, .counter = rdv_index_next_counter(s->ix), .dialect = p->dialect,
+    struct rdv_index_meta m = {.envelope_len = (uint32_t)p->envelope_len, .seq = p->seq,
+                               .counter = rdv_index_next_counter(s->ix), .dialect = p->dialect,
                                .registered_ms = now, .expires_ms = now + (int64_t)p->ttl_s * 1000};
     struct rdv_index_key key = {.kind = p->kind, .ns = p->ns, .ns_len = p->ns_len, .peer = p->peer};
     if (r) {

@@ -19,6 +19,7 @@ const char *rdv_store_status_name(enum rdv_store_status st)
     case RDV_STORE_LIMIT: return "limit";
     case RDV_STORE_ERROR: return "error";
     case RDV_STORE_UNAVAILABLE: return "unavailable";
+    case RDV_STORE_FULL: return "full";
     }
     return "unknown";
 }
@@ -62,4 +63,27 @@ int rdv_store_query_valid(const struct rdv_store_query *q)
 int rdv_store_key_valid(uint8_t kind, const char *ns, size_t ns_len, const struct rdv_peerid *peer)
 {
     return kind < RDV_STORE_KINDS && ns_ok(ns, ns_len, false) && peer_ok(peer);
+}
+
+/* ---- global budgets ---------------------------------------------------------------------- */
+
+static bool over(uint64_t limit, uint64_t want)
+{
+    return limit && want > limit;
+}
+
+enum rdv_store_status rdv_store_budget_admit(const struct rdv_store_budget *b, const struct rdv_store_usage *used,
+                                             const struct rdv_store_put *p, int held, size_t old_len, int new_name)
+{
+    uint64_t cost = rdv_store_reg_cost(p->envelope_len);
+    if (held) {
+        /* a refresh keeps its place; only growth is bounded, with one record's slack (store.h) */
+        uint64_t old = rdv_store_reg_cost(old_len);
+        uint64_t after = used->bytes - (old < used->bytes ? old : used->bytes) + cost;
+        return cost > old && b->bytes && after > b->bytes + RDV_STORE_REG_COST_MAX ? RDV_STORE_FULL : RDV_STORE_OK;
+    }
+    if (over(b->registrations, used->registrations + 1) || (new_name && over(b->namespaces, used->namespaces + 1)) ||
+        over(b->bytes, used->bytes + cost))
+        return RDV_STORE_FULL;
+    return RDV_STORE_OK;
 }

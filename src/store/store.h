@@ -28,9 +28,28 @@ enum rdv_store_status {
     RDV_STORE_LIMIT,       /* put: the peer already holds max_per_peer registrations in other namespaces */
     RDV_STORE_ERROR,       /* the backend failed (details logged by the backend) */
     RDV_STORE_UNAVAILABLE, /* the backend cannot be reached now */
+    RDV_STORE_FULL,        /* put: a global budget (struct rdv_store_budget) is spent; nothing changed */
 };
 
 const char *rdv_store_status_name(enum rdv_store_status st);
+
+/* Global budgets of one store, each 0 for none: live registrations, distinct namespace names (of
+ * any kind), and stored bytes, counted as RDV_STORE_REG_OVERHEAD + the envelope's length per live
+ * registration (the overhead is what the memory store's index spends on one beyond its envelope:
+ * docs/performance.md measures ~253 B at 10 M). A put that would add a registration or a name, or
+ * bytes, beyond its budget is FULL. A put of a held (kind, ns, peer) adds no registration and no
+ * name, so a refresh is admitted at any count; its bytes may still grow, but only while the total
+ * stays within the budget plus one largest registration (RDV_STORE_REG_COST_MAX), so a peer whose
+ * record grew a little keeps its place while bytes can never run away (docs/limits.md). */
+struct rdv_store_budget {
+    uint64_t registrations;
+    uint64_t namespaces;
+    uint64_t bytes;
+};
+struct rdv_store_usage {
+    uint64_t registrations, namespaces, bytes;
+};
+#define RDV_STORE_REG_OVERHEAD 256u
 
 /* A registration to upsert by (ns, peer). Equal seq replaces (a refresh); a lower seq is STALE. */
 struct rdv_store_put {
@@ -48,6 +67,9 @@ struct rdv_store_put {
      * put is most likely a refresh of a held record. It never changes the outcome: a backend may
      * use it to try an expiry-only update first, and must still compare what it holds. */
     uint8_t same_envelope;
+    /* Checked by the stores on the shared index (memory, LevelDB, kv) with rdv_store_budget_admit;
+     * PostgreSQL leaves the budget to the database (docs/limits.md). Zeroes: no budget. */
+    struct rdv_store_budget budget;
 };
 
 /* One live registration as reported by discover and the admin lists. ns points into the store's
@@ -71,6 +93,9 @@ struct rdv_store_stats {
     uint64_t registrations; /* live */
     uint64_t namespaces;    /* distinct names with at least one live registration (any kind) */
     uint64_t by_dialect[RDV_STORE_DIALECTS]; /* live registrations by the dialect that made them */
+    uint64_t bytes;         /* stored bytes as struct rdv_store_budget counts them; 0 where not kept
+                             * (PostgreSQL) */
+    int budgeted;           /* 1: puts are checked against struct rdv_store_budget (the index's stores) */
     int reaper;             /* 1: this process removes expired records (memory, LevelDB: always;
                              * PostgreSQL: it holds the reaper lease) */
     uint32_t pool_ready, pool_busy; /* PostgreSQL: connections ready, and of those with calls in flight */
@@ -223,5 +248,15 @@ struct rdv_store_options {
 int rdv_store_put_valid(const struct rdv_store_put *p);
 int rdv_store_query_valid(const struct rdv_store_query *q);
 int rdv_store_key_valid(uint8_t kind, const char *ns, size_t ns_len, const struct rdv_peerid *peer);
+
+/* The bytes one registration is charged (struct rdv_store_budget), and the most one can be. */
+#define RDV_STORE_REG_COST_MAX (RDV_STORE_ENVELOPE_MAX + RDV_STORE_REG_OVERHEAD)
+static inline uint64_t rdv_store_reg_cost(size_t envelope_len)
+{ return (uint64_t)envelope_len + RDV_STORE_REG_OVERHEAD; }
+/* The budget check every index-based store makes before a put changes anything: OK or FULL.
+ * used: the store's live usage now; held: the put refreshes a registration it holds, whose
+ * envelope was old_len bytes; new_name: the put would add a namespace name. */
+enum rdv_store_status rdv_store_budget_admit(const struct rdv_store_budget *b, const struct rdv_store_usage *used,
+                                             const struct rdv_store_put *p, int held, size_t old_len, int new_name);
 
 #endif

@@ -1518,6 +1518,108 @@ static void case_cap_kinds(struct ctr *t)
     rdv_store_close(s);
 }
 
+/* ---- global budgets (store.h struct rdv_store_budget) ------------------------------------------ */
+
+/* Puts peer i into (kind, ns) with an envelope of env_len bytes under budget b. */
+static enum rdv_store_status put_budget(struct ctr *t, struct rdv_store *s, const char *ns, unsigned i, uint64_t seq,
+                                        uint32_t ttl, size_t env_len, uint8_t kind, struct rdv_store_budget b)
+{
+    if (t->broken)
+        return RDV_STORE_ERROR;
+    struct rdv_peerid id = mkpeer(i);
+    uint8_t env[ENV_MAX];
+    memset(env, 0x5a, sizeof(env));
+    (void)mkenv(i, seq, env);
+    struct rdv_store_put p = { .ns = ns, .ns_len = strlen(ns), .peer = &id, .seq = seq, .envelope = env,
+                               .envelope_len = env_len < ENV_MAX ? env_len : ENV_MAX, .ttl_s = ttl, .kind = kind,
+                               .budget = b };
+    op_begin(t);
+    rdv_store_put(s, &p, on_put, t);
+    op_wait(t, "put");
+    return t->st;
+}
+
+static void budget_registrations(struct ctr *t, struct rdv_store *s)
+{
+    const struct rdv_store_budget b = {.registrations = 3};
+    check_eq(t, put_budget(t, s, "b/a", 1, 1, 60, 20, 0, b), RDV_STORE_OK, "budget 3 registrations: 1st");
+    check_eq(t, put_budget(t, s, "b/a", 2, 1, 60, 20, 0, b), RDV_STORE_OK, "budget 3 registrations: 2nd");
+    check_eq(t, put_budget(t, s, "b/b", 3, 1, 1, 20, 0, b), RDV_STORE_OK, "budget 3 registrations: 3rd (1 s)");
+    check_eq(t, put_budget(t, s, "b/a", 4, 1, 60, 20, 0, b), RDV_STORE_FULL, "budget 3: a 4th is FULL");
+    check_eq(t, put_budget(t, s, "b/a", 1, 2, 1, 20, 1, b), RDV_STORE_FULL, "budget 3: another kind's is new: FULL");
+    check_eq(t, discover(t, s, "b/a", 0), 2, "FULL stored nothing");
+    check_eq(t, put_budget(t, s, "b/a", 1, 1, 60, 20, 0, b), RDV_STORE_OK, "a refresh when full: OK");
+    check_eq(t, put_budget(t, s, "b/a", 2, 5, 60, 20, 0, b), RDV_STORE_OK, "a new seq of a held one when full: OK");
+    check_eq(t, put_budget(t, s, "b/a", 4, 1, 60, 20, 0, (struct rdv_store_budget){0}), RDV_STORE_OK,
+             "no budget: no limit");
+    check_eq(t, put_budget(t, s, "b/a", 5, 1, 60, 20, 0, (struct rdv_store_budget){.registrations = 5}),
+             RDV_STORE_OK, "a larger budget takes the next");
+    advance(t, t->real ? REAL_EXPIRY_WAIT_MS : 1000);
+    check_eq(t, put_budget(t, s, "b/a", 6, 1, 60, 20, 0, (struct rdv_store_budget){.registrations = 5}),
+             RDV_STORE_OK, "an expired registration frees room");
+    check_eq(t, put_budget(t, s, "b/a", 7, 1, 60, 20, 0, (struct rdv_store_budget){.registrations = 5}),
+             RDV_STORE_FULL, "and the budget holds again");
+}
+
+static void budget_namespaces(struct ctr *t, struct rdv_store *s)
+{
+    const struct rdv_store_budget b = {.namespaces = 2};
+    check_eq(t, put_budget(t, s, "n/x", 1, 1, 60, 20, 0, b), RDV_STORE_OK, "budget 2 namespaces: 1st");
+    check_eq(t, put_budget(t, s, "n/y", 1, 1, 60, 20, 0, b), RDV_STORE_OK, "budget 2 namespaces: 2nd");
+    check_eq(t, put_budget(t, s, "n/z", 1, 1, 60, 20, 0, b), RDV_STORE_FULL, "budget 2: a 3rd name is FULL");
+    check_eq(t, put_budget(t, s, "n/x", 2, 1, 60, 20, 0, b), RDV_STORE_OK, "a new peer in a held name: OK");
+    check_eq(t, put_budget(t, s, "n/x", 3, 1, 60, 20, 1, b), RDV_STORE_OK, "another kind of a held name: OK");
+    check_eq(t, stats(t, s).namespaces, 2, "FULL left no namespace behind");
+}
+
+static void budget_bytes(struct ctr *t, struct rdv_store *s)
+{
+    const uint64_t cost = 20 + RDV_STORE_REG_OVERHEAD;
+    const struct rdv_store_budget b = {.bytes = 2 * cost};
+    check_eq(t, put_budget(t, s, "y/a", 1, 1, 60, 20, 0, b), RDV_STORE_OK, "budget 2 records' bytes: 1st");
+    check_eq(t, put_budget(t, s, "y/a", 2, 1, 60, 20, 0, b), RDV_STORE_OK, "budget 2 records' bytes: 2nd");
+    struct rdv_store_stats st = stats(t, s);
+    check(t, st.budgeted == 1 && st.bytes == 2 * cost, "stats count %" PRIu64 " bytes (want %" PRIu64 ")", st.bytes,
+          2 * cost);
+    check_eq(t, put_budget(t, s, "y/a", 3, 1, 60, 10, 0, b), RDV_STORE_FULL, "a 3rd, smaller, is FULL still");
+    check_eq(t, put_budget(t, s, "y/a", 1, 2, 60, 60, 0, b), RDV_STORE_OK, "a refresh that grows, within slack: OK");
+    check_eq(t, stats(t, s).bytes, cost + 60 + RDV_STORE_REG_OVERHEAD, "the refresh's bytes are counted");
+    check_eq(t, put_budget(t, s, "y/a", 1, 3, 60, 20, 0, b), RDV_STORE_OK, "a refresh that shrinks: OK");
+    /* a store far beyond a budget lowered later: growth is refused, a same-size refresh is not */
+    for (unsigned i = 10; i < 50; i++)
+        put_budget(t, s, "y/b", i, 1, 60, 40, 0, (struct rdv_store_budget){0});
+    const struct rdv_store_budget low = {.bytes = 1000};
+    check_eq(t, put_budget(t, s, "y/b", 10, 1, 60, 40, 0, low), RDV_STORE_OK, "over budget: a same-size refresh OK");
+    check_eq(t, put_budget(t, s, "y/b", 10, 2, 60, 60, 0, low), RDV_STORE_FULL,
+             "over budget by more than one record: a refresh that grows is FULL");
+    check_eq(t, put_budget(t, s, "y/b", 10, 3, 60, 30, 0, low), RDV_STORE_OK, "and one that shrinks is OK");
+}
+
+static void case_budget(struct ctr *t)
+{
+    struct rdv_store *s;
+    if (t->c->flags & RDV_CONTRACT_NO_BUDGET) { /* then it must say so, for the admin's figures */
+        if ((s = new_store(t, "budget none"))) {
+            check_eq(t, stats(t, s).budgeted, 0, "budget: the store says it keeps none");
+            rdv_store_close(s);
+        }
+        return;
+    }
+    s = new_store(t, "budget regs");
+    if (s) {
+        budget_registrations(t, s);
+        rdv_store_close(s);
+    }
+    if ((s = new_store(t, "budget ns"))) {
+        budget_namespaces(t, s);
+        rdv_store_close(s);
+    }
+    if ((s = new_store(t, "budget bytes"))) {
+        budget_bytes(t, s);
+        rdv_store_close(s);
+    }
+}
+
 int rdv_store_contract_run(const char *label, const struct rdv_store_contract *c)
 {
     struct ctr *t = calloc(1, sizeof(*t));
@@ -1533,7 +1635,7 @@ int rdv_store_contract_run(const char *label, const struct rdv_store_contract *c
     void (*const cases[])(struct ctr *) = {
         case_empty, case_upsert, case_bad_params, case_expiry, case_cap, case_sample,
         case_browse_ns, case_browse_stable, case_browse_regs, case_bulk, case_kinds, case_dialects,
-        case_counters, case_ordered, case_unregister, case_secret, case_ns_kinds, case_cap_kinds,
+        case_counters, case_ordered, case_unregister, case_secret, case_ns_kinds, case_cap_kinds, case_budget,
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) && !t->broken; i++)
         cases[i](t);

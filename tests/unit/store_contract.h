@@ -10,7 +10,9 @@
  * dialects stored, reported, moved by a refresh and counted in stats and namespace rows, the
  * store-wide registration counter, ordered discover (counter order, paging by `after` while records
  * are added, refreshed, unregistered and expire; ns_len 0; limit), unregister, the secret, and
- * namespace rows per (name, kind) with cursors with and without the kind suffix.
+ * namespace rows per (name, kind) with cursors with and without the kind suffix. Last the global
+ * budgets (registrations, names, bytes: FULL for a new one, refreshes admitted, expiry frees room),
+ * unless the flags say the store keeps none.
  *
  * Synchronous stores (memory, leveldb) complete callbacks before returning; pass loop = NULL.
  * Asynchronous stores (postgres) pass the loop their callbacks run on: after issuing each operation
@@ -35,6 +37,7 @@
 #include "store/store.h"
 
 #define RDV_CONTRACT_REAL_CLOCK 0x1u   /* the store ignores the injected clock */
+#define RDV_CONTRACT_NO_BUDGET 0x2u    /* the store leaves global budgets to its database (PostgreSQL) */
 #define RDV_CONTRACT_OP_TIMEOUT_MS 10000 /* an asynchronous operation must complete within this */
 
 struct ev_loop;

@@ -134,7 +134,11 @@ struct fixture {
     struct rdv_log log;
 };
 
-static int fixture_start(struct fixture *f, const char *token, unsigned max_connections)
+struct guard_cfg {
+    unsigned max_connections, request_timeout_s, max_per_ip; /* 0: the default */
+};
+
+static int fixture_start_guard(struct fixture *f, const char *token, struct guard_cfg g)
 {
     memset(f, 0, sizeof(*f));
     f->log.level = RDV_LOG_ERROR;
@@ -146,8 +150,12 @@ static int fixture_start(struct fixture *f, const char *token, unsigned max_conn
     rdv_admin_config_defaults(&cfg);
     cfg.listen = "127.0.0.1:0";
     cfg.token = token;
-    if (max_connections)
-        cfg.max_connections = max_connections;
+    if (g.max_connections)
+        cfg.max_connections = g.max_connections;
+    if (g.request_timeout_s)
+        cfg.request_timeout_s = g.request_timeout_s;
+    if (g.max_per_ip)
+        cfg.max_per_ip = g.max_per_ip;
     struct rdv_admin_sources src = {.store = &f->gate.base, .telemetry = &f->tm, .version = "9.9.9-test"};
     char err[256];
     if (rdv_admin_start(f->loop, &cfg, &src, &f->log, &f->admin, err, sizeof(err))) {
@@ -157,6 +165,11 @@ static int fixture_start(struct fixture *f, const char *token, unsigned max_conn
     const char *colon = strrchr(rdv_admin_address(f->admin), ':');
     f->port = colon ? atoi(colon + 1) : 0;
     return f->port > 0 ? 0 : -1;
+}
+
+static int fixture_start(struct fixture *f, const char *token, unsigned max_connections)
+{
+    return fixture_start_guard(f, token, (struct guard_cfg){.max_connections = max_connections});
 }
 
 static void fixture_stop(struct fixture *f)
@@ -450,6 +463,8 @@ static void test_token(void)
     fixture_stop(&f);
 }
 
+/* guard.c: at the cap a new client evicts the oldest connection not being answered, so a probe is
+ * always served however many idle or slow clients hold the slots. */
 static void test_connection_limit(void)
 {
     struct fixture f;
@@ -458,17 +473,75 @@ static void test_connection_limit(void)
     int a = client_connect(f.port), b = client_connect(f.port);
     struct reply ra = {0}, rb = {0}, rc = {0};
     client_pump(&f, a, &ra, 5, NULL);
+    client_send(b, "GET /healthz HTTP/1.1\r\nHost: t\r\n"); /* b is half-way through its headers */
     client_pump(&f, b, &rb, 5, NULL);
     int c = client_connect(f.port);
     client_send(c, REQ("/healthz"));
-    client_pump(&f, c, &rc, 30, NULL);
-    ok(rc.len == 0 && !rc.eof, "a third connection waits unserved while two are open");
+    client_pump(&f, c, &rc, 500, complete);
+    is_int(status_of(&rc), 200, "a third connection is served at once");
+    client_pump(&f, a, &ra, 200, NULL);
+    ok(ra.eof && ra.len == 0, "the oldest idle one made room: closed unanswered");
+    is_int((int)rdv_metric_value(f.tm.admin_cut_evicted), 1, "counted as evicted");
+    client_send(b, "\r\n");
+    client_pump(&f, b, &rb, 500, complete);
+    is_int(status_of(&rb), 200, "the second, still in the slots, is served");
+    close(a);
+    close(b);
+    close(c);
+    fixture_stop(&f);
+}
+
+/* The deadline is absolute: a client trickling header bytes faster than any idle timeout is cut. */
+static void test_request_deadline(void)
+{
+    struct fixture f;
+    if (!ok(fixture_start_guard(&f, NULL, (struct guard_cfg){.request_timeout_s = 1}) == 0,
+            "admin starts with a 1 s request deadline"))
+        return;
+    int a = client_connect(f.port);
+    struct reply ra = {0};
+    const char *trickle = "GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    for (size_t i = 0; trickle[i] && !ra.eof; i++) {
+        char one[2] = {trickle[i], 0};
+        client_send(a, one);
+        client_pump(&f, a, &ra, 5, NULL); /* ~50 ms a byte: ~2.5 s in all, were it not cut */
+    }
+    ok(ra.eof && ra.len == 0, "a trickling client is cut by the deadline, unanswered");
+    is_int((int)rdv_metric_value(f.tm.admin_cut_deadline), 1, "counted as past the deadline");
+    int b = client_connect(f.port);
+    struct reply rb = {0};
+    client_send(b, REQ("/healthz"));
+    client_pump(&f, b, &rb, 500, complete);
+    is_int(status_of(&rb), 200, "a prompt client is served");
+    client_pump(&f, b, &rb, 50, NULL);
+    client_send(b, REQ("/healthz")); /* keep-alive: the deadline starts again after an answer */
+    memset(&rb, 0, sizeof(rb));
+    client_pump(&f, b, &rb, 500, complete);
+    is_int(status_of(&rb), 200, "and its next request on the same connection too");
+    close(a);
+    close(b);
+    fixture_stop(&f);
+}
+
+static void test_per_ip(void)
+{
+    struct fixture f;
+    if (!ok(fixture_start_guard(&f, NULL, (struct guard_cfg){.max_per_ip = 2}) == 0,
+            "admin starts with 2 connections per address"))
+        return;
+    int a = client_connect(f.port), b = client_connect(f.port);
+    struct reply ra = {0}, rb = {0}, rc = {0};
+    client_pump(&f, a, &ra, 5, NULL);
+    client_pump(&f, b, &rb, 5, NULL);
+    int c = client_connect(f.port);
+    client_send(c, REQ("/healthz"));
+    client_pump(&f, c, &rc, 200, complete);
+    ok(rc.eof && rc.len == 0, "a third from the same address is refused");
+    is_int((int)rdv_metric_value(f.tm.admin_refused_per_ip), 1, "counted as refused per address");
     client_send(a, REQ("/healthz"));
     client_pump(&f, a, &ra, 500, complete);
     is_int(status_of(&ra), 200, "the first two are served");
     close(a);
-    client_pump(&f, c, &rc, 500, complete);
-    is_int(status_of(&rc), 200, "once one closes, the third is served");
     close(b);
     close(c);
     fixture_stop(&f);
@@ -503,6 +576,8 @@ int main(void)
     test_errors();
     test_token();
     test_connection_limit();
+    test_request_deadline();
+    test_per_ip();
     test_start_errors();
     return tap_done();
 }

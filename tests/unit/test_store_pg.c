@@ -958,7 +958,8 @@ int main(void)
     }
     sql("SET client_min_messages = warning"); /* DROP DATABASE IF EXISTS notices */
     test_init();
-    struct rdv_store_contract c = {.make = make_pg, .loop = loop, .flags = RDV_CONTRACT_REAL_CLOCK, .ok = contract_ok};
+    struct rdv_store_contract c = {.make = make_pg, .loop = loop, .flags = RDV_CONTRACT_REAL_CLOCK | RDV_CONTRACT_NO_BUDGET,
+                                   .ok = contract_ok};
     rdv_store_contract_run("postgres", &c);
     test_two_stores();
     test_reaper();
