@@ -4,6 +4,16 @@ import assert from 'node:assert/strict';
 let n = 0;
 let failed = 0;
 
+// An exception nobody caught (a rejected top-level await: a daemon that did not start, a timeout)
+// would otherwise reach only stderr, which the TAP log does not hold: say it in the log as TAP does.
+function bailOut(e) {
+  console.log(`Bail out! ${String((e && e.message) || e).split('\n')[0]}`);
+  for (const line of String(e && e.stack ? e.stack : e).split('\n').slice(0, 20)) console.log(`# ${line}`);
+  process.exit(1);
+}
+process.on('uncaughtException', bailOut);
+process.on('unhandledRejection', bailOut);
+
 export function ok(cond, name) {
   n++;
   if (!cond) failed++;
