@@ -175,6 +175,19 @@ static int add_host_extras(struct rdv_telemetry *t)
     return t->rejected_max && t->rejected_shutdown && t->rejected_fds && t->accept_errors ? RDV_OK : RDV_ERR_NOMEM;
 }
 
+/* How connections ended when it was not a quiet close: our GoAway for a protocol error, or the peer's. */
+static int add_conn_endings(struct rdv_telemetry *t)
+{
+    static const char *const labels[] = {"reason"};
+    struct rdv_metric_family *f = rdv_metrics_add(
+        t->reg, RDV_METRIC_COUNTER, "rendezvous_connections_ended_total",
+        "Connections ended by a yamux GoAway: ours for a protocol violation (protocol_error), or the peer's (peer_goaway).",
+        labels, 1, NULL, 0);
+    t->ended_protocol_error = rdv_metric_get(f, (const char *const[]){"protocol_error"});
+    t->ended_peer_goaway = rdv_metric_get(f, (const char *const[]){"peer_goaway"});
+    return t->ended_protocol_error && t->ended_peer_goaway ? RDV_OK : RDV_ERR_NOMEM;
+}
+
 static int add_guards(struct rdv_telemetry *t)
 {
     static const char *const reason[] = {"reason"}, *const resource[] = {"resource"};
@@ -233,6 +246,8 @@ int rdv_telemetry_init(struct rdv_telemetry *t, const char *version)
         err = add_store_extras(t);
     if (!err)
         err = add_host_extras(t);
+    if (!err)
+        err = add_conn_endings(t);
     if (!err)
         err = add_guards(t);
     if (!err)
@@ -299,6 +314,8 @@ void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *ho
         rdv_metric_set(t->rejected_shutdown, (double)host->rejected_shutting_down);
         rdv_metric_set(t->rejected_fds, (double)host->rejected_no_fds);
         rdv_metric_set(t->accept_errors, (double)host->accept_errors);
+        rdv_metric_set(t->ended_protocol_error, (double)host->protocol_errors);
+        rdv_metric_set(t->ended_peer_goaway, (double)host->goaways_received);
     }
     if (t->record_cache) {
         struct rdv_record_cache_stats s;

@@ -285,6 +285,9 @@ await test('/metrics counts what we did: requests, durations, live gauges, store
   assert.ok(m.get('rendezvous_handshakes_total{result="ok"}') >= registered + 2);
   assert.equal(m.get('rendezvous_handshakes_total{result="failed"}'), 0);
   assert.ok(m.has('rendezvous_connections'));
+  // every rendezvous-cli run ends its session with a GoAway; none of them broke the protocol
+  assert.ok(m.get('rendezvous_connections_ended_total{reason="peer_goaway"}') >= registered + 2);
+  assert.equal(m.get('rendezvous_connections_ended_total{reason="protocol_error"}'), 0);
   assert.equal(m.get('rendezvous_store_up'), 1);
   assert.equal(m.get('rendezvous_store_operation_duration_seconds_count{op="put"}'), registered);
   assert.equal(m.get('rendezvous_store_operation_duration_seconds_count{op="discover"}'), 1);
