@@ -12,6 +12,11 @@
 #                                           rendezvous-bench on rendezvousd at several offered rates; prints a
 #                                           markdown table of ratios (min/median/max) and writes
 #                                           bench/out/throughput.png (gnuplot) of throughput and p99 vs load.
+#   scripts/bench.sh cpu [BUILDDIR]         CPU time per operation of the server and of the load generator
+#                                           (from /proc and getrusage, N requests each: register, discover,
+#                                           churn), and the bounds they set on this machine: the server's
+#                                           one-core rate (it runs one event loop) and the rate of both
+#                                           sharing the machine's CPUs. What bounds a throughput figure.
 #   scripts/bench.sh ab OLD_BUILDDIR NEW_BUILDDIR
 #                                           two rendezvousd builds side by side in one run, ROUNDS interleaved
 #                                           rounds (old new old new ...), the same rendezvous-bench (NEW's) for
@@ -171,6 +176,37 @@ GP
     fi
 }
 
+# ---- cpu: what each side costs in CPU time ---------------------------------------------------
+proc_cpu() { # pid -> utime + stime in clock ticks
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+run_cpu() {
+    hz=$(getconf CLK_TCK)
+    cpus=$(nproc)
+    "$B/rendezvousd" --listen /ip4/127.0.0.1/tcp/0 --identity "$work/key" --admin-listen off --log-level error \
+        >"$work/addr.cpu" 2>/dev/null &
+    spid=$!
+    pids="$pids $spid"
+    addr=$(wait_addr "$work/addr.cpu")
+    bench --op register --connections 16 --depth 1 --requests 1600 --namespaces 10 >/dev/null
+    {
+    echo "| op | requests | server CPU us/op | load generator CPU us/op | server alone on one core: ops/s | both on $cpus CPUs: ops/s |"
+    echo "|---|---|---|---|---|---|"
+    for op in register discover churn; do
+        n=$N
+        [ $op = churn ] && n=$((N / 10))
+        s0=$(proc_cpu "$spid")
+        c=$(/usr/bin/time -f "%U %S" "$B/rendezvous-bench" --server "$addr" --quiet --op "$op" --connections 16 \
+            --depth 4 --requests "$n" --seconds 300 --namespaces 10 --limit 10 2>&1 >/dev/null | tail -n 1)
+        s1=$(proc_cpu "$spid")
+        echo "$op $n $s0 $s1 $c" | awk -v hz="$hz" -v cpus="$cpus" '{
+            s = ($4 - $3) / hz / $2 * 1e6; c = ($5 + $6) / $2 * 1e6
+            printf "| %s | %d | %.1f | %.1f | %.0f | %.0f |\n", $1, $2, s, c, (s > 0 ? 1e6 / s : 0), (s + c > 0 ? cpus * 1e6 / (s + c) : 0) }'
+    done
+    } | tee "$out/cpu.md"
+}
+
 # ---- ab: two builds, interleaved ------------------------------------------------------------
 run_ab() { # old new
     ROUNDS=${ROUNDS:-3}
@@ -211,7 +247,8 @@ PY
 
 case $mode in
 callgrind) run_callgrind ;;
+cpu) run_cpu ;;
 compare) run_compare ;;
 ab) run_ab "${2:?old builddir}" "${3:?new builddir}" ;;
-*) echo "usage: $0 callgrind|compare [BUILDDIR] | ab OLD_BUILDDIR NEW_BUILDDIR"; exit 2 ;;
+*) echo "usage: $0 callgrind|cpu|compare [BUILDDIR] | ab OLD_BUILDDIR NEW_BUILDDIR"; exit 2 ;;
 esac

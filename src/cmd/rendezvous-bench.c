@@ -81,6 +81,7 @@ struct bench {
     ev_tstamp started, ended;
     ev_timer timer, progress, tick;
     double owed;             /* open loop: operations due but not started */
+    ev_tstamp last_tick;     /* open loop: when owed was last brought up to date */
     uint64_t started_ops, ok, refused, transport_errors, overflow, records, last_ok;
     uint64_t by_status[RDV_STATUS_COUNT + 1]; /* rdv_status_index; the last: any other value */
     double *lat;
@@ -217,8 +218,11 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
     (void)loop;
     (void)revents;
     struct bench *b = t->data;
-    b->owed += b->o.rate * TICK_S;
+    /* by the time elapsed, not the tick's nominal length: a tick that fires late (a busy loop)
+     * must not lower the offered rate, which is what an open loop promises to hold */
     ev_tstamp now = ev_time();
+    b->owed += b->o.rate * (now - b->last_tick);
+    b->last_tick = now;
     while (b->owed >= 1 && budget_left(b)) {
         b->owed -= 1;
         issue(&b->w[b->next_worker++ % b->o.connections], now);
@@ -237,6 +241,7 @@ static void start_run(struct bench *b)
     if (!b->o.quiet)
         ev_timer_start(b->loop, &b->progress);
     if (b->o.rate > 0) {
+        b->last_tick = ev_time();
         ev_timer_start(b->loop, &b->tick);
         return;
     }
