@@ -97,7 +97,12 @@ void rendezvous_store_free(struct rendezvous_store *st);
  * its callback exactly once, before returning or later from the loop, and the server waits for
  * it; data passed to an operation is valid until it calls back, data the backend passes to the
  * callback only during the callback. A registration is keyed by (kind, ns, peer); kind and dialect
- * are small numbers below RENDEZVOUS_STORE_KINDS / _DIALECTS, opaque to the backend. */
+ * are small numbers below RENDEZVOUS_STORE_KINDS / _DIALECTS, opaque to the backend. The library
+ * checks every argument before the call (a namespace of 1..256 bytes, 0 only where said; a peer id
+ * of 1..RENDEZVOUS_PEER_ID_MAX bytes; an envelope of 1..8 KiB; ttl_s > 0; kind and dialect in
+ * range) and answers ERROR itself when one fails, so an operation never sees NULL where a value is
+ * due. Global budgets (docs/limits.md) are not applied to an application's store: it keeps its
+ * own, answering a put it cannot take with ERROR or UNAVAILABLE. */
 #define RENDEZVOUS_STORE_KINDS 4
 #define RENDEZVOUS_STORE_DIALECTS 4
 #define RENDEZVOUS_STORE_SECRET_LEN 32
@@ -198,6 +203,12 @@ struct rendezvous_store_ops {
     void (*secret)(void *ctx, rendezvous_store_secret_cb cb, void *cb_arg);
     /* Frees the backend; no callback may come after it returns. May be NULL. */
     void (*close)(void *ctx);
+    /* Members below were added later; the library reads only those that ops->size covers. */
+    /* The live registrations of one peer in every namespace and kind, ordered by (ns bytes, kind),
+     * at most limit (more: there are others): the admin API's search by peer id. NULL: answered
+     * ERROR (the search then says the store cannot). */
+    void (*list_peer)(void *ctx, const uint8_t *peer, size_t peer_len, uint32_t limit, rendezvous_store_reg_list_cb cb,
+                      void *cb_arg);
 };
 /* A store on ops (copied) and ctx. Errors: RENDEZVOUS_ERR_INVALID (size 0, a required operation
  * missing: put, unregister, discover, expire, stats, secret), RENDEZVOUS_ERR_NOMEM. */

@@ -12,6 +12,8 @@
 struct rendezvous_store *rdv_store_handle_wrap(struct rdv_store *s);
 /* The internal store behind a handle (still owned by the handle). */
 struct rdv_store *rdv_store_handle_inner(const struct rendezvous_store *h);
+/* Frees the handle alone and hands its store to the caller, who closes it with rdv_store_close. */
+struct rdv_store *rdv_store_handle_release(struct rendezvous_store *h);
 
 struct rdv_rendezvous_observer;
 /* Extra observers of a point: requests (as server.h's observer, after the point's own counting)

@@ -31,6 +31,13 @@ struct rendezvous_store *rdv_store_handle_wrap(struct rdv_store *s)
 
 struct rdv_store *rdv_store_handle_inner(const struct rendezvous_store *h) { return h->inner; }
 
+struct rdv_store *rdv_store_handle_release(struct rendezvous_store *h)
+{
+    struct rdv_store *s = h->inner;
+    free(h);
+    return s;
+}
+
 void rendezvous_store_free(struct rendezvous_store *h)
 {
     if (!h)
@@ -220,9 +227,11 @@ static void secret_done(void *arg, enum rendezvous_store_status st, const uint8_
 #define APP(base) ((struct app_store *)(base))
 #define CALL(cb, arg) call_new((void (*)(void))(cb), (arg))
 
+/* The application sees only arguments that pass the checks every backend makes (store.c): its
+ * operations need not repeat them, and a NULL peer or an over-long name never reaches it. */
 static void app_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_store_put_cb cb, void *arg)
 {
-    struct app_call *c = CALL(cb, arg);
+    struct app_call *c = rdv_store_put_valid(p) ? CALL(cb, arg) : NULL;
     if (!c) {
         cb(arg, RDV_STORE_ERROR);
         return;
@@ -237,7 +246,7 @@ static void app_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_s
 static void app_unregister(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
                            const struct rdv_peerid *peer, rdv_store_count_cb cb, void *arg)
 {
-    struct app_call *c = CALL(cb, arg);
+    struct app_call *c = rdv_store_key_valid(kind, ns, ns_len, peer) ? CALL(cb, arg) : NULL;
     if (!c) {
         cb(arg, RDV_STORE_ERROR, 0);
         return;
@@ -247,7 +256,7 @@ static void app_unregister(struct rdv_store *base, uint8_t kind, const char *ns,
 
 static void app_discover(struct rdv_store *base, const struct rdv_store_query *q, rdv_store_discover_cb cb, void *arg)
 {
-    struct app_call *c = CALL(cb, arg);
+    struct app_call *c = rdv_store_query_valid(q) ? CALL(cb, arg) : NULL;
     if (!c) {
         cb(arg, RDV_STORE_ERROR, NULL, 0);
         return;
@@ -280,7 +289,9 @@ static void app_stats(struct rdv_store *base, rdv_store_stats_cb cb, void *arg)
 static void app_list_namespaces(struct rdv_store *base, const char *prefix, size_t prefix_len, const char *cursor,
                                 size_t cursor_len, uint32_t limit, rdv_store_ns_list_cb cb, void *arg)
 {
-    struct app_call *c = APP(base)->ops.list_namespaces ? CALL(cb, arg) : NULL;
+    bool valid = (prefix || !prefix_len) && prefix_len <= RDV_NS_MAX && (cursor || !cursor_len) &&
+                 cursor_len <= RDV_NS_MAX + 2; /* a cursor may carry a 0x00 and the kind */
+    struct app_call *c = valid && APP(base)->ops.list_namespaces ? CALL(cb, arg) : NULL;
     if (!c) {
         cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
         return;
@@ -292,13 +303,25 @@ static void app_list_registrations(struct rdv_store *base, uint8_t kind, const c
                                    const struct rdv_peerid *cursor, uint32_t limit, rdv_store_reg_list_cb cb,
                                    void *arg)
 {
-    struct app_call *c = APP(base)->ops.list_registrations ? CALL(cb, arg) : NULL;
+    bool valid = (ns || !ns_len) && ns_len <= RDV_NS_MAX && kind < RDV_STORE_KINDS;
+    struct app_call *c = valid && APP(base)->ops.list_registrations ? CALL(cb, arg) : NULL;
     if (!c) {
         cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
         return;
     }
     APP(base)->ops.list_registrations(APP(base)->ctx, kind, ns, ns_len, cursor ? cursor->bytes : NULL,
                                       cursor ? cursor->len : 0, limit, reg_list_done, c);
+}
+
+static void app_list_peer(struct rdv_store *base, const struct rdv_peerid *peer, uint32_t limit,
+                          rdv_store_reg_list_cb cb, void *arg)
+{
+    struct app_call *c = peer && peer->len && APP(base)->ops.list_peer ? CALL(cb, arg) : NULL;
+    if (!c) {
+        cb(arg, RDV_STORE_ERROR, NULL, 0, 0);
+        return;
+    }
+    APP(base)->ops.list_peer(APP(base)->ctx, peer->bytes, peer->len, limit, reg_list_done, c);
 }
 
 static void app_health(struct rdv_store *base, rdv_store_health_cb cb, void *arg)
@@ -337,6 +360,7 @@ static const struct rdv_store_ops app_ops = {
     .stats = app_stats,
     .list_namespaces = app_list_namespaces,
     .list_registrations = app_list_registrations,
+    .list_peer = app_list_peer,
     .health = app_health,
     .secret = app_secret,
     .close = app_close,
