@@ -1,8 +1,9 @@
 /* rendezvousd: the rendezvous server. Reads its settings (server/config.c), loads or creates its
- * identity, opens the store, listens, serves identify, ping and the rendezvous dialects
- * (/vac/waku/rendezvous/0.0.1, /rendezvous/1.0.0, /vac/waku/rendezvous/1.0.0) on one libev loop,
- * sweeps expired records on a timer, reloads what it can on SIGHUP and shuts down gracefully on
- * SIGTERM/SIGINT, telling systemd each step (server/sysd.h). Every setting is checked before
+ * identity, opens the store, and runs a rendezvous point of the server library (rendezvous/point.h,
+ * server/point.c: identify, ping and the dialects /vac/waku/rendezvous/0.0.1, /rendezvous/1.0.0,
+ * /vac/waku/rendezvous/1.0.0 on one libev loop, expired records swept on a timer), adding what an
+ * operator runs: the admin API and telemetry, SIGHUP reload, graceful SIGTERM/SIGINT, and systemd
+ * told each step (server/sysd.h). Every setting is checked before
  * anything is created on disk: a new identity is written only once listeners and the store are up.
  * Its listen addresses, each ending in /p2p/<peer id>, go to stdout one per line at start. */
 #include "config.h"
@@ -30,6 +31,7 @@
 #include "rendezvous/server.h"
 #include "rendezvous/service.h"
 #include "server/config.h"
+#include "server/embed.h"
 #include "server/fdlimit.h"
 #include "server/sysd.h"
 #include "store/open.h"
@@ -47,19 +49,17 @@ struct daemon {
     struct rdv_log log;
     struct ev_loop *loop;
     struct rdv_privkey key;
-    struct rdv_store *store;
-    struct rdv_host *host;
-    struct rdv_rendezvous_server rz;
+    struct rdv_store *store;         /* the timed store; owned by point once that exists */
+    struct rendezvous_server *point; /* the rendezvous point: host, dialects, expiry sweep */
+    struct rdv_host *host;           /* the point's, once started */
     struct rdv_telemetry tm;
     struct rdv_admin *admin;
     struct rdv_record_cache *record_cache; /* NULL when verify-cache-entries is 0 */
     struct rdv_record_opener opener;       /* the cache's, shared by every dialect */
-    ev_timer expire_timer;
     ev_signal sigterm, sigint, sighup;
     ev_timer watchdog;   /* WATCHDOG=1 from the loop itself: a stuck loop misses it */
     bool key_is_new;     /* generated at this start: saved once everything is up */
     bool stopping;       /* a signal came: draining connections (/readyz says 503) */
-    bool expiry_failing; /* the last expiry sweep failed */
     struct rdv_store_budget budget; /* from the config; every dialect's puts and the admin's figures */
 };
 
@@ -122,27 +122,11 @@ static void warn_admin_exposed(const struct rdv_server_config *c, const struct r
                  c->admin_listen);
 }
 
-static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
+/* Each successful sweep's count, from the point (which logs failing and recovering sweeps). */
+static void on_expired(void *ctx, uint64_t count)
 {
-    struct daemon *d = arg;
-    /* a store that is down fails every sweep: say so when it starts and when it ends, not each tick */
-    if (st != RDV_STORE_OK && !d->expiry_failing)
-        rdv_warn(&d->log, "expiry sweeps failing: %s (logged again when they recover)", rdv_store_status_name(st));
-    else if (st == RDV_STORE_OK && d->expiry_failing)
-        rdv_info(&d->log, "expiry sweeps work again");
-    d->expiry_failing = st != RDV_STORE_OK;
-    if (st == RDV_STORE_OK && count)
-        rdv_debug(&d->log, "expired %llu registrations", (unsigned long long)count);
-    if (st == RDV_STORE_OK)
-        rdv_metric_add(d->tm.expired, (double)count);
-}
-
-static void expire_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    struct daemon *d = w->data;
-    rdv_store_expire(d->store, expire_done, d);
+    struct daemon *d = ctx;
+    rdv_metric_add(d->tm.expired, (double)count);
 }
 
 static void shutdown_done(void *arg)
@@ -165,8 +149,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     d->stopping = true;
     rdv_sysd_notify("STOPPING=1");
     rdv_info(&d->log, "signal %d: shutting down (grace %.0f s)", w->signum, SHUTDOWN_GRACE);
-    ev_timer_stop(d->loop, &d->expire_timer);
-    rdv_host_shutdown(d->host, SHUTDOWN_GRACE, shutdown_done, d);
+    rendezvous_server_stop(d->point, SHUTDOWN_GRACE, shutdown_done, d);
 }
 
 static void watchdog_tick(struct ev_loop *loop, ev_timer *w, int revents)
@@ -287,19 +270,16 @@ static void apply_reloaded(struct daemon *d)
 {
     (void)rdv_log_level_parse(d->cfg.log_level, &d->log.level); /* checked by rdv_config_finish */
     d->budget = budget_from(&d->cfg);
-    for (int i = 0; i < RDV_DIALECT_COUNT; i++) {
-        struct rdv_service_config *sc = &d->rz.dialects[i].cfg;
-        if (sc->dialect)
+    for (unsigned i = 0; i < RDV_DIALECT_COUNT; i++) {
+        struct rdv_service_config *sc = rdv_server_dialect_live(d->point, i);
+        if (sc) {
             service_limits_from(&d->cfg.dialect[i], sc);
-        sc->budget = d->budget;
+            sc->budget = d->budget;
+        }
     }
     reload_token(d);
-    double every = d->cfg.expire_interval_ms / 1000.0;
-    if (!d->stopping && d->expire_timer.repeat != every) {
-        ev_timer_stop(d->loop, &d->expire_timer);
-        ev_timer_set(&d->expire_timer, every, every);
-        ev_timer_start(d->loop, &d->expire_timer);
-    }
+    if (!d->stopping)
+        rdv_server_set_expire_interval(d->point, d->cfg.expire_interval_ms / 1000.0);
 }
 
 static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
@@ -330,24 +310,6 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
     rdv_sysd_notify("READY=1");
 }
 
-static int start_listening(struct daemon *d)
-{
-    for (unsigned i = 0; i < d->cfg.nlisten; i++) {
-        struct rdv_buf ma;
-        rdv_buf_init(&ma, RDV_MA_MAX_BINARY);
-        int err = rdv_ma_from_text(d->cfg.listen[i], &ma);
-        if (!err)
-            err = rdv_host_listen(d->host, rdv_buf_head(&ma), ma.len);
-        rdv_buf_free(&ma);
-        if (err) {
-            rdv_error(&d->log, "listen %s: %s%s%s", d->cfg.listen[i], rdv_strerror(err),
-                      err == RDV_ERR_IO ? ": " : "", err == RDV_ERR_IO ? strerror(errno) : "");
-            return err;
-        }
-    }
-    return rdv_host_update_record(d->host);
-}
-
 /* Prints every listen address with /p2p/<id> to stdout (for people and scripts) and the log. */
 static void announce(struct daemon *d)
 {
@@ -356,9 +318,9 @@ static void announce(struct daemon *d)
     struct rdv_buf addrs[32];
     size_t n = rdv_host_listen_addrs(d->host, addrs, 32);
     rdv_info(&d->log, "rendezvousd %s: peer id %s, store %s", PACKAGE_VERSION, id, d->store->ops->kind);
-    for (int i = 0; i < RDV_DIALECT_COUNT; i++) {
-        const struct rdv_service_config *c = &d->rz.dialects[i].cfg;
-        if (c->dialect)
+    for (unsigned i = 0; i < RDV_DIALECT_COUNT; i++) {
+        const struct rdv_service_config *c = rdv_server_dialect_live(d->point, i);
+        if (c)
             rdv_info(&d->log, "serving %s: ttl %u..%u s (default %u), discover limit %u", c->dialect->protocol,
                      c->min_ttl_s, c->max_ttl_s, c->default_ttl_s, c->max_discover_limit);
     }
@@ -414,7 +376,7 @@ static void service_config_from(const struct rdv_dialect_settings *c, const stru
 }
 
 /* Enables every dialect named in the protocols setting (rdv_config_finish checked the names). */
-static void enable_dialects(struct daemon *d)
+static int enable_dialects(struct daemon *d)
 {
     char list[256], *save = NULL;
     snprintf(list, sizeof(list), "%s", d->cfg.protocols);
@@ -425,8 +387,10 @@ static void enable_dialects(struct daemon *d)
         d->budget = budget_from(&d->cfg);
         sc.budget = d->budget;
         sc.opener = d->record_cache ? &d->opener : NULL;
-        rdv_rendezvous_server_enable(&d->rz, dl, &sc);
+        if (rdv_server_enable_config(d->point, &sc))
+            return 1;
     }
+    return 0;
 }
 
 /* One cache for all dialects: entries are keyed by record kind as well as bytes. */
@@ -474,7 +438,9 @@ static int open_store(struct daemon *d)
     return 0;
 }
 
-static int start_host(struct daemon *d)
+/* The point on the timed store (which it owns from here on), with the daemon's key, log, limits,
+ * dialect settings and telemetry; started, it listens and serves. */
+static int start_point(struct daemon *d)
 {
     struct rdv_host_limits lim;
     rdv_host_limits_defaults(&lim);
@@ -484,22 +450,33 @@ static int start_host(struct daemon *d)
     lim.max_stream_input = d->cfg.max_message + 16;
     lim.handshake_timeout = d->cfg.handshake_timeout;
     lim.idle_timeout = d->cfg.idle_timeout;
-    if (rdv_host_new(d->loop, &d->key, &lim, &d->log, &d->host))
+    struct rendezvous_store *handle = rdv_store_handle_wrap(d->store); /* closes the store if it fails */
+    d->store = NULL;
+    if (!handle || rendezvous_server_new(d->loop, handle, &d->point)) {
+        rdv_error(&d->log, "out of memory");
         return 1;
-    d->rz.store = d->store;
-    d->rz.log = &d->log;
-    d->rz.max_message = d->cfg.max_message;
-    d->rz.observer = rdv_telemetry_observer(&d->tm);
-    if (rdv_builtin_register(d->host) || rdv_rendezvous_server_register(d->host, &d->rz))
+    }
+    d->store = rdv_server_store(d->point);
+    rdv_server_use_log(d->point, &d->log);
+    rdv_server_set_host_limits(d->point, &lim, d->cfg.max_message);
+    struct rdv_rendezvous_observer obs = rdv_telemetry_observer(&d->tm);
+    rdv_server_observe(d->point, &obs, on_expired, d);
+    if (rdv_server_use_key(d->point, &d->key) || enable_dialects(d) ||
+        rendezvous_server_set_option(d->point, RENDEZVOUS_OPT_EXPIRE_INTERVAL, d->cfg.expire_interval_ms / 1000.0))
         return 1;
-    return start_listening(d);
+    for (unsigned i = 0; i < d->cfg.nlisten; i++)
+        if (rendezvous_server_add_listen(d->point, d->cfg.listen[i])) {
+            rdv_error(&d->log, "listen %s: not a multiaddr this server can listen on", d->cfg.listen[i]);
+            return 1;
+        }
+    if (rendezvous_server_start(d->point)) /* the point logs what failed */
+        return 1;
+    d->host = rdv_server_host(d->point);
+    return 0;
 }
 
 static void start_timers(struct daemon *d)
 {
-    ev_timer_init(&d->expire_timer, expire_tick, d->cfg.expire_interval_ms / 1000.0, d->cfg.expire_interval_ms / 1000.0);
-    d->expire_timer.data = d;
-    ev_timer_start(d->loop, &d->expire_timer);
     ev_signal_init(&d->sigterm, on_signal, SIGTERM);
     ev_signal_init(&d->sigint, on_signal, SIGINT);
     ev_signal_init(&d->sighup, on_sighup, SIGHUP);
@@ -517,11 +494,9 @@ static void start_timers(struct daemon *d)
 
 static int daemon_start(struct daemon *d)
 {
-    memset(&d->rz, 0, sizeof(d->rz));
     if (start_record_cache(d))
         return 1;
-    enable_dialects(d);
-    if (load_identity(d) || open_store(d) || start_host(d) || start_admin(d) || save_new_identity(d))
+    if (load_identity(d) || open_store(d) || start_point(d) || start_admin(d) || save_new_identity(d))
         return 1;
     warn_identity_mode(d->cfg.identity, &d->log);
     announce(d);
@@ -533,8 +508,10 @@ static int daemon_start(struct daemon *d)
 static void daemon_stop(struct daemon *d)
 {
     rdv_admin_stop(d->admin); /* before the store: its pending calls then find their requests orphaned */
-    rdv_host_free(d->host);
-    rdv_store_close(d->store);
+    if (d->point)
+        rendezvous_server_free(d->point); /* the host, then the store */
+    else if (d->store)
+        rdv_store_close(d->store);
     rdv_telemetry_free(&d->tm);
     rdv_record_cache_free(d->record_cache);
     rdv_privkey_clear(&d->key);

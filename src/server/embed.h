@@ -20,6 +20,20 @@ struct rdv_rendezvous_observer;
  * and every expiry sweep's count. Before start. */
 void rdv_server_observe(struct rendezvous_server *s, const struct rdv_rendezvous_observer *o,
                         void (*expired)(void *ctx, uint64_t n), void *ctx);
+/* rendezvousd's own parts, before start: its key (copied; the point then neither makes nor saves
+ * one), its log (kept, not copied: the daemon changes its level and file on SIGHUP), the host's
+ * limits with the largest request (max_message), and a dialect served with a complete service
+ * configuration (budget, record opener: cfg->dialect says which; copied). With an expired hook
+ * set by rdv_server_observe, the point leaves the registration count to its observer and does
+ * not ask the store for stats after each sweep. */
+int rdv_server_use_key(struct rendezvous_server *s, const struct rdv_privkey *key);
+void rdv_server_use_log(struct rendezvous_server *s, const struct rdv_log *log);
+void rdv_server_set_host_limits(struct rendezvous_server *s, const struct rdv_host_limits *lim, size_t max_message);
+int rdv_server_enable_config(struct rendezvous_server *s, const struct rdv_service_config *cfg);
+/* While running: the settings a dialect is served with, to change in place on reload (NULL when
+ * the dialect is not served or the point has not started); the expiry sweep's period. */
+struct rdv_service_config *rdv_server_dialect_live(struct rendezvous_server *s, unsigned id);
+void rdv_server_set_expire_interval(struct rendezvous_server *s, double seconds);
 /* After start: the host (for the admin API) and the store the point serves. */
 struct rdv_host *rdv_server_host(const struct rendezvous_server *s);
 struct rdv_store *rdv_server_store(const struct rendezvous_server *s);

@@ -1,8 +1,9 @@
 /* point.c: rendezvous/point.h: a rendezvous point as a library object. It is the composition
  * rendezvousd's main used to do inline: an identity, a libp2p host with identify and ping, the
  * rendezvous server (rendezvous/server.c) over one store for every enabled dialect, and a timer
- * that sweeps expired records. rendezvousd now makes its point through these same calls and adds
- * its own parts (config file, admin API, telemetry, signals) around it (server/embed.h). */
+ * that sweeps expired records. rendezvousd makes its point through these same calls and adds its
+ * own parts (config file, identity file, admin API, telemetry, signals) around it through the few
+ * hooks of server/embed.h. */
 #include "config.h"
 
 #include <errno.h>
@@ -190,6 +191,49 @@ void rdv_server_observe(struct rendezvous_server *s, const struct rdv_rendezvous
     s->expired_ctx = ctx;
 }
 
+int rdv_server_use_key(struct rendezvous_server *s, const struct rdv_privkey *key)
+{
+    if (!s || s->started || !key)
+        return RDV_ERR_INVALID;
+    rdv_privkey_clear(&s->key);
+    s->key = *key;
+    return key_taken(s);
+}
+
+void rdv_server_use_log(struct rendezvous_server *s, const struct rdv_log *log) { s->log = log; }
+
+void rdv_server_set_host_limits(struct rendezvous_server *s, const struct rdv_host_limits *lim, size_t max_message)
+{
+    s->limits = *lim;
+    s->max_message = max_message;
+}
+
+int rdv_server_enable_config(struct rendezvous_server *s, const struct rdv_service_config *cfg)
+{
+    if (!s || s->started || !cfg || !cfg->dialect || cfg->dialect->id >= RDV_DIALECT_COUNT)
+        return RDV_ERR_INVALID;
+    s->dialects[cfg->dialect->id] = *cfg;
+    s->enabled[cfg->dialect->id] = true;
+    return RDV_OK;
+}
+
+struct rdv_service_config *rdv_server_dialect_live(struct rendezvous_server *s, unsigned id)
+{
+    return s->started && id < RDV_DIALECT_COUNT && s->rz.dialects[id].cfg.dialect ? &s->rz.dialects[id].cfg : NULL;
+}
+
+void rdv_server_set_expire_interval(struct rendezvous_server *s, double seconds)
+{
+    if (seconds <= 0 || seconds == s->expire_interval)
+        return;
+    s->expire_interval = seconds;
+    if (!ev_is_active(&s->expire_timer))
+        return;
+    ev_timer_stop(s->loop, &s->expire_timer);
+    ev_timer_set(&s->expire_timer, seconds, seconds);
+    ev_timer_start(s->loop, &s->expire_timer);
+}
+
 struct rdv_host *rdv_server_host(const struct rendezvous_server *s) { return s->host; }
 struct rdv_store *rdv_server_store(const struct rendezvous_server *s) { return point_store(s); }
 
@@ -266,8 +310,9 @@ static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
         rdv_debug(s->log, "expired %llu registrations", (unsigned long long)count);
     s->counters.expired += count;
     if (s->on_expired)
-        s->on_expired(s->expired_ctx, count);
-    rdv_store_stats(point_store(s), stats_done, s);
+        s->on_expired(s->expired_ctx, count); /* the observer keeps its own figures (rendezvousd: /metrics) */
+    else
+        rdv_store_stats(point_store(s), stats_done, s);
 }
 
 static void expire_tick(struct ev_loop *loop, ev_timer *w, int revents)
