@@ -1,11 +1,13 @@
 /* embed.c: a rendezvous point inside a program, with storage of the program's own: an ordered
  * in-memory map (a sorted array), plugged in through the three calls of struct rendezvous_kv
  * (put, delete, iterate from a prefix), the way the seed's server takes any key-value store.
- * Swap the map for LevelDB, LMDB or SQLite and the registrations survive restarts.
+ * Swap the map for LevelDB, LMDB or SQLite and the registrations survive restarts: built with
+ * -DWITH_LEVELDB, `--leveldb DIR` keeps them in LevelDB through the same three calls.
  *
- * Uses only the installed library:
+ * Uses only the installed library (and, for --leveldb, Debian's libleveldb-dev):
  *   cc -o embed embed.c $(pkg-config --cflags --libs rendezvous-server)
- *   ./embed --listen /ip4/127.0.0.1/tcp/4040 [--key point.key] [--protocols std,waku0]
+ *   cc -DWITH_LEVELDB -o embed embed.c $(pkg-config --cflags --libs rendezvous-server) -lleveldb
+ *   ./embed --listen /ip4/127.0.0.1/tcp/4040 [--key point.key] [--protocols std,waku0] [--leveldb DIR]
  *
  * Prints each listen address (with /p2p/<id>) on a line of its own, then, on SIGINT or SIGTERM,
  * what it served and what its map holds:
@@ -21,6 +23,9 @@
 #include <string.h>
 
 #include <rendezvous/point.h>
+#ifdef WITH_LEVELDB
+#include <leveldb/c.h>
+#endif
 
 /* ---- the application's map: pairs sorted by key bytes ------------------------------------- */
 
@@ -120,6 +125,66 @@ static void map_close(void *ctx)
     m->n = m->cap = 0;
 }
 
+#ifdef WITH_LEVELDB
+/* ---- or LevelDB: the same three calls --------------------------------------------------------- */
+
+static int ldb_put(void *ctx, const void *key, size_t len, const void *value, size_t vlen)
+{
+    char *err = NULL;
+    leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+    leveldb_writeoptions_set_sync(wo, 1); /* answered OK means on disk */
+    leveldb_put(ctx, wo, key, len, value, vlen, &err);
+    leveldb_writeoptions_destroy(wo);
+    leveldb_free(err);
+    return err ? -1 : 0;
+}
+
+static int ldb_del(void *ctx, const void *key, size_t len)
+{
+    char *err = NULL;
+    leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+    leveldb_delete(ctx, wo, key, len, &err);
+    leveldb_writeoptions_destroy(wo);
+    leveldb_free(err);
+    return err ? -1 : 0;
+}
+
+static int ldb_iterate(void *ctx, const void *prefix, size_t len, rendezvous_kv_visit_fn visit, void *arg)
+{
+    leveldb_readoptions_t *ro = leveldb_readoptions_create();
+    leveldb_iterator_t *it = leveldb_create_iterator(ctx, ro);
+    for (leveldb_iter_seek(it, prefix, len); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = leveldb_iter_key(it, &kl), *v = leveldb_iter_value(it, &vl);
+        if (kl < len || memcmp(k, prefix, len) != 0 || visit(arg, k, kl, v, vl))
+            break;
+    }
+    leveldb_iter_destroy(it);
+    leveldb_readoptions_destroy(ro);
+    return 0;
+}
+
+static void ldb_close(void *ctx) { leveldb_close(ctx); }
+
+/* The database at dir (made if missing) as a struct rendezvous_kv; 0 or -1 with a message. */
+static int ldb_kv(const char *dir, struct rendezvous_kv *kv)
+{
+    char *err = NULL;
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_options_set_create_if_missing(o, 1);
+    leveldb_t *db = leveldb_open(o, dir, &err);
+    leveldb_options_destroy(o);
+    if (!db) {
+        fprintf(stderr, "embed: leveldb %s: %s\n", dir, err ? err : "cannot open");
+        leveldb_free(err);
+        return -1;
+    }
+    *kv = (struct rendezvous_kv){.size = sizeof(*kv), .ctx = db, .put = ldb_put, .del = ldb_del,
+                                 .iterate = ldb_iterate, .close = ldb_close};
+    return 0;
+}
+#endif
+
 /* ---- the point ------------------------------------------------------------------------------ */
 
 struct app {
@@ -140,7 +205,7 @@ static void report(const struct app *a)
         unreg += k.unregisters[i];
         refused += k.registers_refused[i] + k.discovers_refused[i];
     }
-    for (size_t i = 0; i < a->map.n; i++)
+    for (size_t i = 0; i < a->map.n; i++) /* with --leveldb the map stays empty: LevelDB holds them */
         bytes += a->map.pairs[i].key_len + a->map.pairs[i].value_len;
     printf("served registers=%llu discovers=%llu unregisters=%llu refused=%llu pairs=%zu bytes=%llu\n",
            (unsigned long long)reg, (unsigned long long)disc, (unsigned long long)unreg,
@@ -160,9 +225,11 @@ static int configure(struct app *a, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'}, {"key", required_argument, NULL, 'k'},
-        {"protocols", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+        {"protocols", required_argument, NULL, 'p'}, {"leveldb", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
     int c, err = 0;
-    while (!err && (c = getopt_long(argc, argv, "l:k:p:", opts, NULL)) != -1) {
+    while (!err && (c = getopt_long(argc, argv, "l:k:p:d:", opts, NULL)) != -1) {
+        if (c == 'd')
+            continue; /* the store: taken before the point is made (store_of) */
         if (c == 'l')
             err = rendezvous_server_add_listen(a->point, optarg);
         else if (c == 'k')
@@ -176,12 +243,30 @@ static int configure(struct app *a, int argc, char **argv)
     return err;
 }
 
+/* The key-value store the point keeps its records in: the map, or LevelDB at --leveldb DIR. */
+static int store_of(struct app *a, int argc, char **argv, struct rendezvous_kv *kv)
+{
+    *kv = (struct rendezvous_kv){.size = sizeof(*kv), .ctx = &a->map, .put = map_put, .del = map_del,
+                                 .iterate = map_iterate, .close = map_close};
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--leveldb") == 0) {
+#ifdef WITH_LEVELDB
+            return ldb_kv(argv[i + 1], kv);
+#else
+            fprintf(stderr, "embed: built without LevelDB (cc -DWITH_LEVELDB ... -lleveldb)\n");
+            return -1;
+#endif
+        }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct app a = {.loop = EV_DEFAULT};
     signal(SIGPIPE, SIG_IGN);
-    struct rendezvous_kv kv = {.size = sizeof(kv), .ctx = &a.map, .put = map_put, .del = map_del,
-                               .iterate = map_iterate, .close = map_close};
+    struct rendezvous_kv kv;
+    if (store_of(&a, argc, argv, &kv))
+        return 1;
     struct rendezvous_store *store;
     int err = rendezvous_store_kv_new(&kv, &store);
     if (!err)

@@ -133,6 +133,48 @@ async function serveJsPeers(e) {
   assert.equal(n.pairs, 4 + 2, `the map holds the 4 live records + secret + counter: ${served}`);
 }
 
+// The seed's shape with a real database: examples/embed.c built with -DWITH_LEVELDB keeps its records
+// in LevelDB through the same three calls (put, delete, iterate from a prefix); they survive a restart.
+await test('examples/embed.c on LevelDB (the same rendezvous_kv calls): registrations survive a restart', async () => {
+  if (process.env.RDV_HAVE_LEVELDB !== '1') {
+    diag('built without LevelDB: skipped');
+    return;
+  }
+  const bin = join(tempDir(), 'embed-leveldb');
+  const r = sh(`${CC} ${CFLAGS} -std=c11 -Wall -Wextra -Werror -DWITH_LEVELDB -o ${bin} ${join(srcdir, 'examples', 'embed.c')} ` +
+    `$(pkg-config --cflags --libs rendezvous-server) -lleveldb ${LDFLAGS}`);
+  assert.equal(r.status, 0, r.stderr);
+  const dir = tempDir();
+  const args = ['--listen', '/ip4/127.0.0.1/tcp/0', '--key', join(dir, 'point.key'), '--leveldb', join(dir, 'db'),
+    '--protocols', 'std'];
+  const keyFile = join(dir, 'peer.key');
+  const kg = spawnSync(cliPath, ['keygen', keyFile], { encoding: 'utf8' });
+  assert.equal(kg.status, 0, kg.stderr);
+  const peerId = kg.stdout.trim().split('\n')[0];
+  let e = startProc(bin, args);
+  let addr = await e.lineMatching(/\/p2p\//);
+  const reg = spawnSync(cliPath, ['register', '--server', addr, '--ns', 'kept', '--key', keyFile, '-p', 'std',
+    '--addr', '/ip4/192.0.2.4/tcp/4', '--ttl', '600'], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(reg.status, 0, reg.stderr);
+  assert.equal(JSON.parse(reg.stdout.split('\n')[0]).status, 'OK');
+  e.proc.kill('SIGTERM');
+  assert.equal(await e.exited, 0, e.stderr());
+  e = startProc(bin, args); // the same database, a new process
+  try {
+    addr = await e.lineMatching(/\/p2p\//);
+    const disc = spawnSync(cliPath, ['discover', '--server', addr, '--ns', 'kept', '-p', 'std'],
+      { encoding: 'utf8', timeout: 20000 });
+    assert.equal(disc.status, 0, disc.stderr);
+    const recs = disc.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.peer_id);
+    assert.deepEqual(recs.map((x) => x.peer_id), [peerId], `after the restart: ${disc.stdout}`);
+    assert.deepEqual(recs[0].addrs, ['/ip4/192.0.2.4/tcp/4']);
+    e.proc.kill('SIGTERM');
+    assert.equal(await e.exited, 0, e.stderr());
+  } finally {
+    if (e.proc.exitCode === null) e.proc.kill('SIGKILL');
+  }
+});
+
 async function silentListener() {
   const sockets = [];
   const srv = createServer((s) => sockets.push(s)); // accepts, never writes
