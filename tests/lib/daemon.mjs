@@ -16,11 +16,12 @@ export function tempDir(prefix = 'rdv-test-') {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-// Starts rendezvousd with args; resolves once it has printed its listen addresses.
+// Starts rendezvousd with args; resolves once it has printed its listen addresses (rejects after
+// timeoutMs: generous, since a loaded CI machine running the ASan build can be slow to start one).
 // Returns { proc, addrs, stderr(), adminUrl() }. The daemon is killed at exit if still running.
 // The admin endpoint listens on a free loopback port (not the fixed default) unless args say otherwise;
 // adminUrl() is its base URL from the log ("http://127.0.0.1:PORT/"), or undefined.
-export function startDaemon(args, { dir = tempDir(), timeoutMs = 10000, env = {} } = {}) {
+export function startDaemon(args, { dir = tempDir(), timeoutMs = 30000, env = {} } = {}) {
   const fullArgs = ['--identity', join(dir, 'identity.key'), '--listen', '/ip4/127.0.0.1/tcp/0',
     '--admin-listen', '127.0.0.1:0', ...args];
   const proc = spawn(daemonPath, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
