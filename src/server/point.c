@@ -21,6 +21,9 @@
 #define POINT_MAX_LISTEN 16
 #define POINT_DEFAULT_LISTEN "/ip4/0.0.0.0/tcp/4040"
 #define POINT_DEFAULT_EXPIRE 1.0
+/* Sweeps must work this long before "work again" is said: during a database stall some succeed
+ * between timeouts, and a line per change would flap every sweep. */
+#define POINT_SWEEP_RECOVERED_S 10.0
 
 struct rendezvous_server {
     struct ev_loop *loop;
@@ -45,6 +48,8 @@ struct rendezvous_server {
     struct rendezvous_server_counters counters;
     ev_timer expire_timer;
     bool started, expiry_failing;
+    uint64_t sweeps_failed;  /* since the failing line */
+    ev_tstamp sweeps_ok_since; /* while failing: when the current run of good sweeps began (0: none) */
 };
 
 const char *rendezvous_server_strerror(int err) { return rdv_strerror(err); }
@@ -295,15 +300,35 @@ static void stats_done(void *arg, enum rdv_store_status st, const struct rdv_sto
         s->counters.registrations = stats->registrations;
 }
 
+/* A store that is down fails every sweep: say so once when they start failing, and once when they
+ * have worked again for POINT_SWEEP_RECOVERED_S, not at each sweep. */
+static void sweep_health(struct rendezvous_server *s, enum rdv_store_status st)
+{
+    ev_tstamp now = ev_now(s->loop);
+    if (st != RDV_STORE_OK) {
+        if (!s->expiry_failing)
+            rdv_warn(s->log, "expiry sweeps failing: %s (logged again once they have worked for %.0f s)",
+                     rdv_store_status_name(st), POINT_SWEEP_RECOVERED_S);
+        s->expiry_failing = true;
+        s->sweeps_failed++;
+        s->sweeps_ok_since = 0;
+        return;
+    }
+    if (!s->expiry_failing)
+        return;
+    if (s->sweeps_ok_since == 0)
+        s->sweeps_ok_since = now;
+    if (now - s->sweeps_ok_since < POINT_SWEEP_RECOVERED_S)
+        return;
+    rdv_info(s->log, "expiry sweeps work again (%llu failed)", (unsigned long long)s->sweeps_failed);
+    s->expiry_failing = false;
+    s->sweeps_failed = 0;
+}
+
 static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
 {
     struct rendezvous_server *s = arg;
-    /* a store that is down fails every sweep: say so when it starts and when it ends, not each tick */
-    if (st != RDV_STORE_OK && !s->expiry_failing)
-        rdv_warn(s->log, "expiry sweeps failing: %s (logged again when they recover)", rdv_store_status_name(st));
-    else if (st == RDV_STORE_OK && s->expiry_failing)
-        rdv_info(s->log, "expiry sweeps work again");
-    s->expiry_failing = st != RDV_STORE_OK;
+    sweep_health(s, st);
     if (st != RDV_STORE_OK)
         return;
     if (count)

@@ -79,6 +79,14 @@ await test('database back: the daemon recovers by itself', async () => {
   assert.ok(discover(S, NS).ok);
 });
 
+await test('the expiry sweeps: one line when they started failing, one when they had worked 10 s again', async () => {
+  const lines = (re) => d.stderr().split('\n').filter((l) => re.test(l));
+  assert.equal(lines(/expiry sweeps failing/).length, 1, lines(/expiry sweeps/).join('\n'));
+  const back = await eventually(() => lines(/expiry sweeps work again/).length > 0, { tries: 100, intervalMs: 250 });
+  assert.ok(back, `no recovery line within 25 s:\n${lines(/expiry sweeps/).join('\n')}`);
+  assert.equal(lines(/expiry sweeps/).length, 2, lines(/expiry sweeps/).join('\n'));
+});
+
 await test('every registration answered OK (before and during the crash) is there', () => {
   const d2 = discover(S, NS);
   assert.ok(d2.ok, d2.stderr);
