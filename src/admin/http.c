@@ -99,15 +99,6 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     mhd_drive(w->data);
 }
 
-/* Resumed connections are processed by the next MHD_run; schedule it from the loop rather than
- * call it here, which may be inside a store callback inside MHD_run itself. */
-void rdv_admin_kick(struct rdv_admin *a)
-{
-    ev_timer_stop(a->loop, &a->timer);
-    ev_timer_set(&a->timer, 0., 0.);
-    ev_timer_start(a->loop, &a->timer);
-}
-
 /* ---- requests -------------------------------------------------------------------------------- */
 
 static void req_unlink(struct rdv_admin_req *r)

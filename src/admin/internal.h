@@ -57,7 +57,15 @@ enum MHD_Result rdv_admin_guard_accept(void *cls, const struct sockaddr *addr, s
 void rdv_admin_guard_notify(void *cls, struct MHD_Connection *conn, void **ctx, enum MHD_ConnectionNotificationCode toe);
 void rdv_admin_guard_busy(struct rdv_admin *a, struct MHD_Connection *conn, bool busy);
 /* Runs MHD again from the loop soon (not from inside a callback of MHD_run). */
-void rdv_admin_kick(struct rdv_admin *a);
+/* Resumed (or cut) connections are processed by the next MHD_run; schedule it from the loop rather
+ * than call it at once, which may be inside a store callback inside MHD_run itself. Inline, and
+ * here, because http.c and guard.c both need it and neither should depend on the other. */
+static inline void rdv_admin_kick(struct rdv_admin *a)
+{
+    ev_timer_stop(a->loop, &a->timer);
+    ev_timer_set(&a->timer, 0., 0.);
+    ev_timer_start(a->loop, &a->timer);
+}
 
 typedef void (*rdv_admin_handler)(struct rdv_admin_req *r, const char *rest, size_t rest_len);
 
