@@ -60,6 +60,7 @@ struct daemon {
     bool key_is_new;     /* generated at this start: saved once everything is up */
     bool stopping;       /* a signal came: draining connections (/readyz says 503) */
     bool expiry_failing; /* the last expiry sweep failed */
+    bool expiring;       /* a sweep is with the store: the next ticks wait for its answer */
     struct rdv_store_budget budget; /* from the config; every dialect's puts and the admin's figures */
 };
 
@@ -125,6 +126,7 @@ static void warn_admin_exposed(const struct rdv_server_config *c, const struct r
 static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
 {
     struct daemon *d = arg;
+    d->expiring = false;
     /* a store that is down fails every sweep: say so when it starts and when it ends, not each tick */
     if (st != RDV_STORE_OK && !d->expiry_failing)
         rdv_warn(&d->log, "expiry sweeps failing: %s (logged again when they recover)", rdv_store_status_name(st));
@@ -142,6 +144,12 @@ static void expire_tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct daemon *d = w->data;
+    /* One sweep at a time. A store that stalls holds a sweep until its timeout; asking again
+     * meanwhile learns nothing (PostgreSQL answers "OK, 0" for a sweep still running), and such
+     * answers used to flip the failing/working state, logging both lines at every tick. */
+    if (d->expiring)
+        return;
+    d->expiring = true;
     rdv_store_expire(d->store, expire_done, d);
 }
 

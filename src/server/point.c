@@ -44,6 +44,7 @@ struct rendezvous_server {
     struct rendezvous_server_counters counters;
     ev_timer expire_timer;
     bool started, expiry_failing;
+    bool expiring;              /* a sweep is with the store: the next ticks wait for its answer */
 };
 
 const char *rendezvous_server_strerror(int err) { return rdv_strerror(err); }
@@ -254,6 +255,7 @@ static void stats_done(void *arg, enum rdv_store_status st, const struct rdv_sto
 static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
 {
     struct rendezvous_server *s = arg;
+    s->expiring = false;
     /* a store that is down fails every sweep: say so when it starts and when it ends, not each tick */
     if (st != RDV_STORE_OK && !s->expiry_failing)
         rdv_warn(s->log, "expiry sweeps failing: %s (logged again when they recover)", rdv_store_status_name(st));
@@ -275,6 +277,12 @@ static void expire_tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct rendezvous_server *s = w->data;
+    /* One sweep at a time. A store that stalls holds a sweep until its timeout; asking again
+     * meanwhile learns nothing (PostgreSQL answers "OK, 0" for a sweep still running), and such
+     * answers used to flip the failing/working state, logging both lines at every tick. */
+    if (s->expiring)
+        return;
+    s->expiring = true;
     rdv_store_expire(point_store(s), expire_done, s);
 }
 
