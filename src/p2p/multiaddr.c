@@ -320,7 +320,13 @@ static int tw_garlic64(struct tw *w, const uint8_t *v, size_t n)
     return RDV_OK;
 }
 
-static uint64_t be_uint(const uint8_t *v, size_t n);
+static uint64_t be_uint(const uint8_t *v, size_t n)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++)
+        x = x << 8 | v[i];
+    return x;
+}
 
 /* hash:port, the hash in lower-case base32 (10 or 35 bytes: no padding needed). */
 static int tw_onion(struct tw *w, const uint8_t *v, size_t n)
@@ -331,14 +337,6 @@ static int tw_onion(struct tw *w, const uint8_t *v, size_t n)
         return r;
     snprintf(port, sizeof(port), ":%u", (unsigned)be_uint(v + n - 2, 2));
     return tw_str(w, port);
-}
-
-static uint64_t be_uint(const uint8_t *v, size_t n)
-{
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++)
-        x = x << 8 | v[i];
-    return x;
 }
 
 static int value_to_text(enum ma_kind k, const uint8_t *v, size_t n, struct tw *w)
