@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 secs=${FUZZ_SECONDS:-60}
-targets=${*:-signed_record multiaddr service noise yamux multistream identify wire record_kind cookie service_dialects}
+targets=${*:-signed_record multiaddr service noise yamux multistream identify wire record_kind cookie service_dialects conn admin_params}
 command -v clang >/dev/null || { echo "fuzz.sh needs clang (Debian: clang libclang-rt-14-dev)"; exit 1; }
 [ -x configure ] || ./autogen.sh >/dev/null
 mkdir -p build-fuzz

@@ -77,18 +77,23 @@ static struct rdv_cache_ns *ns_get(struct rdv_cache *c, const char *ns)
 }
 
 /* Text addresses of rec, all or nothing. */
-static int addrs_to_text(const struct rdv_record_summary *rec, char ***out)
+/* An address of a protocol we do not know (kept in the record, see rdv_ma_validate_known) has no
+ * text form: it is left out, the others are kept. *n: how many were. */
+static int addrs_to_text(const struct rdv_record_summary *rec, char ***out, size_t *n)
 {
     char **a = calloc(rec->naddrs ? rec->naddrs : 1, sizeof(*a));
     if (!a)
         return RDV_ERR_NOMEM;
     int err = RDV_OK;
+    *n = 0;
     for (size_t i = 0; i < rec->naddrs && !err; i++) {
         char text[RDV_MA_MAX_TEXT];
         if (rdv_ma_to_text(rec->addrs[i].bytes, rec->addrs[i].len, text, sizeof(text)) < 0)
-            err = RDV_ERR_INVALID;
-        else if (!(a[i] = strdup(text)))
+            continue;
+        if (!(a[*n] = strdup(text)))
             err = RDV_ERR_NOMEM;
+        else
+            (*n)++;
     }
     if (err) {
         for (size_t i = 0; i < rec->naddrs; i++)
@@ -103,12 +108,13 @@ static int addrs_to_text(const struct rdv_record_summary *rec, char ***out)
 static int entry_set(struct rdv_cache_entry *e, const struct rdv_record_summary *rec, double expires)
 {
     char **addrs;
-    int err = addrs_to_text(rec, &addrs);
+    size_t naddrs;
+    int err = addrs_to_text(rec, &addrs, &naddrs);
     if (err)
         return err;
     entry_clear_addrs(e);
     e->addrs = addrs;
-    e->naddrs = rec->naddrs;
+    e->naddrs = naddrs;
     e->seq = rec->seq;
     e->expires = expires;
     return RDV_OK;

@@ -427,7 +427,7 @@ int rdv_host_update_record(struct rdv_host *h)
 
 void rdv_host_signed_record(const struct rdv_host *h, const uint8_t **p, size_t *len)
 {
-    *p = rdv_buf_head(&h->record);
+    *p = h->record.data ? rdv_buf_head(&h->record) : NULL; /* none before rdv_host_update_record */
     *len = h->record.len;
 }
 

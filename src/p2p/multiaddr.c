@@ -30,6 +30,10 @@ enum ma_kind {
     MK_P2P,      /* length-prefixed identity or sha2-256 multihash, text base58btc */
     MK_CERTHASH, /* length-prefixed multihash, text multibase */
     MK_PATH,     /* length-prefixed absolute path, must be the last component (unix) */
+    MK_ONION,    /* 10-byte v2 onion hash + port (2 bytes, not 0), text base32:port */
+    MK_ONION3,   /* 35-byte v3 onion key + port, text base32:port */
+    MK_GARLIC64, /* length-prefixed I2P destination (>= 386 bytes), text I2P base64 (-~, padded) */
+    MK_GARLIC32, /* length-prefixed I2P hash (32 bytes, or >= 35), text base32 without padding */
 };
 
 struct ma_proto {
@@ -50,7 +54,9 @@ static const struct ma_proto ma_protos[] = {
     {281, "webrtc", MK_NONE},     {290, "p2p-circuit", MK_NONE},
     {301, "udt", MK_NONE},        {302, "utp", MK_NONE},
     {400, "unix", MK_PATH},       {421, "p2p", MK_P2P},
-    {443, "https", MK_NONE},      {448, "tls", MK_NONE},
+    {443, "https", MK_NONE},      {444, "onion", MK_ONION},
+    {445, "onion3", MK_ONION3},   {446, "garlic64", MK_GARLIC64},
+    {447, "garlic32", MK_GARLIC32}, {448, "tls", MK_NONE},
     {449, "sni", MK_NAME},        {454, "noise", MK_NONE},
     {460, "quic", MK_NONE},       {461, "quic-v1", MK_NONE},
     {465, "webtransport", MK_NONE}, {466, "certhash", MK_CERTHASH},
@@ -62,6 +68,11 @@ static const struct ma_proto ma_protos[] = {
 #define MH_IDENTITY 0x00
 #define MH_SHA2_256 0x12
 #define CID_LIBP2P_KEY 0x72
+#define ONION_HASH 10         /* go-multiaddr's sizes and minimums (transcoders.go) */
+#define ONION3_KEY 35
+#define GARLIC64_MIN 386
+#define GARLIC32_HASH 32
+#define GARLIC32_MIN_LONG 35
 
 /* Fixed value size of a kind in bytes; 0 for none, SIZE_MAX for length-prefixed. */
 static size_t kind_size(enum ma_kind k)
@@ -73,6 +84,8 @@ static size_t kind_size(enum ma_kind k)
     case MK_PORT: return 2;
     case MK_U8: return 1;
     case MK_U64: return 8;
+    case MK_ONION: return ONION_HASH + 2;
+    case MK_ONION3: return ONION3_KEY + 2;
     default: return SIZE_MAX;
     }
 }
@@ -149,6 +162,13 @@ static int value_check(enum ma_kind k, const uint8_t *v, size_t n)
         return mh_check(v, n, true);
     case MK_CERTHASH:
         return mh_check(v, n, false);
+    case MK_ONION:
+    case MK_ONION3: /* port 0 cannot be dialled: go-multiaddr refuses it too */
+        return v[n - 2] == 0 && v[n - 1] == 0 ? RDV_ERR_INVALID : RDV_OK;
+    case MK_GARLIC64:
+        return n >= GARLIC64_MIN ? RDV_OK : RDV_ERR_INVALID;
+    case MK_GARLIC32:
+        return n == GARLIC32_HASH || n >= GARLIC32_MIN_LONG ? RDV_OK : RDV_ERR_INVALID;
     default:
         return RDV_OK; /* fixed-size values: every bit pattern is meaningful */
     }
@@ -221,6 +241,15 @@ int rdv_ma_validate(const uint8_t *bin, size_t len)
     return r;
 }
 
+int rdv_ma_validate_known(const uint8_t *bin, size_t len)
+{
+    int r = rdv_ma_validate(bin, len);
+    if (r != RDV_ERR_UNSUPPORTED)
+        return r;
+    /* validate stopped at the first unknown code; everything before it was valid */
+    return RDV_OK;
+}
+
 /* ---- binary -> text ------------------------------------------------------------------------ */
 
 /* Bounded text writer: keeps out NUL-terminated, fails instead of truncating. */
@@ -267,12 +296,47 @@ static int tw_base64url(struct tw *w, const uint8_t *v, size_t n)
     return RDV_OK;
 }
 
+static int tw_base32(struct tw *w, const uint8_t *v, size_t n)
+{
+    int r = rdv_base32_encode(v, n, w->p + w->len, w->cap - w->len);
+    if (r < 0)
+        return r == RDV_ERR_TOO_LARGE ? r : RDV_ERR_INTERNAL;
+    w->len += (size_t)r;
+    return RDV_OK;
+}
+
+/* I2P's base64: the standard alphabet with '-' and '~' for '+' and '/', padded. */
+static int tw_garlic64(struct tw *w, const uint8_t *v, size_t n)
+{
+    const int variant = sodium_base64_VARIANT_ORIGINAL;
+    size_t need = sodium_base64_ENCODED_LEN(n, variant); /* includes the NUL */
+    if (w->cap - w->len < need)
+        return RDV_ERR_TOO_LARGE;
+    char *t = w->p + w->len;
+    sodium_bin2base64(t, need, v, n, variant);
+    for (size_t i = 0; i + 1 < need; i++)
+        t[i] = t[i] == '+' ? '-' : t[i] == '/' ? '~' : t[i];
+    w->len += need - 1;
+    return RDV_OK;
+}
+
 static uint64_t be_uint(const uint8_t *v, size_t n)
 {
     uint64_t x = 0;
     for (size_t i = 0; i < n; i++)
         x = x << 8 | v[i];
     return x;
+}
+
+/* hash:port, the hash in lower-case base32 (10 or 35 bytes: no padding needed). */
+static int tw_onion(struct tw *w, const uint8_t *v, size_t n)
+{
+    char port[8];
+    int r = tw_base32(w, v, n - 2);
+    if (r < 0)
+        return r;
+    snprintf(port, sizeof(port), ":%u", (unsigned)be_uint(v + n - 2, 2));
+    return tw_str(w, port);
 }
 
 static int value_to_text(enum ma_kind k, const uint8_t *v, size_t n, struct tw *w)
@@ -300,6 +364,13 @@ static int value_to_text(enum ma_kind k, const uint8_t *v, size_t n, struct tw *
         return tw_base58(w, v, n);
     case MK_CERTHASH:
         return tw_base64url(w, v, n);
+    case MK_ONION:
+    case MK_ONION3:
+        return tw_onion(w, v, n);
+    case MK_GARLIC64:
+        return tw_garlic64(w, v, n);
+    case MK_GARLIC32:
+        return tw_base32(w, v, n);
     default:
         return RDV_ERR_INTERNAL;
     }
@@ -441,6 +512,59 @@ static int append_lp(struct rdv_buf *out, const void *v, size_t n)
     return r < 0 ? r : rdv_buf_append(out, v, n);
 }
 
+/* "hash:port": exactly hlen bytes of base32 hash, one ':', a port from 1 to 65535. */
+static int onion_from_text(const char *s, size_t n, size_t hlen, struct rdv_buf *out)
+{
+    uint8_t buf[ONION3_KEY + 2];
+    const char *colon = memchr(s, ':', n);
+    uint64_t port;
+    if (!colon || (size_t)(colon - s) != (hlen * 8 + 4) / 5)
+        return RDV_ERR_INVALID;
+    if (rdv_base32_decode(s, (size_t)(colon - s), buf, sizeof(buf)) != (int)hlen)
+        return RDV_ERR_INVALID;
+    if (parse_dec(colon + 1, n - (size_t)(colon + 1 - s), 65535, &port) < 0 || port == 0)
+        return RDV_ERR_INVALID;
+    buf[hlen] = (uint8_t)(port >> 8);
+    buf[hlen + 1] = (uint8_t)port;
+    return rdv_buf_append(out, buf, hlen + 2);
+}
+
+/* I2P base64 (see tw_garlic64) -> bytes in buf. */
+static int garlic64_decode(const char *s, size_t n, uint8_t *buf, size_t cap, size_t *outlen)
+{
+    char tmp[RDV_MA_MAX_TEXT];
+    const char *end;
+    if (n == 0 || n >= sizeof(tmp))
+        return RDV_ERR_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+' || s[i] == '/')
+            return RDV_ERR_INVALID;
+        tmp[i] = s[i] == '-' ? '+' : s[i] == '~' ? '/' : s[i];
+    }
+    if (sodium_base642bin(buf, cap, tmp, n, NULL, outlen, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != tmp + n)
+        return RDV_ERR_INVALID;
+    return RDV_OK;
+}
+
+/* The length-prefixed garlic kinds: decode, then the binary rules decide. */
+static int garlic_from_text(enum ma_kind k, const char *s, size_t n, uint8_t *buf, size_t cap, struct rdv_buf *out)
+{
+    size_t blen = 0;
+    int r;
+    if (k == MK_GARLIC64) {
+        r = garlic64_decode(s, n, buf, cap, &blen);
+    } else {
+        r = n ? rdv_base32_decode(s, n, buf, cap) : RDV_ERR_INVALID;
+        blen = r < 0 ? 0 : (size_t)r;
+    }
+    if (r < 0)
+        return r == RDV_ERR_TOO_LARGE ? r : RDV_ERR_INVALID;
+    if (value_check(k, buf, blen) < 0)
+        return RDV_ERR_INVALID;
+    return append_lp(out, buf, blen);
+}
+
 static int value_from_text(enum ma_kind k, const char *s, size_t n, struct rdv_buf *out)
 {
     uint8_t buf[RDV_MA_MAX_BINARY];
@@ -467,6 +591,10 @@ static int value_from_text(enum ma_kind k, const char *s, size_t n, struct rdv_b
         if (r == RDV_OK)
             r = mh_check(buf, blen, false);
         return r < 0 ? r : append_lp(out, buf, blen);
+    case MK_ONION: return onion_from_text(s, n, ONION_HASH, out);
+    case MK_ONION3: return onion_from_text(s, n, ONION3_KEY, out);
+    case MK_GARLIC64:
+    case MK_GARLIC32: return garlic_from_text(k, s, n, buf, sizeof(buf), out);
     default:
         return RDV_ERR_INTERNAL;
     }

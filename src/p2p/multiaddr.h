@@ -2,9 +2,10 @@
  * dialer needs. Binary form: repeated (uvarint protocol code, value), values fixed-size or
  * uvarint-length-prefixed. Known protocols: ip4 ip6 ip6zone ipcidr tcp udp dccp sctp dns dns4 dns6
  * dnsaddr p2p (text alias ipfs) p2p-circuit unix tls sni noise ws wss quic quic-v1 webtransport
- * certhash webrtc webrtc-direct http https udt utp memory plaintextv2 and the deprecated webrtc-star
- * family. Not supported: onion, onion3, garlic32/64, http-path.
- * An unknown protocol code makes a binary multiaddr RDV_ERR_UNSUPPORTED (we cannot know its size).
+ * certhash webrtc webrtc-direct http https udt utp memory plaintextv2 onion onion3 garlic64
+ * garlic32 and the deprecated webrtc-star family. Not supported: http-path.
+ * An unknown protocol code makes a binary multiaddr RDV_ERR_UNSUPPORTED (we cannot know its size);
+ * rdv_ma_validate_known lets a peer record carry such an address all the same.
  *
  * Strictness: values are validated in both directions (a length prefix must be non-zero and fit;
  * names are non-empty UTF-8 without '/' or NUL; /p2p/ holds an identity or sha2-256 multihash;
@@ -50,6 +51,12 @@ int rdv_ma_next(const uint8_t *bin, size_t len, size_t *pos, struct rdv_ma_compo
  * a path protocol such as /unix only last). Else RDV_ERR_INVALID (also for empty),
  * RDV_ERR_TOO_LARGE, or the errors of rdv_ma_next. */
 int rdv_ma_validate(const uint8_t *bin, size_t len);
+/* For the addresses of a signed record: RDV_OK also for an address that is valid up to its first
+ * protocol code we do not know (what follows is kept as opaque bytes: its size is unknown), so one
+ * address of a newer transport does not make the whole record invalid. Such an address cannot be
+ * printed (rdv_ma_to_text: RDV_ERR_UNSUPPORTED) and is left out wherever addresses are shown.
+ * Empty, oversized and malformed (known) addresses fail as for rdv_ma_validate. */
+int rdv_ma_validate_known(const uint8_t *bin, size_t len);
 /* Binary -> NUL-terminated text. Returns the text length or a negative rdv_err (validation errors,
  * RDV_ERR_TOO_LARGE if outcap is too small; out then holds an unspecified NUL-terminated prefix). */
 int rdv_ma_to_text(const uint8_t *bin, size_t len, char *out, size_t outcap);

@@ -5,6 +5,7 @@
  * negotiation plus application bytes and get the latter back untouched. */
 #include "p2p/multistream.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "p2p/varint.h"
@@ -129,6 +130,19 @@ static int on_message(struct rdv_mss *m, const uint8_t *body, size_t n, struct r
     }
 }
 
+/* The first message is always the header: its 20 bytes are known in advance. Checking each byte as
+ * it comes ends a connection that is not multistream-select at all (an HTTP request, a TLS hello)
+ * at its first byte, instead of waiting for the rest of a "message" whose length prefix is 'G'
+ * (71 bytes) until the handshake timeout. */
+static const uint8_t HEADER_WIRE[] = "\x13" RDV_MSS_PROTOCOL_ID "\n";
+#define HEADER_WIRE_LEN (sizeof(HEADER_WIRE) - 1)
+
+static bool header_bytes_ok(const struct rdv_mss *m, const uint8_t *p, size_t n)
+{
+    return m->state != RDV_MSS_WAIT_HEADER ||
+           (m->msg_len + n <= HEADER_WIRE_LEN && memcmp(HEADER_WIRE + m->msg_len, p, n) == 0);
+}
+
 /* Takes one prefix byte. The limit (1024) fits in two varint bytes, so a third is too large. */
 static int take_prefix_byte(struct rdv_mss *m, uint8_t c)
 {
@@ -153,12 +167,17 @@ int rdv_mss_recv(struct rdv_mss *m, const uint8_t *in, size_t len, size_t *consu
         rc = m->err;
     while (rc == RDV_OK && m->state != RDV_MSS_DONE && i < len) {
         if (m->msg_need == 0) {
-            rc = take_prefix_byte(m, in[i++]);
+            rc = header_bytes_ok(m, in + i, 1) ? take_prefix_byte(m, in[i]) : fail(m, RDV_ERR_PROTOCOL);
+            i++;
             continue;
         }
         size_t take = m->msg_need - m->msg_len;
         if (take > len - i)
             take = len - i;
+        if (!header_bytes_ok(m, in + i, take)) {
+            rc = fail(m, RDV_ERR_PROTOCOL);
+            break;
+        }
         memcpy(m->msg + m->msg_len, in + i, take);
         m->msg_len += take;
         i += take;

@@ -31,7 +31,7 @@ int rdv_peer_record_add_addr(struct rdv_peer_record *r, const uint8_t *ma, size_
 {
     if (r->naddrs >= RDV_PEER_RECORD_MAX_ADDRS)
         return RDV_ERR_TOO_LARGE;
-    if (rdv_ma_validate(ma, len) != RDV_OK)
+    if (rdv_ma_validate_known(ma, len) != RDV_OK) /* unknown protocols: kept, not printed */
         return RDV_ERR_INVALID;
     struct rdv_addr *grown = realloc(r->addrs, (r->naddrs + 1) * sizeof(*grown));
     if (!grown)

@@ -24,7 +24,7 @@ static int add_addr(struct rdv_record_summary *out, const uint8_t *p, size_t n)
 {
     if (out->naddrs >= RDV_RECORD_MAX_ADDRS)
         return RDV_ERR_TOO_LARGE;
-    if (rdv_ma_validate(p, n) != RDV_OK)
+    if (rdv_ma_validate_known(p, n) != RDV_OK) /* unknown protocols: kept, not printed */
         return RDV_ERR_INVALID;
     out->addrs[out->naddrs++] = (struct rdv_record_addr){p, n};
     out->addrs_bytes += n;

@@ -50,6 +50,7 @@ struct rendezvous_server {
     bool started, expiry_failing;
     uint64_t sweeps_failed;  /* since the failing line */
     ev_tstamp sweeps_ok_since; /* while failing: when the current run of good sweeps began (0: none) */
+    bool expiring;             /* a sweep is with the store: the next ticks wait for its answer */
 };
 
 const char *rendezvous_server_strerror(int err) { return rdv_strerror(err); }
@@ -328,6 +329,7 @@ static void sweep_health(struct rendezvous_server *s, enum rdv_store_status st)
 static void expire_done(void *arg, enum rdv_store_status st, uint64_t count)
 {
     struct rendezvous_server *s = arg;
+    s->expiring = false;
     sweep_health(s, st);
     if (st != RDV_STORE_OK)
         return;
@@ -345,6 +347,12 @@ static void expire_tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct rendezvous_server *s = w->data;
+    /* One sweep at a time. A store that stalls holds a sweep until its timeout; asking again
+     * meanwhile learns nothing (PostgreSQL answers "OK, 0" for a sweep still running), and such
+     * answers used to flip the failing/working state, logging both lines at every tick. */
+    if (s->expiring)
+        return;
+    s->expiring = true;
     rdv_store_expire(point_store(s), expire_done, s);
 }
 

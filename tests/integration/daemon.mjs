@@ -230,4 +230,28 @@ await test('handshake timeout and max-connections close connections', async () =
 
 // The idle timeout is tested with a real js-libp2p peer in tests/interop/interop.mjs.
 
+await test('an HTTP request or a TLS hello on the libp2p port is closed at once, not held to the handshake timeout', async () => {
+  // a handshake timeout far longer than the wait below: a close before it can only be the
+  // multistream listener refusing the first byte
+  d = await startDaemon(['--handshake-timeout', '60']);
+  const failed = async () => {
+    const text = await (await fetch(new URL('/metrics', d.adminUrl()))).text();
+    const m = /^rendezvous_handshakes_total\{result="failed"\} (\d+)/m.exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  const before = await failed();
+  for (const junk of [Buffer.from('GET / HTTP/1.1\r\nHost: rendezvous\r\n\r\n'), Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01])]) {
+    const s = await rawConnect(d.addrs[0]);
+    s.on('error', () => {});
+    s.write(junk);
+    const outcome = await Promise.race([closed(s).then(() => 'closed'), sleep(20000).then(() => 'still open')]);
+    assert.equal(outcome, 'closed', `${junk.subarray(0, 3).toString('hex')}...: the server closed it`);
+    s.destroy();
+  }
+  assert.equal(await failed(), before + 2, 'both counted as failed handshakes');
+  const r = cli(['ping', '--server', d.addrs[0]]);
+  assert.equal(r.status, 0, r.stderr);
+  await stopDaemon(d);
+});
+
 done();

@@ -42,6 +42,14 @@ static const struct vec vecs[] = {
     {"/dns6/x.example.com/tcp/8000/ws", "370d782e6578616d706c652e636f6d061f40dd03", NULL},
     {"/dnsaddr/bootstrap.example.net", "3815626f6f7473747261702e6578616d706c652e6e6574", NULL},
     {"/ip4/8.8.4.4/tcp/1/tls/ws", "0408080404060001c003dd03", NULL},
+    /* go-multiaddr TestStringToBytes: onion, onion3, garlic32 */
+    {"/onion/aaimaq4ygg2iegci:80", "bc030010c0439831b48218480050", NULL},
+    {"/onion/timaq4ygg2iegci7:1234", "bc039a18087306369043091f04d2", NULL},
+    {"/onion/TIMAQ4YGG2IEGCI7:1234/tcp/1", "bc039a18087306369043091f04d2060001", "/onion/timaq4ygg2iegci7:1234/tcp/1"},
+    {"/onion3/vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd:1234",
+     "bd03adadec040be047f9658668b11a504f3155001f231a37f54c4476c07fb4cc139ed7e30304d2", NULL},
+    {"/garlic32/566niximlxdzpanmn4qouucvua3k7neniwss47li5r6ugoertzuq",
+     "bf0320efbcd45d0c5dc79781ac6f20ea5055a036afb48d45a52e7d68ec7d4338919e69", NULL},
     /* by hand from protocols.csv */
     {"/ip4/127.0.0.1/tcp/4001", "047f000001060fa1", NULL},
     {"/p2p/QmcgpsyWgH8Y8ajJz1Cu72KnS5uo2Aa2LpzU7kinSupNKC",
@@ -215,7 +223,11 @@ struct bad_bin {
 static const struct bad_bin bad_bins[] = {
     {"00", RDV_ERR_UNSUPPORTED, "code 0"},
     {"ff01", RDV_ERR_UNSUPPORTED, "unknown code 255"},
-    {"bc030010c0439831b48218480050", RDV_ERR_UNSUPPORTED, "onion (not supported)"},
+    {"bc030010c0439831b48218480000", RDV_ERR_INVALID, "onion with port 0"},
+    {"bc030010c0439831b482184800", RDV_ERR_TRUNCATED, "onion one byte short"},
+    {"bd03adadec040be047f9658668b11a504f3155001f231a37f54c4476c07fb4cc139ed7e30300", RDV_ERR_TRUNCATED, "onion3 short"},
+    {"bf031fefbcd45d0c5dc79781ac6f20ea5055a036afb48d45a52e7d68ec7d4338919e", RDV_ERR_INVALID, "garlic32 of 31 bytes"},
+    {"be0301aa", RDV_ERR_INVALID, "garlic64 of 1 byte (< 386)"},
     {"8f8f8f8f8f8f8f8f8f0f", RDV_ERR_INVALID, "10-byte code varint"},
     {"ffffffff0f", RDV_ERR_UNSUPPORTED, "code beyond 32 bits"},
     {"84007f000001", RDV_ERR_INVALID, "non-minimal code varint (ip4 as 84 00)"},
@@ -348,7 +360,18 @@ static const struct bad_text bad_texts[] = {
     {"/foo/bar", RDV_ERR_UNSUPPORTED},
     {"/IP4/1.2.3.4", RDV_ERR_UNSUPPORTED},
     {"/tls/x", RDV_ERR_UNSUPPORTED},
-    {"/onion/timaq4ygg2iegci7:1234", RDV_ERR_UNSUPPORTED},
+    {"/onion/timaq4ygg2iegci7", RDV_ERR_INVALID},
+    {"/onion/timaq4ygg2iegci7:0", RDV_ERR_INVALID},
+    {"/onion/timaq4ygg2iegci7:65536", RDV_ERR_INVALID},
+    {"/onion/timaq4ygg2iegci7:01", RDV_ERR_INVALID},
+    {"/onion/timaq4ygg2iegci7:1:2", RDV_ERR_INVALID},
+    {"/onion/timaq4ygg2iegci:1234", RDV_ERR_INVALID},
+    {"/onion/timaq4ygg2iegci1:1234", RDV_ERR_INVALID},
+    {"/onion3/timaq4ygg2iegci7:1234", RDV_ERR_INVALID},
+    {"/garlic32/566niximlxdzpanmn4qouucvua3k7neniwss47li5r6ugoertz", RDV_ERR_INVALID},
+    {"/garlic32", RDV_ERR_INVALID},
+    {"/garlic64/AAAA", RDV_ERR_INVALID},
+    {"/garlic64/AA+A", RDV_ERR_INVALID},
     {"/unix", RDV_ERR_INVALID},
     {"/unix/", RDV_ERR_INVALID},
     {"/ip4/1.2.3.4/tcp/80/unix", RDV_ERR_INVALID},
@@ -425,7 +448,9 @@ static void test_next(void)
     is_str(rdv_ma_proto_name(421), "p2p", "proto name 421 = p2p");
     is_str(rdv_ma_proto_name(RDV_MA_QUIC_V1), "quic-v1", "proto name 461 = quic-v1");
     ok(rdv_ma_proto_name(0) == NULL, "proto name 0 = NULL");
-    ok(rdv_ma_proto_name(444) == NULL, "proto name 444 (onion, unsupported) = NULL");
+    ok(rdv_ma_proto_name(444) && strcmp(rdv_ma_proto_name(444), "onion") == 0, "proto name 444 = onion");
+    ok(rdv_ma_proto_name(447) && strcmp(rdv_ma_proto_name(447), "garlic32") == 0, "proto name 447 = garlic32");
+    ok(rdv_ma_proto_name(0x7fff) == NULL, "proto name 0x7fff (unassigned) = NULL");
 }
 
 static int sockaddr_of(const char *text, struct sockaddr_storage *ss, socklen_t *sl)
@@ -637,8 +662,57 @@ static void test_mutations(void)
     ok(accepted > 1000, "  %d of them were valid multiaddrs", accepted);
 }
 
+/* garlic64: I2P base64 ('-' and '~' for '+' and '/', padded), at least 386 bytes */
+static void test_garlic64(void)
+{
+    uint8_t bin[4 + 400];
+    bin[0] = 0xbe, bin[1] = 0x03, bin[2] = 0x90, bin[3] = 0x03; /* 446, length 400 */
+    uint8_t *v = bin + 4;
+    for (size_t i = 0; i < 399; i++)
+        v[i] = (uint8_t)(i * 7);
+    char text[RDV_MA_MAX_TEXT];
+    int tl = rdv_ma_to_text(bin, 4 + 399, text, sizeof(text));
+    is_int(tl, RDV_ERR_TRUNCATED, "garlic64 with its value one byte short");
+    v[399] = (uint8_t)(399 * 7);
+    tl = rdv_ma_to_text(bin, sizeof(bin), text, sizeof(text));
+    is_int(tl, (long long)strlen("/garlic64/") + 536, "garlic64 of 400 bytes prints as 536 characters");
+    ok(strncmp(text, "/garlic64/AAcOFRwjKjE4P0ZNVFtiaXB3foWMk5qhqK-2vcTL", 50) == 0, "  in I2P base64 ('-' for '+')");
+    ok(strcmp(text + tl - 10, "bN1Nvi6Q==") == 0, "  padded");
+    ok(!strchr(text + 10, '+') && !strchr(text + 10, '/'), "  without '+' or '/'");
+    struct rdv_buf b;
+    is_int(from_text(text, &b), RDV_OK, "  and parses back");
+    is_mem(rdv_buf_head(&b), b.len, bin, sizeof(bin), "  to the same bytes");
+    rdv_buf_free(&b);
+    bin[2] = 0x81; /* length 385: one under the minimum */
+    is_int(rdv_ma_validate(bin, 4 + 385), RDV_ERR_INVALID, "garlic64 of 385 bytes is refused");
+}
+
+/* Addresses of a signed record: a protocol we do not know keeps the address (and the record) */
+static void test_validate_known(void)
+{
+    size_t n;
+    uint8_t *u = unhex("ffff01aabbcc", &n); /* code 0x7fff: unassigned */
+    is_int(rdv_ma_validate(u, n), RDV_ERR_UNSUPPORTED, "unknown code: not a valid multiaddr");
+    is_int(rdv_ma_validate_known(u, n), RDV_OK, "  but kept as a record address");
+    char text[RDV_MA_MAX_TEXT];
+    is_int(rdv_ma_to_text(u, n, text, sizeof(text)), RDV_ERR_UNSUPPORTED, "  and not printed");
+    free(u);
+    u = unhex("047f000001ffff01aabbcc", &n);
+    is_int(rdv_ma_validate_known(u, n), RDV_OK, "/ip4/127.0.0.1 then an unknown code: kept");
+    free(u);
+    u = unhex("3500ffff01", &n);
+    is_int(rdv_ma_validate_known(u, n), RDV_ERR_INVALID, "a malformed known component before it: refused");
+    free(u);
+    u = unhex("06", &n);
+    is_int(rdv_ma_validate_known(u, n), RDV_ERR_TRUNCATED, "a truncated known component: refused");
+    free(u);
+    is_int(rdv_ma_validate_known((const uint8_t *)"", 0), RDV_ERR_INVALID, "empty: refused");
+}
+
 int main(void)
 {
+    test_garlic64();
+    test_validate_known();
     test_vectors();
     test_truncation();
     test_trailing_garbage();

@@ -177,11 +177,13 @@ static void test_listener_errors(void)
     expect_listener_err("132f6d756c746973747265616d2f322e302e300a", RDV_ERR_PROTOCOL, "wrong header version");
     expect_listener_err("122f6d756c746973747265616d2f312e302e30", RDV_ERR_PROTOCOL, "header without newline");
     expect_listener_err(RV_HEX, RDV_ERR_PROTOCOL, "proposal before the header");
-    expect_listener_err("00", RDV_ERR_PROTOCOL, "zero-length message");
-    expect_listener_err("8300", RDV_ERR_PROTOCOL, "non-minimal varint");
-    expect_listener_err("8108", RDV_ERR_TOO_LARGE, "length 1025 refused before buffering");
-    expect_listener_err("ffff", RDV_ERR_TOO_LARGE, "three-byte varint refused at its second byte");
-    expect_listener_err("ffffffffffffffffff7f", RDV_ERR_TOO_LARGE, "huge varint");
+    /* the length prefix rules, on a proposal (the header's bytes are fixed: see below) */
+    expect_listener_err(HDR_HEX "00", RDV_ERR_PROTOCOL, "zero-length message");
+    expect_listener_err(HDR_HEX "8300", RDV_ERR_PROTOCOL, "non-minimal varint");
+    expect_listener_err(HDR_HEX "8108", RDV_ERR_TOO_LARGE, "length 1025 refused before buffering");
+    expect_listener_err(HDR_HEX "ffff", RDV_ERR_TOO_LARGE, "three-byte varint refused at its second byte");
+    expect_listener_err(HDR_HEX "ffffffffffffffffff7f", RDV_ERR_TOO_LARGE, "huge varint");
+    expect_listener_err("8108", RDV_ERR_PROTOCOL, "a header prefix other than 0x13: refused at once");
     expect_listener_err(HDR_HEX "8108", RDV_ERR_TOO_LARGE, "oversize proposal");
     expect_listener_err(HDR_HEX "036e61", RDV_OK, "truncated proposal waits for more");
 
@@ -200,6 +202,46 @@ static void test_listener_errors(void)
     is_hex(&out, HDR_HEX NA_HEX, "1024-byte proposal: na");
     is_int(used, in.len, "all consumed");
     rdv_buf_free(&in);
+    rdv_buf_free(&out);
+}
+
+/* Not multistream-select at all: refused at the first byte that differs from the header, without
+ * waiting for the rest of a "message" (an HTTP request's 'G' would be a 71-byte length). */
+static void expect_refused_at(const char *in, size_t n, size_t at, const char *what)
+{
+    struct rdv_mss m;
+    struct rdv_buf out;
+    size_t used = 0;
+    rdv_buf_init(&out, 0);
+    rdv_mss_listener_init(&m, protos, 2);
+    is_int(rdv_mss_recv(&m, (const uint8_t *)in, n, &used, &out), RDV_ERR_PROTOCOL, "%s: refused", what);
+    ok(used <= at + 1 && out.len == 0, "%s: after %zu of %zu bytes, nothing answered", what, used, n);
+    is_int(rdv_mss_recv(&m, (const uint8_t *)"\x13", 1, &used, &out), RDV_ERR_PROTOCOL, "%s: and stays failed", what);
+    rdv_buf_free(&out);
+}
+
+static void test_listener_not_multistream(void)
+{
+    static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    expect_refused_at(http, sizeof(http) - 1, 0, "an HTTP request");
+    expect_refused_at("\x16\x03\x01\x02\x00\x01", 6, 0, "a TLS ClientHello");
+    expect_refused_at("\x13/multistream/2", 16, 15, "a header that differs in its 16th byte");
+    expect_refused_at("\x13/multistream/1.0.0\r", 20, 19, "a header ending in CR");
+    /* the real header, one byte at a time, is still answered */
+    struct rdv_mss m;
+    struct rdv_buf out;
+    size_t used = 0, total = 0;
+    static const char hdr[] = "\x13/multistream/1.0.0\n";
+    int rc = RDV_OK;
+    rdv_buf_init(&out, 0);
+    rdv_mss_listener_init(&m, protos, 2);
+    for (size_t i = 0; i < sizeof(hdr) - 1 && rc == RDV_OK; i++) {
+        rc = rdv_mss_recv(&m, (const uint8_t *)hdr + i, 1, &used, &out);
+        total += used;
+    }
+    is_int(rc, RDV_OK, "the header byte by byte: accepted");
+    is_int(total, sizeof(hdr) - 1, "  every byte consumed");
+    is_hex(&out, HDR_HEX, "  and answered");
     rdv_buf_free(&out);
 }
 
@@ -295,6 +337,7 @@ int main(void)
     test_listener_lazy();
     test_listener_na();
     test_listener_errors();
+    test_listener_not_multistream();
     test_dialer();
     test_back_to_back();
     return tap_done();

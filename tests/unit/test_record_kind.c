@@ -289,6 +289,55 @@ static void test_peer_records(void)
     }
 }
 
+/* A record with one address of a protocol we do not know, and an /onion3/ one: the record stays
+ * valid with all its addresses; the unknown one only cannot be printed (docs/protocol.md). */
+static void test_unknown_protocol_addr(void)
+{
+    static const uint8_t unknown[] = {0xff, 0xff, 0x01, 0xaa, 0xbb}; /* code 0x7fff, unassigned */
+    static const uint8_t onion3[] = {0xbd, 0x03, 0xad, 0xad, 0xec, 0x04, 0x0b, 0xe0, 0x47, 0xf9, 0x65, 0x86, 0x68,
+                                     0xb1, 0x1a, 0x50, 0x4f, 0x31, 0x55, 0x00, 0x1f, 0x23, 0x1a, 0x37, 0xf5, 0x4c,
+                                     0x44, 0x76, 0xc0, 0x7f, 0xb4, 0xcc, 0x13, 0x9e, 0xd7, 0xe3, 0x03, 0x04, 0xd2};
+    static const uint8_t broken[] = {0x04, 1, 2, 3}; /* /ip4/ one byte short: still refused */
+    struct ident a;
+    ident_new(&a, RDV_KEY_ED25519);
+    for (int kind = 0; kind < 2; kind++) {
+        const struct rdv_record_kind *k = kind ? KW : KP;
+        memset(&S, 0, sizeof(S));
+        S.seq = 7;
+        S.naddrs = 3;
+        S.addrs[0] = (struct rdv_record_addr){ADDR_TCP, sizeof(ADDR_TCP)};
+        S.addrs[1] = (struct rdv_record_addr){unknown, sizeof(unknown)};
+        S.addrs[2] = (struct rdv_record_addr){onion3, sizeof(onion3)};
+        if (kind) {
+            S.mix_key = (const uint8_t *)MIX;
+            S.mix_key_len = strlen(MIX);
+        }
+        struct rdv_buf env = newbuf();
+        is_int(rdv_record_seal(k, &a.key, &S, &env), RDV_OK, "%s: sealed with an unknown-protocol and an onion3 address", k->name);
+        is_int(rdv_record_open(k, rdv_buf_head(&env), env.len, &S2), RDV_OK, "  opens: the record is valid");
+        is_int((long long)S2.naddrs, 3, "  with its 3 addresses");
+        char text[RDV_MA_MAX_TEXT];
+        is_int(rdv_ma_to_text(S2.addrs[1].bytes, S2.addrs[1].len, text, sizeof(text)), RDV_ERR_UNSUPPORTED, "  the unknown one has no text");
+        ok(rdv_ma_to_text(S2.addrs[2].bytes, S2.addrs[2].len, text, sizeof(text)) > 0 &&
+               strcmp(text, "/onion3/vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd:1234") == 0,
+           "  the onion3 one prints as %s", text);
+        if (!kind) {
+            struct rdv_peer_record back;
+            is_int(rdv_signed_peer_record_open(rdv_buf_head(&env), env.len, &back), RDV_OK, "  peer_record.h opens it too");
+            is_int((long long)back.naddrs, 3, "  with 3 addresses");
+            rdv_peer_record_free(&back);
+        }
+        rdv_buf_free(&env);
+        S.addrs[1] = (struct rdv_record_addr){broken, sizeof(broken)};
+        env = newbuf();
+        int sealed = rdv_record_seal(k, &a.key, &S, &env);
+        ok(sealed != RDV_OK || rdv_record_open(k, rdv_buf_head(&env), env.len, &S2) != RDV_OK,
+           "  a malformed known address still makes it invalid (seal: %d)", sealed);
+        rdv_buf_free(&env);
+    }
+    rdv_privkey_clear(&a.key);
+}
+
 static void test_waku_records(void)
 {
     static const enum rdv_key_type types[] = {RDV_KEY_ED25519, RDV_KEY_SECP256K1};
@@ -632,6 +681,7 @@ int main(void)
     test_kinds();
     test_vectors();
     test_peer_records();
+    test_unknown_protocol_addr();
     test_waku_records();
     test_waku_failures();
     test_envelope_strictness();
