@@ -85,6 +85,12 @@ static const struct key keys[] = {
      "postgres: read from the primary while the standby replays further behind than this", false},
     {"store-prepared", K_U32, F(store_prepared), 0, 1, "1", "0|1",
      "postgres: 0 = no prepared statements (pgbouncer < 1.21 in transaction mode)", false},
+    /* pg: the admin queries' own pool */
+    {"store-admin-pool", K_U32, F(store_admin_pool), 0, 8, "1", "N",
+     "postgres: connections for admin queries (stats, browsing), apart from store-pool; 0 = share store-pool", false},
+    {"store-admin-timeout-ms", K_U32, F(store_admin_timeout_ms), 10, 600000, "5000", "MS",
+     "postgres: an admin query (stats, browsing) unanswered this long fails; it resets only an admin connection",
+     false},
     {"verify-cache-entries", K_U32, F(verify_cache_entries), 0, 100000000, "1048576", "N",
      "verified envelopes remembered, so a re-sent envelope skips its signature check (0: off)", false},
     {"verify-cache-mb", K_U32, F(verify_cache_mb), 1, 65536, "256", "MIB", "memory the verified-envelope cache may use", false},

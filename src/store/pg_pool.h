@@ -34,7 +34,7 @@
 #include "store/store.h"
 
 #define RDV_PG_MAX_QUERIES 2   /* statements per operation */
-#define RDV_PG_MAX_PARAMS 8    /* parameters per statement */
+#define RDV_PG_MAX_PARAMS 9    /* parameters per statement */
 #define RDV_PG_CONNECT_TIMEOUT_MS 3000
 #define RDV_PG_MAX_HOSTS 16    /* hosts of one multi-host conninfo */
 

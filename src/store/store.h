@@ -239,6 +239,11 @@ struct rdv_store_options {
     uint32_t read_max_lag_ms; /* postgres: a standby further behind is skipped (2000) */
     int unprepared;           /* postgres: 1: no prepared statements (transaction pooler) */
     const char *app_name;     /* postgres: application_name (NULL: "rendezvousd") */
+    /* postgres: the admin queries' own pool (stats, namespace and registration browsing), so a
+     * slow one never delays or resets a REGISTER: its connections (0: 1; negative: none, they
+     * share the pool above) and their deadline (0: 5000 ms) */
+    int admin_pool;
+    uint32_t admin_timeout_ms;
 };
 /* The argument checks every backend applies, in one place: 1 when valid. A put needs a namespace of
  * 1..RDV_NS_MAX bytes, a peer id, an envelope of 1..RDV_STORE_ENVELOPE_MAX bytes, ttl_s > 0, kind and
