@@ -456,7 +456,8 @@ static int open_store(struct daemon *d)
                                      .read_url = d->cfg.store_read, .read_max_lag_ms = d->cfg.store_read_max_lag_ms,
                                      .unprepared = !d->cfg.store_prepared, .app_name = app,
                                      .admin_pool = d->cfg.store_admin_pool ? (int)d->cfg.store_admin_pool : -1,
-                                     .admin_timeout_ms = d->cfg.store_admin_timeout_ms};
+                                     .admin_timeout_ms = d->cfg.store_admin_timeout_ms,
+                                     .batch = d->cfg.store_batch};
     if (rdv_store_open_with(d->cfg.store, &sopt, d->loop, &d->log, &d->store, msg, sizeof(msg))) {
         rdv_error(&d->log, "%s", msg);
         return 1;

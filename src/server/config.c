@@ -91,6 +91,8 @@ static const struct key keys[] = {
     {"store-admin-timeout-ms", K_U32, F(store_admin_timeout_ms), 10, 600000, "5000", "MS",
      "postgres: an admin query (stats, browsing) unanswered this long fails; it resets only an admin connection",
      false},
+    {"store-batch", K_U32, F(store_batch), 1, 256, "64", "N",
+     "postgres: operations that queued while a commit flushed go together, up to N per transaction (1 = off)", false},
     {"verify-cache-entries", K_U32, F(verify_cache_entries), 0, 100000000, "1048576", "N",
      "verified envelopes remembered, so a re-sent envelope skips its signature check (0: off)", false},
     {"verify-cache-mb", K_U32, F(verify_cache_mb), 1, 65536, "256", "MIB", "memory the verified-envelope cache may use", false},

@@ -45,6 +45,7 @@
 #define REAPER_LEASE_MS 5000                /* a holder that stops renewing is replaced after this */
 #define DEFAULT_MAX_LAG_MS 2000
 #define DEFAULT_ADMIN_POOL 1
+#define DEFAULT_BATCH 64
 #define DEFAULT_ADMIN_TIMEOUT_MS 5000
 #define STATS_MAX_AGE_S 1.0 /* stats() answers from its last figures while younger (see pg_stats) */
 #define BUDGET_ADD 1        /* rdv_put's $9: adding a registration is refused (registrations, bytes) */
@@ -341,6 +342,10 @@ struct res_holder {
     struct pg_store *s;
     bool on_read;   /* sent to the read pool, rdv_lag first */
     struct rdv_pg_pool *fallback; /* where a read the standby cannot answer goes */
+    /* the key of the row a write locks (puts, unregister; NULL: it locks none), into the block */
+    const uint8_t *lk_peer, *lk_ns;
+    size_t lk_peer_len, lk_ns_len;
+    uint8_t lk_kind;
     int64_t lag_ms; /* what rdv_lag said */
 };
 
@@ -354,6 +359,51 @@ static bool keep_last(struct rdv_pg_op *op, size_t idx, PGresult *res)
     PQclear(h->res);
     h->res = res;
     return true;
+}
+
+static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? c : (an > bn) - (an < bn);
+}
+
+/* The pool's batch order: by the row each write locks, (peer, ns, kind), reads first. A full put
+ * takes its peer's advisory lock and then that peer's row, so in this order every transaction
+ * takes its locks in one global order (peer A's lock and rows before peer B's), and batches on
+ * different connections or front-ends wait for each other but never deadlock. The sort is stable:
+ * two puts of one key keep the order they came in. */
+static int write_order(const struct rdv_pg_op *x, const struct rdv_pg_op *y)
+{
+    const struct res_holder *a = (const struct res_holder *)x, *b = (const struct res_holder *)y;
+    if (!a->lk_peer || !b->lk_peer)
+        return (a->lk_peer != NULL) - (b->lk_peer != NULL);
+    int c = bytes_cmp(a->lk_peer, a->lk_peer_len, b->lk_peer, b->lk_peer_len);
+    if (!c)
+        c = bytes_cmp(a->lk_ns, a->lk_ns_len, b->lk_ns, b->lk_ns_len);
+    return c ? c : (a->lk_kind > b->lk_kind) - (a->lk_kind < b->lk_kind);
+}
+
+/* FNV-1a of the peer id, never 0: the pool's connection affinity, so one peer's writes run in
+ * the order they came (a later REGISTER of a peer never overtakes an earlier one, as it could on
+ * two connections whose batches take that peer's row in another order). */
+static uint32_t peer_affinity(const uint8_t *peer, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ peer[i]) * 16777619u;
+    return h ? h : 1;
+}
+
+static void lock_key(struct res_holder *h, const uint8_t *peer, size_t peer_len, const uint8_t *ns, size_t ns_len,
+                     uint8_t kind)
+{
+    h->op.affinity = peer_affinity(peer, peer_len);
+    h->op.batch = true; /* a short write: group commit */
+    h->lk_peer = peer;
+    h->lk_peer_len = peer_len;
+    h->lk_ns = ns;
+    h->lk_ns_len = ns_len;
+    h->lk_kind = kind;
 }
 
 /* Fills the common op fields; NULL on allocation failure. */
@@ -528,6 +578,7 @@ struct put_op {
     bool full;         /* the full put (after a refresh missed), not the refresh */
     size_t ns_len, peer_len, env_len;
     char seq[24], ttl[24], max[24], kind[8], dialect[8], budget[8];
+    uint8_t kind_n;
     uint8_t data[]; /* ns, peer id, envelope */
 };
 
@@ -537,6 +588,7 @@ static void put_bind(struct put_op *o, bool same_envelope)
 {
     uint8_t *ns = o->data, *peer = ns + o->ns_len, *env = peer + o->peer_len;
     memset(o->h.op.q, 0, sizeof(o->h.op.q));
+    lock_key(&o->h, peer, o->peer_len, ns, o->ns_len, o->kind_n);
     size_t nq = 0;
     const char *stmt = "rdv_put";
     if (!o->full)
@@ -636,6 +688,7 @@ static void pg_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_st
     fmt_u64(o->ttl, sizeof(o->ttl), p->ttl_s);
     fmt_u64(o->max, sizeof(o->max), p->max_per_peer);
     fmt_u64(o->kind, sizeof(o->kind), p->kind);
+    o->kind_n = p->kind;
     fmt_u64(o->dialect, sizeof(o->dialect), p->dialect);
     fmt_u64(o->budget, sizeof(o->budget), budget_flags(s, p));
     put_bind(o, p->same_envelope);
@@ -681,6 +734,7 @@ static void pg_unregister(struct rdv_store *base, uint8_t kind, const char *ns, 
     memcpy(o->data, ns, ns_len);
     memcpy(o->data + ns_len, peer->bytes, peer->len);
     fmt_u64(o->kind, sizeof(o->kind), kind);
+    lock_key(&o->h, o->data + ns_len, peer->len, o->data, ns_len, kind);
     struct rdv_pg_query *q = &o->h.op.q[0];
     q->stmt = "rdv_unregister";
     bind_bytes(q, o->data, ns_len);
@@ -1000,6 +1054,10 @@ static void stats_done(struct rdv_pg_op *op, enum rdv_store_status st)
     out.budgeted = 1;
     out.reaper = s->holding;
     rdv_pg_pool_usage(s->pool, &out.pool_ready, &out.pool_busy);
+    rdv_pg_pool_batches(s->pool, &out.transactions, &out.batched_ops);
+    uint32_t busy = 0;
+    if (s->admin_pool)
+        rdv_pg_pool_usage(s->admin_pool, &out.admin_ready, &busy);
     o->scb(o->arg, st, &out);
 }
 
@@ -1139,6 +1197,7 @@ static void reap_submit(struct pg_store *s, rdv_store_count_cb cb, void *arg, ui
     o->total = total;
     o->batches = batches;
     o->h.op.on_result = reap_result;
+    /* not batched (op.batch false): up to 1000 row deletions, no REGISTER should wait for them */
     fmt_u64(o->batch_text, sizeof(o->batch_text), RDV_PG_REAP_BATCH);
     fmt_u64(o->lease_text, sizeof(o->lease_text), REAPER_LEASE_MS);
     struct rdv_pg_query *lease = &o->h.op.q[0], *del = &o->h.op.q[1];
@@ -1395,8 +1454,8 @@ static struct rdv_pg_pool_config pool_config(struct pg_store *s, const char *con
         .size = opt->pool ? opt->pool : RDV_PG_DEFAULT_POOL,
         .timeout_ms = opt->timeout_ms ? opt->timeout_ms : RDV_PG_DEFAULT_TIMEOUT_MS,
         .backoff_min_ms = 100, .backoff_max_ms = 2000,
-        .max_inflight = 64, .max_queued = 65536,
-        .prepared = !opt->unprepared, .app_name = opt->app_name,
+        .max_inflight = 64, .max_queued = 65536, .batch_max = opt->batch ? opt->batch : DEFAULT_BATCH,
+        .order = write_order, .prepared = !opt->unprepared, .app_name = opt->app_name,
         .check_sql = CHECK_SQL, .check = pool_check, .check_arg = s,
         .on_free = store_free, .free_arg = s,
     };
@@ -1454,6 +1513,10 @@ int rdv_store_postgres_open_with(const char *conninfo, const struct rdv_store_op
     static const struct rdv_store_options none = {0};
     opt = opt ? opt : &none;
     *out = NULL;
+    if (opt->batch > RDV_PG_MAX_BATCH) {
+        snprintf(err, errlen, "store: batches of more than %d operations", RDV_PG_MAX_BATCH);
+        return RDV_ERR_INVALID;
+    }
     if (opt->pool > RDV_PG_MAX_POOL || opt->admin_pool > RDV_PG_MAX_POOL) {
         snprintf(err, errlen, "store: a pool of more than %d connections", RDV_PG_MAX_POOL);
         return RDV_ERR_INVALID;

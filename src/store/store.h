@@ -99,6 +99,8 @@ struct rdv_store_stats {
     int reaper;             /* 1: this process removes expired records (memory, LevelDB: always;
                              * PostgreSQL: it holds the reaper lease) */
     uint32_t pool_ready, pool_busy; /* PostgreSQL: connections ready, and of those with calls in flight */
+    uint32_t admin_ready;           /* PostgreSQL: admin pool connections ready (store-admin-pool) */
+    uint64_t transactions, batched_ops; /* PostgreSQL: request-path transactions sent, operations in them */
 };
 
 /* What a discover asks for. Sampled (ordered = 0): a uniformly random sample of at most limit live
@@ -244,6 +246,8 @@ struct rdv_store_options {
      * share the pool above) and their deadline (0: 5000 ms) */
     int admin_pool;
     uint32_t admin_timeout_ms;
+    /* postgres: operations per transaction when they queue (group commit; 0: 64, 1: off) */
+    uint32_t batch;
 };
 /* The argument checks every backend applies, in one place: 1 when valid. A put needs a namespace of
  * 1..RDV_NS_MAX bytes, a peer id, an envelope of 1..RDV_STORE_ENVELOPE_MAX bytes, ttl_s > 0, kind and
