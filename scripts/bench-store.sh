@@ -9,7 +9,9 @@
 # RDV_PG_SERVER_OPTS (extra `-c name=value` for the server, e.g. "-c synchronous_commit=off"),
 # BATCHES ("1 64": PostgreSQL runs once per --store-batch value, 1 = a transaction per request,
 # interleaved ROUNDS (1) times: before and after group commit in one run), OPS ("register
-# register-fresh discover"), STORES ("memory postgres").
+# register-fresh discover"), STORES ("memory postgres"). CALLGRIND=1: instead, the front-end's
+# instructions per REGISTER (steady state and fresh) on each store, counted by callgrind over N
+# (2000) requests at 4 x 4 in flight (stable on a noisy machine; the load does not change it).
 # PostgreSQL is a throw-away cluster made by tests/pg/pg-harness.sh (initdb on a free port, removed
 # afterwards). Each front-end is started fresh; REGISTER runs first and fills the namespaces that
 # DISCOVER then reads.
@@ -92,6 +94,38 @@ bench() { # op
     [ "${okn:-0}" -gt 0 ] && per=", PostgreSQL $(( (p1 - p0) * 1000000 / hz / okn )) us CPU per request"
     echo "$out; CPU: front-end $(( (d1 - d0) * 100 / hz / T ))%, PostgreSQL $(( (p1 - p0) * 100 / hz / T ))%, bench ${bcpu}% of one core$per"
 }
+
+# The front-end under callgrind: instructions per request, per store (counters zeroed before and
+# dumped after each workload; the warm-up fills the namespaces and the verify cache).
+callgrind_store() { # store label
+    : > "$work/addr"
+    valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$builddir/rendezvousd" --store "$1" \
+        --identity "$work/id.key" --listen /ip4/127.0.0.1/tcp/0 --admin-listen off --max-ttl 300 \
+        --store-timeout-ms 30000 --log-level error >"$work/addr" 2>"$work/vg.log" &
+    daemon_pid=$!
+    for _ in $(seq 300); do server=$(head -n 1 "$work/addr"); [ -n "$server" ] && break; sleep 0.1; done
+    N=${N:-2000}
+    "$builddir/rendezvous-bench" --server "$server" --op register --connections 16 --depth 1 --requests 1600 \
+        --namespaces 10 --ttl 300 --quiet >/dev/null
+    for op in register register-fresh; do
+        callgrind_control -z "$daemon_pid" >/dev/null 2>&1
+        "$builddir/rendezvous-bench" --server "$server" --op "$op" --connections 4 --depth 4 --requests "$N" \
+            --namespaces 10 --ttl 300 --quiet >/dev/null
+        callgrind_control -d "$op" "$daemon_pid" >/dev/null 2>&1
+        f=$(ls -t "$work"/cg.* | head -n 1)
+        awk -v l="$2 $op" -v n="$N" '/^(summary|totals):/ { printf "%s: %.0f instructions per request (front-end)\n", l, $2 / n; exit }' "$f"
+    done
+    kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
+    daemon_pid=""
+}
+if [ "${CALLGRIND:-0}" = 1 ]; then
+    command -v valgrind >/dev/null || { echo "bench-store: valgrind is not installed" >&2; exit 1; }
+    echo "# $(date -u +%Y-%m-%dT%H:%MZ) callgrind, $(nproc) CPUs, ${N:-2000} requests per workload"
+    callgrind_store memory: memory
+    "$RDV_PG_BINDIR/psql" "$RDV_PG_URL" -X -q -c 'TRUNCATE rdv_registrations' 2>/dev/null || true
+    callgrind_store "$RDV_PG_URL" postgres
+    exit 0
+fi
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) CPUs; $T s per run, $CONNS connections x $DEPTH in flight, pool $POOL"
 echo "# PostgreSQL: $("$RDV_PG_BINDIR/postgres" --version) ${RDV_PG_SERVER_OPTS:-(default settings)}"

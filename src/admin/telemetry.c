@@ -199,7 +199,7 @@ static int add_guards(struct rdv_telemetry *t)
         "Global store budgets: what the store holds (bytes: envelopes + 256 B per registration).", resource, 1, NULL, 0);
     struct rdv_metric_family *limit = rdv_metrics_add(
         t->reg, RDV_METRIC_GAUGE, "rendezvous_budget_limit",
-        "Global store budgets: the limit (0: the store keeps none, as PostgreSQL).", resource, 1, NULL, 0);
+        "Global store budgets: the limit (0: the store keeps none).", resource, 1, NULL, 0);
     bool ok = t->admin_cut_deadline && t->admin_cut_evicted && t->admin_refused_per_ip;
     for (int i = 0; i < 3; i++) {
         t->budget_used[i] = rdv_metric_get(used, &res[i]);

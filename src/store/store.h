@@ -68,7 +68,8 @@ struct rdv_store_put {
      * use it to try an expiry-only update first, and must still compare what it holds. */
     uint8_t same_envelope;
     /* Checked by the stores on the shared index (memory, LevelDB, kv) with rdv_store_budget_admit;
-     * PostgreSQL leaves the budget to the database (docs/limits.md). Zeroes: no budget. */
+     * PostgreSQL checks it in the upsert against the table's figures read at most ~1 s before
+     * (docs/limits.md). Zeroes: no budget. */
     struct rdv_store_budget budget;
 };
 
@@ -93,9 +94,10 @@ struct rdv_store_stats {
     uint64_t registrations; /* live */
     uint64_t namespaces;    /* distinct names with at least one live registration (any kind) */
     uint64_t by_dialect[RDV_STORE_DIALECTS]; /* live registrations by the dialect that made them */
-    uint64_t bytes;         /* stored bytes as struct rdv_store_budget counts them; 0 where not kept
-                             * (PostgreSQL) */
-    int budgeted;           /* 1: puts are checked against struct rdv_store_budget (the index's stores) */
+    uint64_t bytes;         /* stored bytes as struct rdv_store_budget counts them (PostgreSQL: the
+                             * table's size on disk) */
+    int budgeted;           /* 1: puts are checked against struct rdv_store_budget (every store;
+                             * PostgreSQL against figures up to ~1 s old) */
     int reaper;             /* 1: this process removes expired records (memory, LevelDB: always;
                              * PostgreSQL: it holds the reaper lease) */
     uint32_t pool_ready, pool_busy; /* PostgreSQL: connections ready, and of those with calls in flight */
