@@ -868,6 +868,15 @@ static void op_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
     pool_leave(p);
 }
 
+/* Operations waiting for a connection: the shared queue and each connection's (affinity, pins). */
+static size_t pool_queued(const struct rdv_pg_pool *p)
+{
+    size_t n = p->waitq.n;
+    for (unsigned i = 0; i < p->cfg.size; i++)
+        n += p->conns[i].waitq.n;
+    return n;
+}
+
 void rdv_pg_pool_submit(struct rdv_pg_pool *p, struct rdv_pg_op *op)
 {
     op->pool = p;
@@ -886,7 +895,7 @@ void rdv_pg_pool_submit(struct rdv_pg_pool *p, struct rdv_pg_op *op)
     if (!pinned && op->pin < 0 && op->affinity && p->conns[op->affinity % p->cfg.size].state == CONN_READY)
         pc = &p->conns[op->affinity % p->cfg.size];
     if (p->closing || (pinned ? pc->state == CONN_WAIT : !pool_any_alive(p)) ||
-        (op->pin >= 0 && !pinned) || p->waitq.n >= p->cfg.max_queued) {
+        (op->pin >= 0 && !pinned) || pool_queued(p) >= p->cfg.max_queued) {
         op_complete(op, RDV_STORE_UNAVAILABLE); /* nothing could answer it in time */
     } else {
         list_push(pc ? &pc->waitq : &p->waitq, op);
