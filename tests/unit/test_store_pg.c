@@ -946,6 +946,39 @@ static void test_budget(void)
     rdv_store_close(s);
 }
 
+/* ---- group commit: batches, and a batch a statement failed in ----------------------------------- */
+
+static void test_batch(void)
+{
+    wait_sessions_gone();
+    sql("TRUNCATE rdv_registrations");
+    /* a namespace the table refuses: its put fails in the server, inside whatever batch it is in */
+    sql("ALTER TABLE rdv_registrations ADD CONSTRAINT rdv_test_refuse CHECK (ns <> convert_to('batch/5', 'UTF8'))");
+    struct rdv_store *s = open_store(url, 5000, 1);
+    recovers(s);
+    struct res rs[12] = {{0}};
+    struct rdv_peerid p = peer_n(42);
+    char names[12][16];
+    for (int i = 0; i < 12; i++) { /* one peer: one connection, in order; all but the first two wait */
+        snprintf(names[i], sizeof(names[i]), "batch/%d", i);
+        put_async(s, names[i], &p, 1, 60, 0, &rs[i]);
+    }
+    wait_all(rs, 12);
+    int good = 0;
+    for (int i = 0; i < 12; i++)
+        good += i != 5 && rs[i].calls == 1 && rs[i].st == RDV_STORE_OK;
+    is_int(good, 11, "twelve puts at once: the eleven the table accepts are OK");
+    ok(rs[5].calls == 1 && rs[5].st == RDV_STORE_ERROR, "the one it refuses is ERROR, alone");
+    is_int(sql_count("SELECT count(*) FROM rdv_registrations"), 11, "... and the eleven are stored");
+    struct res st = stats_wait(s);
+    ok(st.st == RDV_STORE_OK && st.stats.batched_ops > st.stats.transactions,
+       "some transaction carried several puts (%llu operations in %llu transactions)",
+       (unsigned long long)st.stats.batched_ops, (unsigned long long)st.stats.transactions);
+    rdv_store_close(s);
+    sql("ALTER TABLE rdv_registrations DROP CONSTRAINT rdv_test_refuse");
+    sql("TRUNCATE rdv_registrations");
+}
+
 /* ---- plans: the admin's statements at 200 000 rows use indexes --------------------------------- */
 
 /* EXPLAINs one of the store's statements with the given parameters, as a generic and as a custom
@@ -1119,6 +1152,7 @@ int main(void)
     test_dialect_stats();
     test_close_pending();
     test_budget();
+    test_batch();
     test_plans();
     PQfinish(admin);
     return tap_done();
