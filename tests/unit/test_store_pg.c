@@ -958,7 +958,7 @@ static void test_batch(void)
     recovers(s);
     struct res rs[12] = {{0}};
     struct rdv_peerid p = peer_n(42);
-    char names[12][16];
+    char names[12][24];
     for (int i = 0; i < 12; i++) { /* one peer: one connection, in order; all but the first two wait */
         snprintf(names[i], sizeof(names[i]), "batch/%d", i);
         put_async(s, names[i], &p, 1, 60, 0, &rs[i]);
