@@ -499,11 +499,12 @@ static void switch_unprepared(struct rdv_pg_conn *c)
 {
     struct rdv_pg_pool *p = c->pool;
     p->cfg.prepared = false;
-    if (!p->told_unprepared)
+    bool *told = p->cfg.told_unprepared ? p->cfg.told_unprepared : &p->told_unprepared;
+    if (!*told)
         rdv_error(p->log, "%s: the server lost this connection's prepared statements: a transaction pooler "
                           "(pgbouncer < 1.21 in pool_mode=transaction)? Going on without prepared statements; "
                           "set store-prepared=0 to start so", label(p));
-    p->told_unprepared = true;
+    *told = true;
 }
 
 static enum rdv_store_status result_failure(struct rdv_pg_conn *c, const PGresult *res)

@@ -76,6 +76,9 @@ struct rdv_pg_pool_config {
      * its SQL (for a transaction pooler that does not keep them, pgbouncer < 1.21). true, and the
      * server then forgets them (SQLSTATE 26000 / 42P05): the pool says so once and switches. */
     bool prepared;
+    /* Shared by the pools of one store (may be NULL: the pool's own): the switch away from
+     * prepared statements is said once per process, not once per pool. */
+    bool *told_unprepared;
     const char *app_name;            /* fallback_application_name (NULL: "rendezvousd"; copied) */
     const char *label;               /* in log lines: "postgres" or "postgres (read)" (NULL: the first) */
     /* Run on every new connection, before anything is prepared (may be NULL): check_sql (no
