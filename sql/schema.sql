@@ -76,11 +76,14 @@ BEGIN
 END
 $migrate$;
 
--- Serves the reaper: DELETE ... WHERE expires_at <= now() reads only the expired end.
-CREATE INDEX IF NOT EXISTS rdv_registrations_expires_at ON rdv_registrations (expires_at);
+-- (expires_at) alone served the reaper before rdv_registrations_live below, which leads with the
+-- same column and serves it as well. Every put moves expires_at, so each index costs an entry per
+-- REGISTER: the redundant one goes (a schema-2 database made by an older --init-db has it).
+DROP INDEX IF EXISTS rdv_registrations_expires_at;
 
 -- Serves stats() (every /metrics scrape): count(*), count(DISTINCT ns) and the per-dialect counts
--- of live rows as an index-only scan of this covering index, never the heap of wide envelopes.
+-- of live rows as an index-only scan of this covering index, never the heap of wide envelopes;
+-- and the reaper: DELETE ... WHERE expires_at <= now() reads only the expired end.
 -- Not part of the version check (front-ends only run faster with it): --init-db adds it to an
 -- existing version 2 database.
 CREATE INDEX IF NOT EXISTS rdv_registrations_live ON rdv_registrations (expires_at) INCLUDE (ns, dialect);

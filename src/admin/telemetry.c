@@ -155,8 +155,16 @@ static int add_store_extras(struct rdv_telemetry *t)
                              "Ready database connections with operations in flight (PostgreSQL; at the last scrape).");
     t->reaper = one(m, RDV_METRIC_GAUGE, "rendezvous_reaper",
                     "1 when this front-end removes expired registrations (PostgreSQL: it holds the reaper lease).");
+    /* pg: the admin queries' pool and group commit */
+    t->store_admin_ready = one(m, RDV_METRIC_GAUGE, "rendezvous_store_admin_pool_ready",
+                               "Admin pool connections ready (PostgreSQL, store-admin-pool; at the last scrape).");
+    t->store_transactions = one(m, RDV_METRIC_COUNTER, "rendezvous_store_transactions_total",
+                                "Request-path transactions sent to PostgreSQL (store-batch groups several per commit).");
+    t->store_batched_ops = one(m, RDV_METRIC_COUNTER, "rendezvous_store_transaction_operations_total",
+                               "Store operations those transactions carried (divided by transactions: the mean batch).");
     return t->store_errors && t->discover_records && t->store_in_flight && t->store_pool_size &&
-                   t->store_pool_ready && t->store_pool_busy && t->reaper
+                   t->store_pool_ready && t->store_pool_busy && t->reaper && t->store_admin_ready &&
+                   t->store_transactions && t->store_batched_ops
                ? RDV_OK
                : RDV_ERR_NOMEM;
 }
@@ -204,7 +212,7 @@ static int add_guards(struct rdv_telemetry *t)
         "Global store budgets: what the store holds (bytes: envelopes + 256 B per registration).", resource, 1, NULL, 0);
     struct rdv_metric_family *limit = rdv_metrics_add(
         t->reg, RDV_METRIC_GAUGE, "rendezvous_budget_limit",
-        "Global store budgets: the limit (0: the store keeps none, as PostgreSQL).", resource, 1, NULL, 0);
+        "Global store budgets: the limit (0: the store keeps none).", resource, 1, NULL, 0);
     bool ok = t->admin_cut_deadline && t->admin_cut_evicted && t->admin_refused_per_ip;
     for (int i = 0; i < 3; i++) {
         t->budget_used[i] = rdv_metric_get(used, &res[i]);
@@ -359,6 +367,9 @@ void rdv_telemetry_store_stats(struct rdv_telemetry *t, const struct rdv_store_s
     rdv_metric_set(t->store_pool_ready, s->pool_ready);
     rdv_metric_set(t->store_pool_busy, s->pool_busy);
     rdv_metric_set(t->reaper, s->reaper);
+    rdv_metric_set(t->store_admin_ready, s->admin_ready);
+    rdv_metric_set(t->store_transactions, (double)s->transactions);
+    rdv_metric_set(t->store_batched_ops, (double)s->batched_ops);
 }
 
 void rdv_telemetry_budget(struct rdv_telemetry *t, const struct rdv_store_budget *b, const struct rdv_store_stats *s)

@@ -34,6 +34,7 @@ struct rdv_telemetry {
     struct rdv_metric *discover_records;         /* histogram: records per DISCOVER answer (store/timed.c) */
     struct rdv_metric *store_in_flight, *store_pool_size;
     struct rdv_metric *store_pool_ready, *store_pool_busy, *reaper; /* from the store's stats */
+    struct rdv_metric *store_admin_ready, *store_transactions, *store_batched_ops; /* pg: admin pool, batches */
     struct rdv_metric *rejected_max, *rejected_shutdown, *rejected_fds, *accept_errors; /* from the host */
     struct rdv_metric *ended_protocol_error, *ended_peer_goaway; /* from the host: how connections ended */
     /* admin HTTP connections ended by guard.c: past the deadline, evicted for room, refused per address */

@@ -418,7 +418,10 @@ static int open_store(struct daemon *d)
     snprintf(app, sizeof(app), "rendezvousd %.16s", id); /* 12D3KooW + 8 that tell front-ends apart */
     struct rdv_store_options sopt = {.timeout_ms = d->cfg.store_timeout_ms, .pool = d->cfg.store_pool,
                                      .read_url = d->cfg.store_read, .read_max_lag_ms = d->cfg.store_read_max_lag_ms,
-                                     .unprepared = !d->cfg.store_prepared, .app_name = app};
+                                     .unprepared = !d->cfg.store_prepared, .app_name = app,
+                                     .admin_pool = d->cfg.store_admin_pool ? (int)d->cfg.store_admin_pool : -1,
+                                     .admin_timeout_ms = d->cfg.store_admin_timeout_ms,
+                                     .batch = d->cfg.store_batch};
     if (rdv_store_open_with(d->cfg.store, &sopt, d->loop, &d->log, &d->store, msg, sizeof(msg))) {
         rdv_error(&d->log, "%s", msg);
         return 1;
@@ -444,7 +447,7 @@ static int start_point(struct daemon *d)
 {
     struct rdv_host_limits lim;
     rdv_host_limits_defaults(&lim);
-    uint32_t others = d->cfg.store_pool + RDV_ADMIN_MAX_CONNECTIONS;
+    uint32_t others = d->cfg.store_pool + d->cfg.store_admin_pool + RDV_ADMIN_MAX_CONNECTIONS;
     lim.max_connections = rdv_fdlimit_fit(d->cfg.max_connections, others, &d->log);
     lim.max_streams = d->cfg.max_streams;
     lim.max_stream_input = d->cfg.max_message + 16;

@@ -54,6 +54,8 @@ struct rdv_server_config {
     uint32_t store_timeout_ms, store_pool; /* postgres */
     char *store_read;                      /* postgres: standbys for reads ("" none) */
     uint32_t store_read_max_lag_ms, store_prepared;
+    uint32_t store_admin_pool, store_admin_timeout_ms; /* postgres: the admin queries' own pool */
+    uint32_t store_batch;                              /* postgres: operations per transaction */
     uint32_t verify_cache_entries, verify_cache_mb; /* p2p/record_cache.h; 0 entries: off */
     int help, version, init_db, check_config;
     char *config_path;       /* --config FILE, re-read on SIGHUP */

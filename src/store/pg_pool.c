@@ -52,6 +52,7 @@ struct rdv_pg_conn {
     bool check_passed;        /* CONN_CHECKING: the check accepted the result */
     char check_why[256];      /* CONN_CHECKING: why it refused */
     bool expect_null;         /* a statement's result was read: the NULL that ends it comes next */
+    unsigned wsyncs;          /* batches of writes sent and not yet answered (at most 2) */
     struct rdv_pg_list pipe;  /* sent */
     struct rdv_pg_list waitq; /* pinned to this connection, not sent yet */
 };
@@ -73,6 +74,7 @@ struct rdv_pg_pool {
     const char *hosts[RDV_PG_MAX_HOSTS], *addrs[RDV_PG_MAX_HOSTS], *ports[RDV_PG_MAX_HOSTS];
     unsigned nhosts;
     unsigned good_host;       /* the host a connection last got ready on: where others start */
+    uint64_t transactions, batched_ops; /* sent: transactions, and the operations in them */
     uint32_t connect_ms;
     char host_text[300];
     bool told_unprepared;     /* the switch away from prepared statements was logged */
@@ -268,6 +270,7 @@ static void conn_close(struct rdv_pg_conn *c)
     c->pg = NULL;
     c->expect_null = false;
     c->prep_left = 0;
+    c->wsyncs = 0;
     c->epoch++;
 }
 
@@ -300,6 +303,15 @@ static void conn_down(struct rdv_pg_conn *c)
     list_fail_all(&c->pipe, RDV_STORE_UNAVAILABLE);
     if (p->closing)
         return;
+    /* waiting here by affinity only: any other connection may take them */
+    for (struct rdv_pg_op *op = list_head(&c->waitq), *next; op; op = next) {
+        struct rdv_list_node *n = rdv_list_next(&c->waitq.ops, &op->link);
+        next = n ? rdv_list_entry(n, struct rdv_pg_op, link) : NULL;
+        if (op->pin < 0) {
+            list_unlink(op);
+            list_push(&p->waitq, op);
+        }
+    }
     list_fail_all(&c->waitq, RDV_STORE_UNAVAILABLE);
     if (!p->closing && !pool_any_alive(p))
         list_fail_all(&p->waitq, RDV_STORE_UNAVAILABLE);
@@ -487,11 +499,12 @@ static void switch_unprepared(struct rdv_pg_conn *c)
 {
     struct rdv_pg_pool *p = c->pool;
     p->cfg.prepared = false;
-    if (!p->told_unprepared)
+    bool *told = p->cfg.told_unprepared ? p->cfg.told_unprepared : &p->told_unprepared;
+    if (!*told)
         rdv_error(p->log, "%s: the server lost this connection's prepared statements: a transaction pooler "
                           "(pgbouncer < 1.21 in pool_mode=transaction)? Going on without prepared statements; "
                           "set store-prepared=0 to start so", label(p));
-    p->told_unprepared = true;
+    *told = true;
 }
 
 static enum rdv_store_status result_failure(struct rdv_pg_conn *c, const PGresult *res)
@@ -561,17 +574,83 @@ static void check_result(struct rdv_pg_conn *c, PGresult *res)
     conn_prepare(c);
 }
 
+/* The operation the next statement result belongs to: the oldest one sent with results still due
+ * (those before it in a batch have all theirs and wait for the batch's sync). */
+static struct rdv_pg_op *pipe_current(const struct rdv_pg_conn *c)
+{
+    for (struct rdv_list_node *n = rdv_list_first(&c->pipe.ops); n; n = rdv_list_next(&c->pipe.ops, n)) {
+        struct rdv_pg_op *op = rdv_list_entry(n, struct rdv_pg_op, link);
+        if (op->got < op->nq || op->last)
+            return op;
+    }
+    return list_head(&c->pipe);
+}
+
 static void op_result(struct rdv_pg_conn *c, PGresult *res, bool *kept)
 {
-    struct rdv_pg_op *op = list_head(&c->pipe);
+    struct rdv_pg_op *op = pipe_current(c);
     ExecStatusType t = PQresultStatus(res);
     size_t idx = op->got++;
     c->expect_null = true;
     if (t == PGRES_TUPLES_OK || t == PGRES_COMMAND_OK) {
         if (op->st == RDV_STORE_OK && idx < op->nq && op->on_result)
             *kept = op->on_result(op, idx, res);
-    } else if (t != PGRES_PIPELINE_ABORTED && op->st == RDV_STORE_OK) {
+    } else if (t == PGRES_PIPELINE_ABORTED) {
+        op->aborted = true;
+    } else if (op->st == RDV_STORE_OK) {
         op->st = result_failure(c, res);
+    }
+}
+
+/* Puts a failed batch's operations back at the front of their queue, in order, to go one per
+ * transaction: the others' statements were rolled back with the failing one. */
+static void batch_requeue(struct rdv_pg_conn *c, struct rdv_pg_op **ops, size_t n)
+{
+    struct rdv_pg_pool *p = c->pool;
+    for (size_t i = n; i-- > 0;) {
+        struct rdv_pg_op *op = ops[i];
+        struct rdv_pg_list *q = op->pin >= 0 || op->affinity ? &c->waitq : &p->waitq;
+        list_unlink(op);
+        op->conn = NULL;
+        op->got = 0;
+        op->st = RDV_STORE_OK;
+        op->last = op->aborted = false;
+        op->alone = true;
+        rdv_list_push_front(&q->ops, &op->link);
+        q->n++;
+        op->list = q;
+    }
+}
+
+/* The sync of a transaction came back: its operations are answered, or (a batch in which a
+ * statement failed) sent again one by one. */
+static void batch_done(struct rdv_pg_conn *c)
+{
+    struct rdv_pg_op *ops[RDV_PG_MAX_BATCH];
+    size_t n = 0;
+    bool failed = false;
+    for (struct rdv_pg_op *op = list_head(&c->pipe); op && n < RDV_PG_MAX_BATCH;) {
+        ops[n++] = op;
+        failed |= op->st != RDV_STORE_OK || op->aborted || op->got != op->nq;
+        if (op->last) {
+            c->wsyncs -= op->wtx;
+            break;
+        }
+        struct rdv_list_node *next = rdv_list_next(&c->pipe.ops, &op->link);
+        op = next ? rdv_list_entry(next, struct rdv_pg_op, link) : NULL;
+    }
+    if (n > 1 && failed) {
+        batch_requeue(c, ops, n);
+        return;
+    }
+    /* a callback may submit more, and a send that fails (or a close) then completes what is
+     * left of this batch too: stop when the connection or the pool went under our feet */
+    uint64_t epoch = c->epoch;
+    for (size_t i = 0; i < n && c->epoch == epoch && !c->pool->closing; i++) {
+        enum rdv_store_status st = ops[i]->got == ops[i]->nq ? ops[i]->st : RDV_STORE_ERROR;
+        if (st == RDV_STORE_OK && ops[i]->aborted)
+            st = RDV_STORE_ERROR;
+        op_complete(ops[i], st);
     }
 }
 
@@ -586,9 +665,7 @@ static bool conn_take(struct rdv_pg_conn *c, PGresult *res)
     } else if (c->state == CONN_PREPARING) {
         prep_result(c, res);
     } else if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
-        struct rdv_pg_op *op = list_head(&c->pipe);
-        enum rdv_store_status st = op->got == op->nq ? op->st : RDV_STORE_ERROR;
-        op_complete(op, st);
+        batch_done(c);
     } else {
         op_result(c, res, &kept);
     }
@@ -665,21 +742,72 @@ static const char *stmt_sql(const struct rdv_pg_pool *p, const char *name)
     return "SELECT 'unknown statement'::int"; /* a bug: fails loudly */
 }
 
-static void conn_send(struct rdv_pg_conn *c, struct rdv_pg_op *op)
+/* Sends one operation's statements (no sync); false when that failed the connection. */
+static bool conn_send_one(struct rdv_pg_conn *c, struct rdv_pg_op *op)
 {
     list_unlink(op);
     list_push(&c->pipe, op);
     op->conn = c;
     op->gen = c->gen;
+    op->last = false;
+    op->aborted = false;
     for (size_t i = 0; i < op->nq; i++) {
         const struct rdv_pg_query *q = &op->q[i];
         const char *sql = c->pool->cfg.prepared ? NULL : stmt_sql(c->pool, q->stmt);
         if (sql ? !PQsendQueryParams(c->pg, sql, q->nparams, NULL, q->values, q->lengths, q->formats, 1)
                 : !PQsendQueryPrepared(c->pg, q->stmt, q->nparams, q->values, q->lengths, q->formats, 1)) {
             conn_fail(c, "cannot send a statement");
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool batchable(const struct rdv_pg_pool *p, const struct rdv_pg_op *op)
+{
+    return op && p->cfg.batch_max > 1 && op->batch && !op->alone;
+}
+
+/* Takes the next transaction's operations off q: its head, and while batching the batchable
+ * ones after it, up to batch_max and the pipeline's room; sorted by cfg.order (stable). */
+static size_t batch_take(struct rdv_pg_conn *c, struct rdv_pg_list *q, struct rdv_pg_op **ops)
+{
+    struct rdv_pg_pool *p = c->pool;
+    size_t n = 0, most = p->cfg.batch_max > 1 ? p->cfg.batch_max : 1;
+    struct rdv_pg_op *op = list_head(q);
+    do {
+        list_unlink(op);
+        ops[n++] = op;
+        op = list_head(q);
+    } while (n < most && batchable(p, ops[n - 1]) && batchable(p, op) && c->pipe.n + n < p->cfg.max_inflight);
+    for (size_t i = 1; p->cfg.order && i < n; i++) { /* insertion sort: stable, n is small */
+        struct rdv_pg_op *x = ops[i];
+        size_t j = i;
+        for (; j > 0 && p->cfg.order(ops[j - 1], x) > 0; j--)
+            ops[j] = ops[j - 1];
+        ops[j] = x;
+    }
+    return n;
+}
+
+/* One transaction: the operations' statements, then the sync. */
+static void conn_send(struct rdv_pg_conn *c, struct rdv_pg_list *q)
+{
+    struct rdv_pg_op *ops[RDV_PG_MAX_BATCH];
+    size_t n = batch_take(c, q, ops);
+    for (size_t i = 0; i < n; i++) {
+        if (!conn_send_one(c, ops[i])) {
+            /* the connection is down and failed what it carried: the rest too */
+            for (size_t k = i + 1; k < n; k++)
+                op_complete(ops[k], RDV_STORE_UNAVAILABLE);
             return;
         }
     }
+    ops[n - 1]->last = true;
+    ops[n - 1]->wtx = batchable(c->pool, ops[0]);
+    c->wsyncs += ops[n - 1]->wtx;
+    c->pool->transactions++;
+    c->pool->batched_ops += n;
     if (!PQpipelineSync(c->pg)) {
         conn_fail(c, "cannot send sync");
         return;
@@ -687,12 +815,20 @@ static void conn_send(struct rdv_pg_conn *c, struct rdv_pg_op *op)
     conn_flush(c);
 }
 
-static struct rdv_pg_conn *least_busy(struct rdv_pg_pool *p)
+/* Whether c may take op's transaction: room in its pipeline and, for a batch of writes, fewer
+ * than two of those in flight (the writes that wait meanwhile go in the next one, together). */
+static bool conn_has_room(const struct rdv_pg_conn *c, const struct rdv_pg_op *op)
+{
+    const struct rdv_pg_pool *p = c->pool;
+    return c->state == CONN_READY && c->pipe.n < p->cfg.max_inflight && (!batchable(p, op) || c->wsyncs < 2);
+}
+
+static struct rdv_pg_conn *least_busy(struct rdv_pg_pool *p, const struct rdv_pg_op *op)
 {
     struct rdv_pg_conn *best = NULL;
     for (unsigned i = 0; i < p->cfg.size; i++) {
         struct rdv_pg_conn *c = &p->conns[i];
-        if (c->state == CONN_READY && c->pipe.n < p->cfg.max_inflight && (!best || c->pipe.n < best->pipe.n))
+        if (conn_has_room(c, op) && (!best || c->pipe.n < best->pipe.n))
             best = c;
     }
     return best;
@@ -704,12 +840,12 @@ static void pool_dispatch(struct rdv_pg_pool *p)
 {
     for (unsigned i = 0; i < p->cfg.size && !p->closing; i++) {
         struct rdv_pg_conn *c = &p->conns[i];
-        while (!p->closing && c->state == CONN_READY && list_head(&c->waitq) && c->pipe.n < p->cfg.max_inflight)
-            conn_send(c, list_head(&c->waitq));
+        while (!p->closing && list_head(&c->waitq) && conn_has_room(c, list_head(&c->waitq)))
+            conn_send(c, &c->waitq);
     }
     struct rdv_pg_conn *c;
-    while (!p->closing && list_head(&p->waitq) && (c = least_busy(p)))
-        conn_send(c, list_head(&p->waitq));
+    while (!p->closing && list_head(&p->waitq) && (c = least_busy(p, list_head(&p->waitq))))
+        conn_send(c, &p->waitq);
 }
 
 /* ---- operations -------------------------------------------------------------------------------- */
@@ -733,6 +869,15 @@ static void op_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
     pool_leave(p);
 }
 
+/* Operations waiting for a connection: the shared queue and each connection's (affinity, pins). */
+static size_t pool_queued(const struct rdv_pg_pool *p)
+{
+    size_t n = p->waitq.n;
+    for (unsigned i = 0; i < p->cfg.size; i++)
+        n += p->conns[i].waitq.n;
+    return n;
+}
+
 void rdv_pg_pool_submit(struct rdv_pg_pool *p, struct rdv_pg_op *op)
 {
     op->pool = p;
@@ -748,11 +893,13 @@ void rdv_pg_pool_submit(struct rdv_pg_pool *p, struct rdv_pg_op *op)
     pool_enter(p);
     bool pinned = op->pin >= 0 && (unsigned)op->pin < p->cfg.size;
     struct rdv_pg_conn *pc = pinned ? &p->conns[op->pin] : NULL;
+    if (!pinned && op->pin < 0 && op->affinity && p->conns[op->affinity % p->cfg.size].state == CONN_READY)
+        pc = &p->conns[op->affinity % p->cfg.size];
     if (p->closing || (pinned ? pc->state == CONN_WAIT : !pool_any_alive(p)) ||
-        (op->pin >= 0 && !pinned) || p->waitq.n >= p->cfg.max_queued) {
+        (op->pin >= 0 && !pinned) || pool_queued(p) >= p->cfg.max_queued) {
         op_complete(op, RDV_STORE_UNAVAILABLE); /* nothing could answer it in time */
     } else {
-        list_push(pinned ? &pc->waitq : &p->waitq, op);
+        list_push(pc ? &pc->waitq : &p->waitq, op);
         ev_timer_start(p->loop, &op->deadline);
         pool_dispatch(p);
     }
@@ -885,7 +1032,7 @@ int rdv_pg_pool_new(struct ev_loop *loop, const struct rdv_log *log, const struc
                     struct rdv_pg_pool **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!cfg->size || !cfg->timeout_ms || !cfg->max_inflight) {
+    if (!cfg->size || !cfg->timeout_ms || !cfg->max_inflight || cfg->batch_max > RDV_PG_MAX_BATCH) {
         snprintf(err, errlen, "store: bad PostgreSQL pool settings");
         return RDV_ERR_INVALID;
     }
@@ -954,6 +1101,12 @@ void rdv_pg_pool_free(struct rdv_pg_pool *p)
     }
     list_fail_all(&p->waitq, RDV_STORE_UNAVAILABLE);
     pool_leave(p);
+}
+
+void rdv_pg_pool_batches(const struct rdv_pg_pool *p, uint64_t *transactions, uint64_t *ops)
+{
+    *transactions = p->transactions;
+    *ops = p->batched_ops;
 }
 
 void rdv_pg_pool_usage(const struct rdv_pg_pool *p, uint32_t *ready, uint32_t *busy)

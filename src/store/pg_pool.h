@@ -34,12 +34,14 @@
 #include "store/store.h"
 
 #define RDV_PG_MAX_QUERIES 2   /* statements per operation */
-#define RDV_PG_MAX_PARAMS 8    /* parameters per statement */
+#define RDV_PG_MAX_PARAMS 9    /* parameters per statement */
 #define RDV_PG_CONNECT_TIMEOUT_MS 3000
 #define RDV_PG_MAX_HOSTS 16    /* hosts of one multi-host conninfo */
+#define RDV_PG_MAX_BATCH 256   /* operations per transaction (batch_max) */
 
 struct rdv_log;
 struct rdv_pg_pool;
+struct rdv_pg_op;
 
 /* A statement prepared on every connection. sql must stay valid while the pool lives. */
 struct rdv_pg_stmt {
@@ -58,11 +60,25 @@ struct rdv_pg_pool_config {
                                       * connect_timeout, else RDV_PG_CONNECT_TIMEOUT_MS */
     uint32_t backoff_min_ms, backoff_max_ms;
     unsigned max_inflight;           /* operations in one connection's pipeline */
+    /* Group commit: up to batch_max waiting operations go as one transaction (their statements,
+     * then one sync: one commit, one WAL flush) of operations marked batch, and a connection then
+     * carries at most two such transactions at a time, so those that arrive while a commit is
+     * flushing wait and go together in the next. 0 or 1: every operation its own transaction, any number in flight.
+     * A batch a statement failed in (the server aborts the whole transaction) is re-run one
+     * operation per transaction, so each still gets its own answer. */
+    unsigned batch_max;
+    /* Orders the operations of one batch (a stable sort; NULL: as they came). The store sorts by
+     * the rows an operation locks, so every transaction takes its locks in one global order and
+     * two batches on two connections (or two front-ends) cannot deadlock each other. */
+    int (*order)(const struct rdv_pg_op *a, const struct rdv_pg_op *b);
     unsigned max_queued;             /* operations waiting for a connection; beyond: UNAVAILABLE */
     /* false: no protocol-level prepared statements: every statement goes as an unnamed one with
      * its SQL (for a transaction pooler that does not keep them, pgbouncer < 1.21). true, and the
      * server then forgets them (SQLSTATE 26000 / 42P05): the pool says so once and switches. */
     bool prepared;
+    /* Shared by the pools of one store (may be NULL: the pool's own): the switch away from
+     * prepared statements is said once per process, not once per pool. */
+    bool *told_unprepared;
     const char *app_name;            /* fallback_application_name (NULL: "rendezvousd"; copied) */
     const char *label;               /* in log lines: "postgres" or "postgres (read)" (NULL: the first) */
     /* Run on every new connection, before anything is prepared (may be NULL): check_sql (no
@@ -107,6 +123,13 @@ struct rdv_pg_op {
     struct rdv_pg_query q[RDV_PG_MAX_QUERIES];
     size_t nq;
     int pin;                 /* -1: any connection; else that connection's index */
+    /* may share a transaction with other such operations (short writes: group commit). Reads
+     * are not batched: they commit nothing, and go as deep into the pipeline as it allows. */
+    bool batch;
+    /* 0: any connection; else a hash: operations with the same one go to the same connection
+     * while it is up (connection affinity % size), so they run in the order they were submitted
+     * (one connection's transactions run one after the other). Falls back to any connection. */
+    uint32_t affinity;
     rdv_pg_result_fn on_result;
     rdv_pg_done_fn on_done;
     /* the pool's */
@@ -117,6 +140,10 @@ struct rdv_pg_op {
     struct rdv_pg_list *list; /* the list it is in */
     size_t got;              /* statement results seen */
     enum rdv_store_status st; /* worst outcome so far */
+    bool last;               /* the last of its transaction: the sync follows it */
+    bool wtx;                /* (last) its transaction was a batch of writes (counted in wsyncs) */
+    bool alone;              /* re-run after its batch failed: its own transaction now */
+    bool aborted;            /* a statement of it was skipped: its transaction aborted */
     ev_timer deadline;
 };
 
@@ -133,6 +160,8 @@ void rdv_pg_pool_submit(struct rdv_pg_pool *p, struct rdv_pg_op *op);
 uint64_t rdv_pg_pool_generation(const struct rdv_pg_pool *p, unsigned idx);
 /* Connections ready to take operations, and of those the ones with operations in flight. */
 void rdv_pg_pool_usage(const struct rdv_pg_pool *p, uint32_t *ready, uint32_t *busy);
+/* Transactions sent so far, and the operations they carried (their ratio: the mean batch). */
+void rdv_pg_pool_batches(const struct rdv_pg_pool *p, uint64_t *transactions, uint64_t *ops);
 /* Fails every pending operation with UNAVAILABLE (their on_done runs), closes the connections and
  * frees the pool; safe to call from inside an on_done, in which case the pool (and cfg.on_free)
  * goes only once the outermost pool callback returns. */

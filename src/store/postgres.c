@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ev.h>
 #include <sodium.h>
 
 #include "p2p/envelope.h"
@@ -43,6 +44,12 @@
 #define REAPER_ROW "reaper"               /* rdv_meta key of the reaper lease */
 #define REAPER_LEASE_MS 5000                /* a holder that stops renewing is replaced after this */
 #define DEFAULT_MAX_LAG_MS 2000
+#define DEFAULT_ADMIN_POOL 1
+#define DEFAULT_BATCH 64
+#define DEFAULT_ADMIN_TIMEOUT_MS 5000
+#define STATS_MAX_AGE_S 1.0 /* stats() answers from its last figures while younger (see pg_stats) */
+#define BUDGET_ADD 1        /* rdv_put's $9: adding a registration is refused (registrations, bytes) */
+#define BUDGET_NAME 2       /* rdv_put's $9: adding a namespace name is refused */
 #define PEER_LOCK_CLASS "1919186544"       /* "rdvp" */
 #define INIT_KEY "7234307509628739689"
 
@@ -90,6 +97,12 @@ static const struct rdv_pg_stmt stmts[] = {
      "), verdict AS ("
      "  SELECT CASE"
      "    WHEN EXISTS (SELECT 1 FROM cur WHERE live AND seq > $3::numeric) THEN 'stale'"
+     /* $9: the global budgets as the last stats refresh saw them (BUDGET_*): a put that adds a
+      * live row is refused when registrations or bytes are spent, and one that adds a namespace
+      * name (no live row of any kind in ns: a primary key prefix probe) when names are */
+     "    WHEN NOT EXISTS (SELECT 1 FROM cur WHERE live) AND ($9::int4 & 1 = 1 OR ($9::int4 & 2 = 2"
+     "         AND NOT EXISTS (SELECT 1 FROM rdv_registrations WHERE ns = $1::bytea AND expires_at > now())))"
+     "         THEN 'full'"
      "    WHEN $6::int8 > 0 AND NOT EXISTS (SELECT 1 FROM cur WHERE live)"
      "         AND (SELECT count(*) FROM rdv_registrations"
      "              WHERE peer_id = $2::bytea AND expires_at > now()) >= $6::int8 THEN 'limit'"
@@ -122,18 +135,35 @@ static const struct rdv_pg_stmt stmts[] = {
     {"rdv_discover_after",
      "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE kind = $1::int2 "
      "AND counter > $2::int8 AND expires_at > now() ORDER BY counter LIMIT $3::int8"},
+    /* An index-only scan of rdv_registrations_live; the bytes are the table's size on disk (heap,
+     * TOAST, indexes: what max-store-mb bounds on PostgreSQL), read from the file sizes. */
     {"rdv_stats",
      "SELECT count(*), count(DISTINCT ns), count(*) FILTER (WHERE dialect = 0), count(*) FILTER (WHERE dialect = 1), "
-     "count(*) FILTER (WHERE dialect = 2), count(*) FILTER (WHERE dialect = 3) "
+     "count(*) FILTER (WHERE dialect = 2), count(*) FILTER (WHERE dialect = 3), "
+     "(SELECT pg_total_relation_size('rdv_registrations'))::int8 "
      "FROM rdv_registrations WHERE expires_at > now()"},
-    /* $1 prefix, ($2 name, $3 kind) the cursor; the row comparison is an index condition on the
-     * primary key, which GROUP BY then reads in order. */
+    /* $1 prefix, ($2 name, $3 kind) the cursor, $4 the page (+1). A loose index scan: n walks the
+     * primary key from (ns, kind) to the next (ns, kind), one index probe per step, at most $4
+     * steps, and stops at the first name outside the prefix (names with one prefix are adjacent in
+     * bytewise order, from the prefix itself on); a, per listed (ns, kind), counts its live rows
+     * on the primary key's prefix. A page costs its namespaces' rows, never the whole table
+     * (a GROUP BY over the table is planned as a Seq Scan once most rows are live). */
     {"rdv_list_ns",
-     "SELECT ns, kind, count(*), floor(extract(epoch FROM min(expires_at)) * 1000)::int8, "
-     "floor(extract(epoch FROM max(expires_at)) * 1000)::int8, count(*) FILTER (WHERE dialect = 0), "
-     "count(*) FILTER (WHERE dialect = 1), count(*) FILTER (WHERE dialect = 2), count(*) FILTER (WHERE dialect = 3) "
-     "FROM rdv_registrations WHERE expires_at > now() AND (ns, kind) > ($2::bytea, $3::int2) "
-     "AND substr(ns, 1, length($1::bytea)) = $1::bytea GROUP BY ns, kind ORDER BY ns, kind LIMIT $4::int8"},
+     "WITH RECURSIVE n(ns, kind, i) AS ("
+     "  (SELECT ns, kind, 1 FROM rdv_registrations WHERE (ns, kind) > ($2::bytea, $3::int2) AND ns >= $1::bytea"
+     "   AND expires_at > now() ORDER BY ns, kind LIMIT 1)"
+     "  UNION ALL"
+     "  SELECT r.ns, r.kind, n.i + 1 FROM n CROSS JOIN LATERAL ("
+     "    SELECT x.ns, x.kind FROM rdv_registrations x WHERE (x.ns, x.kind) > (n.ns, n.kind) AND x.expires_at > now()"
+     "    ORDER BY x.ns, x.kind LIMIT 1) r"
+     "  WHERE n.i < $4::int8 AND substr(n.ns, 1, length($1::bytea)) = $1::bytea"
+     ") SELECT n.ns, n.kind, a.c, a.lo, a.hi, a.d0, a.d1, a.d2, a.d3 FROM n CROSS JOIN LATERAL ("
+     "  SELECT count(*) AS c, floor(extract(epoch FROM min(expires_at)) * 1000)::int8 AS lo,"
+     "  floor(extract(epoch FROM max(expires_at)) * 1000)::int8 AS hi, count(*) FILTER (WHERE dialect = 0) AS d0,"
+     "  count(*) FILTER (WHERE dialect = 1) AS d1, count(*) FILTER (WHERE dialect = 2) AS d2,"
+     "  count(*) FILTER (WHERE dialect = 3) AS d3"
+     "  FROM rdv_registrations WHERE ns = n.ns AND kind = n.kind AND expires_at > now()) a"
+     " WHERE substr(n.ns, 1, length($1::bytea)) = $1::bytea AND a.c > 0 ORDER BY n.ns, n.kind"},
     {"rdv_list_regs",
      "SELECT " LIVE_ROW_COLUMNS "FROM rdv_registrations WHERE ns = $1::bytea AND kind = $2::int2 "
      "AND peer_id > $3::bytea AND expires_at > now() ORDER BY peer_id LIMIT $4::int8"},
@@ -179,8 +209,16 @@ struct pg_store {
     struct rdv_store base; /* first: the vtable */
     struct rdv_pg_pool *pool;
     struct rdv_pg_pool *read_pool; /* standbys (--store-read), or NULL */
+    struct rdv_pg_pool *admin_pool; /* the admin queries' own connections, or NULL: they use pool */
     int pools;             /* pools not yet freed: s goes with the last */
+    struct ev_loop *loop;
     const struct rdv_log *log;
+    /* The last stats (admin pool): /metrics scrapes within STATS_MAX_AGE_S are answered from them,
+     * and puts check the global budgets against them, so neither costs a count per request. */
+    struct rdv_store_stats last;
+    ev_tstamp last_at;     /* when last was read (0: never) */
+    unsigned refreshing;   /* stats queries in flight */
+    bool told_unprepared;  /* one line for all pools when a pooler loses prepared statements */
     uint32_t max_lag_ms;
     bool lagging;          /* the last read said the standby was too far behind (logged once) */
     char holder[24];       /* this store's name in the reaper lease */
@@ -304,6 +342,11 @@ struct res_holder {
     size_t size;    /* of the whole block (a read re-sent to the primary is copied) */
     struct pg_store *s;
     bool on_read;   /* sent to the read pool, rdv_lag first */
+    struct rdv_pg_pool *fallback; /* where a read the standby cannot answer goes */
+    /* the key of the row a write locks (puts, unregister; NULL: it locks none), into the block */
+    const uint8_t *lk_peer, *lk_ns;
+    size_t lk_peer_len, lk_ns_len;
+    uint8_t lk_kind;
     int64_t lag_ms; /* what rdv_lag said */
 };
 
@@ -317,6 +360,51 @@ static bool keep_last(struct rdv_pg_op *op, size_t idx, PGresult *res)
     PQclear(h->res);
     h->res = res;
     return true;
+}
+
+static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? c : (an > bn) - (an < bn);
+}
+
+/* The pool's batch order: by the row each write locks, (peer, ns, kind), reads first. A full put
+ * takes its peer's advisory lock and then that peer's row, so in this order every transaction
+ * takes its locks in one global order (peer A's lock and rows before peer B's), and batches on
+ * different connections or front-ends wait for each other but never deadlock. The sort is stable:
+ * two puts of one key keep the order they came in. */
+static int write_order(const struct rdv_pg_op *x, const struct rdv_pg_op *y)
+{
+    const struct res_holder *a = (const struct res_holder *)x, *b = (const struct res_holder *)y;
+    if (!a->lk_peer || !b->lk_peer)
+        return (a->lk_peer != NULL) - (b->lk_peer != NULL);
+    int c = bytes_cmp(a->lk_peer, a->lk_peer_len, b->lk_peer, b->lk_peer_len);
+    if (!c)
+        c = bytes_cmp(a->lk_ns, a->lk_ns_len, b->lk_ns, b->lk_ns_len);
+    return c ? c : (a->lk_kind > b->lk_kind) - (a->lk_kind < b->lk_kind);
+}
+
+/* FNV-1a of the peer id, never 0: the pool's connection affinity, so one peer's writes run in
+ * the order they came (a later REGISTER of a peer never overtakes an earlier one, as it could on
+ * two connections whose batches take that peer's row in another order). */
+static uint32_t peer_affinity(const uint8_t *peer, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ peer[i]) * 16777619u;
+    return h ? h : 1;
+}
+
+static void lock_key(struct res_holder *h, const uint8_t *peer, size_t peer_len, const uint8_t *ns, size_t ns_len,
+                     uint8_t kind)
+{
+    h->op.affinity = peer_affinity(peer, peer_len);
+    h->op.batch = true; /* a short write: group commit */
+    h->lk_peer = peer;
+    h->lk_peer_len = peer_len;
+    h->lk_ns = ns;
+    h->lk_ns_len = ns_len;
+    h->lk_kind = kind;
 }
 
 /* Fills the common op fields; NULL on allocation failure. */
@@ -339,13 +427,18 @@ static enum rdv_store_status final_status(enum rdv_store_status st, bool decoded
 
 /* ---- reads: a standby first, the primary when it cannot answer or lags ------------------------ */
 
+/* Where admin queries go: their own pool, so that one slow at millions of rows never waits in
+ * (or times out and resets) a pipeline of REGISTERs. */
+static struct rdv_pg_pool *admin_pool(const struct pg_store *s) { return s->admin_pool ? s->admin_pool : s->pool; }
+
 /* Sends a read to the standbys when there are any (rdv_lag first, in the same round trip), else
- * to the primary. */
-static void submit_read(struct pg_store *s, struct res_holder *h)
+ * to the primary through primary (the main pool for DISCOVER, the admin pool for browsing). */
+static void submit_read(struct pg_store *s, struct res_holder *h, struct rdv_pg_pool *primary)
 {
     h->s = s;
+    h->fallback = primary;
     if (!s->read_pool) {
-        rdv_pg_pool_submit(s->pool, &h->op);
+        rdv_pg_pool_submit(primary, &h->op);
         return;
     }
     h->op.q[1] = h->op.q[0];
@@ -397,7 +490,7 @@ static bool read_fallback(struct res_holder *h, enum rdv_store_status st)
     c->res = NULL;
     PQclear(h->res);
     h->res = NULL;
-    rdv_pg_pool_submit(s->pool, &c->op);
+    rdv_pg_pool_submit(h->fallback, &c->op);
     return true;
 }
 
@@ -460,6 +553,23 @@ static bool pool_check(void *arg, const PGresult *res, char *why, size_t cap)
     return schema_verdict(res, why, cap) == SCHEMA_OK;
 }
 
+/* rdv_put's $9 from the last figures: none before they were first read (a database fuller than
+ * the budgets is then noticed within one refresh). */
+static unsigned budget_flags(const struct pg_store *s, const struct rdv_store_put *p)
+{
+    const struct rdv_store_budget *b = &p->budget;
+    const struct rdv_store_stats *u = &s->last;
+    unsigned f = 0;
+    if (s->last_at == 0)
+        return 0;
+    if ((b->registrations && u->registrations >= b->registrations) ||
+        (b->bytes && u->bytes + rdv_store_reg_cost(p->envelope_len) > b->bytes))
+        f |= BUDGET_ADD;
+    if (b->namespaces && u->namespaces >= b->namespaces)
+        f |= BUDGET_NAME;
+    return f;
+}
+
 /* ---- put ---------------------------------------------------------------------------------------- */
 
 struct put_op {
@@ -468,7 +578,8 @@ struct put_op {
     void *arg;
     bool full;         /* the full put (after a refresh missed), not the refresh */
     size_t ns_len, peer_len, env_len;
-    char seq[24], ttl[24], max[24], kind[8], dialect[8];
+    char seq[24], ttl[24], max[24], kind[8], dialect[8], budget[8];
+    uint8_t kind_n;
     uint8_t data[]; /* ns, peer id, envelope */
 };
 
@@ -478,6 +589,7 @@ static void put_bind(struct put_op *o, bool same_envelope)
 {
     uint8_t *ns = o->data, *peer = ns + o->ns_len, *env = peer + o->peer_len;
     memset(o->h.op.q, 0, sizeof(o->h.op.q));
+    lock_key(&o->h, peer, o->peer_len, ns, o->ns_len, o->kind_n);
     size_t nq = 0;
     const char *stmt = "rdv_put";
     if (!o->full)
@@ -497,6 +609,8 @@ static void put_bind(struct put_op *o, bool same_envelope)
     bind_text(up, o->max);
     bind_text(up, o->kind);
     bind_text(up, o->dialect);
+    if (o->full)
+        bind_text(up, o->budget);
     o->h.op.nq = nq;
 }
 
@@ -531,6 +645,8 @@ static void put_done(struct rdv_pg_op *op, enum rdv_store_status st)
             st = RDV_STORE_STALE;
         else if (strcmp(v, "limit") == 0 && o->full)
             st = RDV_STORE_LIMIT;
+        else if (strcmp(v, "full") == 0 && o->full)
+            st = RDV_STORE_FULL;
         else if (strcmp(v, "miss") == 0 && !o->full) {
             PQclear(o->h.res);
             o->h.res = NULL;
@@ -573,7 +689,9 @@ static void pg_put(struct rdv_store *base, const struct rdv_store_put *p, rdv_st
     fmt_u64(o->ttl, sizeof(o->ttl), p->ttl_s);
     fmt_u64(o->max, sizeof(o->max), p->max_per_peer);
     fmt_u64(o->kind, sizeof(o->kind), p->kind);
+    o->kind_n = p->kind;
     fmt_u64(o->dialect, sizeof(o->dialect), p->dialect);
+    fmt_u64(o->budget, sizeof(o->budget), budget_flags(s, p));
     put_bind(o, p->same_envelope);
     rdv_pg_pool_submit(s->pool, &o->h.op);
 }
@@ -617,6 +735,7 @@ static void pg_unregister(struct rdv_store *base, uint8_t kind, const char *ns, 
     memcpy(o->data, ns, ns_len);
     memcpy(o->data + ns_len, peer->bytes, peer->len);
     fmt_u64(o->kind, sizeof(o->kind), kind);
+    lock_key(&o->h, o->data + ns_len, peer->len, o->data, ns_len, kind);
     struct rdv_pg_query *q = &o->h.op.q[0];
     q->stmt = "rdv_unregister";
     bind_bytes(q, o->data, ns_len);
@@ -714,7 +833,7 @@ static void pg_discover(struct rdv_store *base, const struct rdv_store_query *qr
     fmt_u64(o->kind_text, sizeof(o->kind_text), qr->kind);
     discover_bind(o, qr);
     o->h.op.nq = 1;
-    submit_read(s, &o->h);
+    submit_read(s, &o->h, s->pool);
 }
 
 static void pg_list_registrations(struct rdv_store *base, uint8_t kind, const char *ns, size_t ns_len,
@@ -751,7 +870,7 @@ static void pg_list_registrations(struct rdv_store *base, uint8_t kind, const ch
     bind_bytes(q, o->cursor.bytes, o->cursor.len); /* empty: before every peer id */
     bind_text(q, o->limit_text);
     o->h.op.nq = 1;
-    submit_read(s, &o->h);
+    submit_read(s, &o->h, admin_pool(s));
 }
 
 /* The search by peer id: list_registrations' rows and answer, keyed by the peer instead. */
@@ -774,7 +893,7 @@ static void pg_list_peer(struct rdv_store *base, const struct rdv_peerid *peer, 
     bind_bytes(q, o->cursor.bytes, o->cursor.len);
     bind_text(q, o->limit_text);
     o->h.op.nq = 1;
-    rdv_pg_pool_submit(s->pool, &o->h.op);
+    rdv_pg_pool_submit(admin_pool(s), &o->h.op);
 }
 
 /* ---- list_namespaces ---------------------------------------------------------------------------- */
@@ -879,73 +998,115 @@ static void pg_list_namespaces(struct rdv_store *base, const char *prefix, size_
     bind_text(q, o->kind_text);
     bind_text(q, o->limit_text);
     o->h.op.nq = 1;
-    submit_read(s, &o->h);
+    submit_read(s, &o->h, admin_pool(s));
 }
 
 /* ---- stats and health --------------------------------------------------------------------------- */
 
 struct stats_op {
     struct res_holder h;
-    rdv_store_stats_cb scb;
+    struct pg_store *s;
+    rdv_store_stats_cb scb; /* stats (NULL: a refresh of the budget figures only) */
     rdv_store_health_cb hcb;
     void *arg;
-    bool reaper; /* stats: whether this store held the reaper lease when asked */
 };
 
+#define STATS_NCOLS (3 + RDV_STORE_DIALECTS)
+
+static bool stats_decode(const PGresult *res, struct rdv_store_stats *out)
+{
+    int64_t regs = 0, spaces = 0, bytes = 0, d = 0;
+    bool good = shape_ok(res, STATS_NCOLS) && PQntuples(res) == 1 && get_i64(res, 0, 0, &regs) &&
+                get_i64(res, 0, 1, &spaces) && get_i64(res, 0, 2 + RDV_STORE_DIALECTS, &bytes) && regs >= 0 &&
+                spaces >= 0 && bytes >= 0;
+    out->registrations = (uint64_t)regs;
+    out->namespaces = (uint64_t)spaces;
+    out->bytes = (uint64_t)bytes;
+    for (int k = 0; good && k < RDV_STORE_DIALECTS; k++) {
+        good = get_i64(res, 0, 2 + k, &d) && d >= 0;
+        out->by_dialect[k] = (uint64_t)d;
+    }
+    return good;
+}
+
+/* The database's figures, kept (with when) for the budget checks of later puts. */
 static void stats_done(struct rdv_pg_op *op, enum rdv_store_status st)
 {
     struct stats_op *o = (struct stats_op *)op;
+    struct pg_store *s = o->s;
     const PGresult *res = o->h.res;
     if (o->hcb) {
         o->hcb(o->arg, final_status(st, shape_ok(res, 1) && PQntuples(res) == 1));
-    } else {
-        int64_t regs = 0, spaces = 0, d = 0;
-        bool decoded = shape_ok(res, 2 + RDV_STORE_DIALECTS) && PQntuples(res) == 1 && get_i64(res, 0, 0, &regs) &&
-                       get_i64(res, 0, 1, &spaces) && regs >= 0 && spaces >= 0;
-        struct rdv_store_stats out = {.registrations = (uint64_t)regs, .namespaces = (uint64_t)spaces};
-        for (int k = 0; decoded && k < RDV_STORE_DIALECTS; k++) {
-            decoded = get_i64(res, 0, 2 + k, &d) && d >= 0;
-            out.by_dialect[k] = (uint64_t)d;
-        }
-        st = final_status(st, decoded);
-        if (st != RDV_STORE_OK)
-            memset(&out, 0, sizeof(out));
-        out.reaper = o->reaper;
-        rdv_pg_pool_usage(op->pool, &out.pool_ready, &out.pool_busy);
-        o->scb(o->arg, st, &out);
+        PQclear(o->h.res);
+        return;
     }
+    struct rdv_store_stats out = {0};
+    st = final_status(st, stats_decode(res, &out));
     PQclear(o->h.res);
+    s->refreshing--;
+    if (st == RDV_STORE_OK) {
+        s->last = out;
+        s->last_at = ev_now(s->loop);
+    } else {
+        memset(&out, 0, sizeof(out));
+    }
+    if (!o->scb)
+        return;
+    out.budgeted = 1;
+    out.reaper = s->holding;
+    rdv_pg_pool_usage(s->pool, &out.pool_ready, &out.pool_busy);
+    rdv_pg_pool_batches(s->pool, &out.transactions, &out.batched_ops);
+    uint32_t busy = 0;
+    if (s->admin_pool)
+        rdv_pg_pool_usage(s->admin_pool, &out.admin_ready, &busy);
+    o->scb(o->arg, st, &out);
 }
 
-static struct stats_op *stats_op_new(const char *stmt, void *arg)
+static struct stats_op *stats_op_new(struct pg_store *s, const char *stmt, void *arg)
 {
     struct stats_op *o = op_alloc(sizeof(*o), 0, stats_done);
     if (!o)
         return NULL;
+    o->s = s;
     o->arg = arg;
     o->h.op.q[0].stmt = stmt;
     o->h.op.nq = 1;
     return o;
 }
 
-static void pg_stats(struct rdv_store *base, rdv_store_stats_cb cb, void *arg)
+/* Every scrape asks the database (on the admin pool, so never in a REGISTER's way); cb NULL: only
+ * refresh the figures the budgets are checked against. */
+static void stats_submit(struct pg_store *s, rdv_store_stats_cb cb, void *arg)
 {
-    struct pg_store *s = (struct pg_store *)base;
-    struct stats_op *o = stats_op_new("rdv_stats", arg);
+    struct stats_op *o = stats_op_new(s, "rdv_stats", arg);
     if (!o) {
         struct rdv_store_stats zero = {0};
-        cb(arg, RDV_STORE_ERROR, &zero);
+        if (cb)
+            cb(arg, RDV_STORE_ERROR, &zero);
         return;
     }
     o->scb = cb;
-    o->reaper = s->holding;
-    rdv_pg_pool_submit(s->pool, &o->h.op);
+    s->refreshing++;
+    rdv_pg_pool_submit(admin_pool(s), &o->h.op);
+}
+
+static void pg_stats(struct rdv_store *base, rdv_store_stats_cb cb, void *arg)
+{
+    stats_submit((struct pg_store *)base, cb, arg);
+}
+
+/* Called at each expire() tick: keeps the budget figures at most about STATS_MAX_AGE_S old
+ * whether or not anyone scrapes. */
+static void stats_refresh(struct pg_store *s)
+{
+    if (!s->refreshing && !s->closed && (s->last_at == 0 || ev_now(s->loop) - s->last_at >= STATS_MAX_AGE_S))
+        stats_submit(s, NULL, NULL);
 }
 
 static void pg_health(struct rdv_store *base, rdv_store_health_cb cb, void *arg)
 {
     struct pg_store *s = (struct pg_store *)base;
-    struct stats_op *o = stats_op_new("rdv_health", arg);
+    struct stats_op *o = stats_op_new(s, "rdv_health", arg);
     if (!o) {
         cb(arg, RDV_STORE_ERROR);
         return;
@@ -1037,6 +1198,7 @@ static void reap_submit(struct pg_store *s, rdv_store_count_cb cb, void *arg, ui
     o->total = total;
     o->batches = batches;
     o->h.op.on_result = reap_result;
+    /* not batched (op.batch false): up to 1000 row deletions, no REGISTER should wait for them */
     fmt_u64(o->batch_text, sizeof(o->batch_text), RDV_PG_REAP_BATCH);
     fmt_u64(o->lease_text, sizeof(o->lease_text), REAPER_LEASE_MS);
     struct rdv_pg_query *lease = &o->h.op.q[0], *del = &o->h.op.q[1];
@@ -1055,6 +1217,7 @@ static void reap_submit(struct pg_store *s, rdv_store_count_cb cb, void *arg, ui
 static void pg_expire(struct rdv_store *base, rdv_store_count_cb cb, void *arg)
 {
     struct pg_store *s = (struct pg_store *)base;
+    stats_refresh(s);
     if (s->reaping) { /* the previous sweep is still going: this tick has nothing to add */
         cb(arg, RDV_STORE_OK, 0);
         return;
@@ -1098,9 +1261,12 @@ static void pg_close(struct rdv_store *base)
     if (s->holding && s->conninfo)
         release_lease(s);
     s->closed = true;
-    struct rdv_pg_pool *read = s->read_pool;
-    rdv_pg_pool_free(s->pool); /* fails what is pending; frees s through store_free once both are gone */
-    rdv_pg_pool_free(read);
+    struct rdv_pg_pool *read = s->read_pool, *admin = s->admin_pool;
+    rdv_pg_pool_free(s->pool); /* fails what is pending; frees s through store_free once all are gone */
+    if (read)
+        rdv_pg_pool_free(read);
+    if (admin)
+        rdv_pg_pool_free(admin);
 }
 
 /* ---- secret ------------------------------------------------------------------------------------- */
@@ -1289,8 +1455,9 @@ static struct rdv_pg_pool_config pool_config(struct pg_store *s, const char *con
         .size = opt->pool ? opt->pool : RDV_PG_DEFAULT_POOL,
         .timeout_ms = opt->timeout_ms ? opt->timeout_ms : RDV_PG_DEFAULT_TIMEOUT_MS,
         .backoff_min_ms = 100, .backoff_max_ms = 2000,
-        .max_inflight = 64, .max_queued = 65536,
-        .prepared = !opt->unprepared, .app_name = opt->app_name,
+        .max_inflight = 64, .max_queued = 65536, .batch_max = opt->batch ? opt->batch : DEFAULT_BATCH,
+        .order = write_order, .prepared = !opt->unprepared, .told_unprepared = &s->told_unprepared,
+        .app_name = opt->app_name,
         .check_sql = CHECK_SQL, .check = pool_check, .check_arg = s,
         .on_free = store_free, .free_arg = s,
     };
@@ -1305,6 +1472,26 @@ static void log_open(const struct pg_store *s, const char *what, const char *con
     rdv_info(s->log, "postgres: %s: %s; %s", what, rdv_pg_conninfo_masked(conninfo, masked, sizeof(masked)),
              opt->unprepared ? "no prepared statements (store-prepared=0: for a transaction pooler)"
                              : "prepared statements (store-prepared=0 for pgbouncer < 1.21 in transaction mode)");
+}
+
+/* The admin queries' pool: same statements and checks, a deadline of its own (a namespace list
+ * at millions of rows may rightly take longer than a REGISTER may), and its own
+ * application_name, so pg_stat_activity shows which sessions are the admin's. */
+static int open_admin_pool(struct pg_store *s, const char *conninfo, struct ev_loop *loop,
+                           const struct rdv_store_options *opt, char *err, size_t errlen)
+{
+    char app[96];
+    snprintf(app, sizeof(app), "%s (admin)", opt->app_name ? opt->app_name : "rendezvousd");
+    struct rdv_pg_pool_config cfg = pool_config(s, conninfo, opt);
+    cfg.size = opt->admin_pool > 0 ? (unsigned)opt->admin_pool : DEFAULT_ADMIN_POOL;
+    cfg.timeout_ms = opt->admin_timeout_ms ? opt->admin_timeout_ms : DEFAULT_ADMIN_TIMEOUT_MS;
+    cfg.max_queued = 1024; /* scrapes and page views; an admin flood fails fast instead */
+    cfg.app_name = app;
+    cfg.label = "postgres (admin)";
+    int rc = rdv_pg_pool_new(loop, s->log, &cfg, &s->admin_pool, err, errlen);
+    if (rc == RDV_OK)
+        s->pools++;
+    return rc;
 }
 
 /* The standbys' pool (--store-read): same statements and checks, its own label in the log. */
@@ -1328,8 +1515,12 @@ int rdv_store_postgres_open_with(const char *conninfo, const struct rdv_store_op
     static const struct rdv_store_options none = {0};
     opt = opt ? opt : &none;
     *out = NULL;
-    if (opt->pool > RDV_PG_MAX_POOL) {
-        snprintf(err, errlen, "store: pool of %u connections is more than %d", opt->pool, RDV_PG_MAX_POOL);
+    if (opt->batch > RDV_PG_MAX_BATCH) {
+        snprintf(err, errlen, "store: batches of more than %d operations", RDV_PG_MAX_BATCH);
+        return RDV_ERR_INVALID;
+    }
+    if (opt->pool > RDV_PG_MAX_POOL || opt->admin_pool > RDV_PG_MAX_POOL) {
+        snprintf(err, errlen, "store: a pool of more than %d connections", RDV_PG_MAX_POOL);
         return RDV_ERR_INVALID;
     }
     if (sodium_init() < 0) {
@@ -1343,6 +1534,7 @@ int rdv_store_postgres_open_with(const char *conninfo, const struct rdv_store_op
     }
     s->base.ops = &pg_ops;
     s->log = log;
+    s->loop = loop;
     uint8_t id[8];
     randombytes_buf(id, sizeof(id));
     snprintf(s->holder, sizeof(s->holder), "rdv-");
@@ -1362,6 +1554,10 @@ int rdv_store_postgres_open_with(const char *conninfo, const struct rdv_store_op
     s->pools = 1;
     s->conninfo = strdup(conninfo); /* NULL (no memory): the lease then just runs out */
     log_open(s, "store", conninfo, opt);
+    if (opt->admin_pool >= 0 && (rc = open_admin_pool(s, conninfo, loop, opt, err, errlen))) {
+        pg_close(&s->base); /* frees s */
+        return rc;
+    }
     if (opt->read_url && *opt->read_url && (rc = open_read_pool(s, loop, opt, err, errlen))) {
         pg_close(&s->base); /* frees s */
         return rc;
@@ -1378,6 +1574,14 @@ int rdv_store_postgres_open(const char *conninfo, uint32_t timeout_ms, unsigned 
 }
 
 const char *rdv_store_postgres_schema(void) { return RDV_PG_SCHEMA_SQL; }
+
+const char *rdv_store_postgres_sql(const char *name)
+{
+    for (size_t i = 0; i < NSTMTS; i++)
+        if (strcmp(stmts[i].name, name) == 0)
+            return stmts[i].sql;
+    return NULL;
+}
 
 /* Applies the schema and makes the secret in one transaction (BEGIN inside the simple query
  * keeps it open for the secret's statements); the lock serializes concurrent inits. */

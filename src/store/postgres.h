@@ -60,6 +60,10 @@ int rdv_store_postgres_open_with(const char *conninfo, const struct rdv_store_op
  * RDV_ERR_UNAVAILABLE / RDV_ERR_INVALID with the server's message in err. */
 int rdv_store_postgres_init(const char *conninfo, char *err, size_t errlen);
 
+/* The SQL of one of the store's fixed statements by name ("rdv_stats", ...), or NULL: for the
+ * tests that EXPLAIN them. */
+const char *rdv_store_postgres_sql(const char *name);
+
 /* The schema text compiled in (sql/schema.sql). */
 const char *rdv_store_postgres_schema(void);
 

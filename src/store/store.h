@@ -68,7 +68,8 @@ struct rdv_store_put {
      * use it to try an expiry-only update first, and must still compare what it holds. */
     uint8_t same_envelope;
     /* Checked by the stores on the shared index (memory, LevelDB, kv) with rdv_store_budget_admit;
-     * PostgreSQL leaves the budget to the database (docs/limits.md). Zeroes: no budget. */
+     * PostgreSQL checks it in the upsert against the table's figures read at most ~1 s before
+     * (docs/limits.md). Zeroes: no budget. */
     struct rdv_store_budget budget;
 };
 
@@ -93,12 +94,15 @@ struct rdv_store_stats {
     uint64_t registrations; /* live */
     uint64_t namespaces;    /* distinct names with at least one live registration (any kind) */
     uint64_t by_dialect[RDV_STORE_DIALECTS]; /* live registrations by the dialect that made them */
-    uint64_t bytes;         /* stored bytes as struct rdv_store_budget counts them; 0 where not kept
-                             * (PostgreSQL) */
-    int budgeted;           /* 1: puts are checked against struct rdv_store_budget (the index's stores) */
+    uint64_t bytes;         /* stored bytes as struct rdv_store_budget counts them (PostgreSQL: the
+                             * table's size on disk) */
+    int budgeted;           /* 1: puts are checked against struct rdv_store_budget (every store;
+                             * PostgreSQL against figures up to ~1 s old) */
     int reaper;             /* 1: this process removes expired records (memory, LevelDB: always;
                              * PostgreSQL: it holds the reaper lease) */
     uint32_t pool_ready, pool_busy; /* PostgreSQL: connections ready, and of those with calls in flight */
+    uint32_t admin_ready;           /* PostgreSQL: admin pool connections ready (store-admin-pool) */
+    uint64_t transactions, batched_ops; /* PostgreSQL: request-path transactions sent, operations in them */
 };
 
 /* What a discover asks for. Sampled (ordered = 0): a uniformly random sample of at most limit live
@@ -239,6 +243,13 @@ struct rdv_store_options {
     uint32_t read_max_lag_ms; /* postgres: a standby further behind is skipped (2000) */
     int unprepared;           /* postgres: 1: no prepared statements (transaction pooler) */
     const char *app_name;     /* postgres: application_name (NULL: "rendezvousd") */
+    /* postgres: the admin queries' own pool (stats, namespace and registration browsing), so a
+     * slow one never delays or resets a REGISTER: its connections (0: 1; negative: none, they
+     * share the pool above) and their deadline (0: 5000 ms) */
+    int admin_pool;
+    uint32_t admin_timeout_ms;
+    /* postgres: operations per transaction when they queue (group commit; 0: 64, 1: off) */
+    uint32_t batch;
 };
 /* The argument checks every backend applies, in one place: 1 when valid. A put needs a namespace of
  * 1..RDV_NS_MAX bytes, a peer id, an envelope of 1..RDV_STORE_ENVELOPE_MAX bytes, ttl_s > 0, kind and

@@ -37,7 +37,8 @@
 #include "store/store.h"
 
 #define RDV_CONTRACT_REAL_CLOCK 0x1u   /* the store ignores the injected clock */
-#define RDV_CONTRACT_NO_BUDGET 0x2u    /* the store leaves global budgets to its database (PostgreSQL) */
+#define RDV_CONTRACT_NO_BUDGET 0x2u    /* budgets are checked against figures refreshed about every second,
+                                        * not exactly per put (PostgreSQL: test_store_pg.c test_budget) */
 #define RDV_CONTRACT_OP_TIMEOUT_MS 10000 /* an asynchronous operation must complete within this */
 
 struct ev_loop;

@@ -326,8 +326,10 @@ static void test_init(void)
     is_int(sql_count("SELECT max(version) FROM rdv_schema_version"), 2, "schema version 2");
     is_int(sql_count("SELECT octet_length(value) FROM rdv_meta WHERE key = 'cookie_secret'"), 32,
            "init made the 32-byte cookie secret");
-    is_int(sql_count("SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 6,
-           "primary key + expiry + live (stats) + per-peer + two ordered-discovery indexes");
+    is_int(sql_count("SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 5,
+           "primary key + live (stats, reaper) + per-peer + two ordered-discovery indexes");
+    is_int(sql_count("SELECT count(*) FROM pg_indexes WHERE indexname = 'rdv_registrations_expires_at'"), 0,
+           "no redundant (expires_at) index: init drops it");
     ok(strstr(rdv_store_postgres_schema(), "CREATE TABLE IF NOT EXISTS rdv_registrations") != NULL,
        "the compiled-in schema is sql/schema.sql");
 }
@@ -700,8 +702,8 @@ static void test_migration(void)
     if (!ok(rdv_store_postgres_init(conninfo, err, sizeof(err)) == RDV_OK, "init migrates version 1 to 2"))
         diag("%s", err);
     is_int(count_on(m, "SELECT max(version) FROM rdv_schema_version"), 2, "migration: version 2 recorded");
-    is_int(count_on(m, "SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 6,
-           "migration: the key, the stats and the ordered-discovery indexes are in place");
+    is_int(count_on(m, "SELECT count(*) FROM pg_indexes WHERE tablename = 'rdv_registrations'"), 5,
+           "migration: the key, the stats and the ordered-discovery indexes are in place (version 1's expiry index gone)");
     migrated_rows_served(m, conninfo);
     char before[1024], node[32], node2[32], after[1024];
     text_on(m, COUNTERS, before, sizeof(before));
@@ -900,6 +902,177 @@ static void test_dialect_stats(void)
     rdv_store_close(b);
 }
 
+/* ---- global budgets, against the figures stats() last read ------------------------------------- */
+
+static enum rdv_store_status put_budget_wait(struct rdv_store *s, const char *ns, unsigned peer, uint64_t seq,
+                                             struct rdv_store_budget b)
+{
+    struct res r = {0};
+    struct rdv_peerid id = peer_n(peer);
+    struct rdv_store_put p = {.ns = ns, .ns_len = strlen(ns), .peer = &id, .seq = seq, .envelope = ENV,
+                              .envelope_len = sizeof(ENV), .ttl_s = 60, .budget = b};
+    rdv_store_put(s, &p, on_put, &r);
+    return wait_calls(&r.calls, 1) ? r.st : (enum rdv_store_status)-1;
+}
+
+static void test_budget(void)
+{
+    wait_sessions_gone();
+    sql("TRUNCATE rdv_registrations");
+    struct rdv_store *s = open_store(url, 5000, 2);
+    const struct rdv_store_budget none = {0}, regs3 = {.registrations = 3}, names2 = {.namespaces = 2};
+    is_int(put_budget_wait(s, "b/a", 1, 1, regs3), RDV_STORE_OK, "budget: before any figures were read, OK");
+    put_budget_wait(s, "b/a", 2, 1, none);
+    put_budget_wait(s, "b/b", 3, 1, none);
+    struct res st = stats_wait(s);
+    ok(st.st == RDV_STORE_OK && st.stats.budgeted == 1 && st.stats.registrations == 3 && st.stats.namespaces == 2 &&
+           st.stats.bytes > 0, "stats: budgeted, 3 registrations, 2 names, the table's bytes (%llu)",
+       (unsigned long long)st.stats.bytes);
+    is_int(put_budget_wait(s, "b/a", 4, 1, regs3), RDV_STORE_FULL, "3 of 3 registrations: a new one is FULL");
+    is_int(sql_count("SELECT count(*) FROM rdv_registrations"), 3, "... and stored nothing");
+    is_int(put_budget_wait(s, "b/a", 1, 1, regs3), RDV_STORE_OK, "a refresh when full: OK");
+    is_int(put_budget_wait(s, "b/a", 2, 7, regs3), RDV_STORE_OK, "a new seq of a held one when full: OK");
+    is_int(put_budget_wait(s, "b/c", 5, 1, names2), RDV_STORE_FULL, "2 of 2 names: a third name is FULL");
+    is_int(put_budget_wait(s, "b/a", 5, 1, names2), RDV_STORE_OK, "a new peer in a held name: OK");
+    struct rdv_store_budget tight = {.bytes = st.stats.bytes};
+    is_int(put_budget_wait(s, "b/a", 6, 1, tight), RDV_STORE_FULL, "bytes spent: a new one is FULL");
+    is_int(put_budget_wait(s, "b/a", 6, 1, none), RDV_STORE_OK, "no budget: no limit");
+    stats_wait(s); /* 5 now */
+    const struct rdv_store_budget regs5 = {.registrations = 5};
+    is_int(put_budget_wait(s, "b/a", 7, 1, regs5), RDV_STORE_FULL, "5 of 5 after the refresh: FULL");
+    unregister_wait(s, 0, "b/a", 6);
+    stats_wait(s);
+    is_int(put_budget_wait(s, "b/a", 7, 1, regs5), RDV_STORE_OK, "room again after an unregister and a refresh");
+    rdv_store_close(s);
+}
+
+/* ---- group commit: batches, and a batch a statement failed in ----------------------------------- */
+
+static void test_batch(void)
+{
+    wait_sessions_gone();
+    sql("TRUNCATE rdv_registrations");
+    /* a namespace the table refuses: its put fails in the server, inside whatever batch it is in */
+    sql("ALTER TABLE rdv_registrations ADD CONSTRAINT rdv_test_refuse CHECK (ns <> convert_to('batch/5', 'UTF8'))");
+    struct rdv_store *s = open_store(url, 5000, 1);
+    recovers(s);
+    struct res rs[12] = {{0}};
+    struct rdv_peerid p = peer_n(42);
+    char names[12][24];
+    for (int i = 0; i < 12; i++) { /* one peer: one connection, in order; all but the first two wait */
+        snprintf(names[i], sizeof(names[i]), "batch/%d", i);
+        put_async(s, names[i], &p, 1, 60, 0, &rs[i]);
+    }
+    wait_all(rs, 12);
+    int good = 0;
+    for (int i = 0; i < 12; i++)
+        good += i != 5 && rs[i].calls == 1 && rs[i].st == RDV_STORE_OK;
+    is_int(good, 11, "twelve puts at once: the eleven the table accepts are OK");
+    ok(rs[5].calls == 1 && rs[5].st == RDV_STORE_ERROR, "the one it refuses is ERROR, alone");
+    is_int(sql_count("SELECT count(*) FROM rdv_registrations"), 11, "... and the eleven are stored");
+    struct res st = stats_wait(s);
+    ok(st.st == RDV_STORE_OK && st.stats.batched_ops > st.stats.transactions,
+       "some transaction carried several puts (%llu operations in %llu transactions)",
+       (unsigned long long)st.stats.batched_ops, (unsigned long long)st.stats.transactions);
+    rdv_store_close(s);
+    sql("ALTER TABLE rdv_registrations DROP CONSTRAINT rdv_test_refuse");
+    sql("TRUNCATE rdv_registrations");
+}
+
+/* ---- plans: the admin's statements at 200 000 rows use indexes --------------------------------- */
+
+/* EXPLAINs one of the store's statements with the given parameters, as a generic and as a custom
+ * plan (a prepared statement may use either); returns whether both avoid a Seq Scan of the
+ * registrations and (when want is set) both contain want. */
+static bool plan_ok(const char *name, const char *args, const char *want)
+{
+    char q[512];
+    bool good = true;
+    snprintf(q, sizeof(q), "DEALLOCATE ALL");
+    sql(q);
+    PGresult *r = PQprepare(admin, "plan", rdv_store_postgres_sql(name), 0, NULL);
+    good = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    for (int mode = 0; good && mode < 2; mode++) {
+        sql(mode ? "SET plan_cache_mode = force_custom_plan" : "SET plan_cache_mode = force_generic_plan");
+        snprintf(q, sizeof(q), "EXPLAIN EXECUTE plan%s", args);
+        r = PQexec(admin, q);
+        char text[8192] = "";
+        size_t used = 0;
+        for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
+            used += (size_t)snprintf(text + used, used < sizeof(text) ? sizeof(text) - used : 0, "%s\n",
+                                     PQgetvalue(r, i, 0));
+        good = PQresultStatus(r) == PGRES_TUPLES_OK && !strstr(text, "Seq Scan on rdv_registrations") &&
+               (!want || strstr(text, want));
+        if (!good || mode == 0) { /* the generic plan, what a prepared statement ends up with: in the log */
+            diag("%s (%s plan): %s", name, mode ? "custom" : "generic", PQresultErrorMessage(r));
+            for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
+                diag("  %s", PQgetvalue(r, i, 0));
+        }
+        PQclear(r);
+    }
+    sql("RESET plan_cache_mode");
+    sql("DEALLOCATE ALL");
+    return good;
+}
+
+struct ns_res {
+    int calls;
+    enum rdv_store_status st;
+    size_t n;
+    int more;
+    uint64_t first_count;
+    char first[32];
+};
+
+static void ns_collect(void *arg, enum rdv_store_status st, const struct rdv_store_ns_info *items, size_t n, int more)
+{
+    struct ns_res *r = arg;
+    r->calls++;
+    r->st = st;
+    r->n = n;
+    r->more = more;
+    if (n) {
+        r->first_count = items[0].count;
+        snprintf(r->first, sizeof(r->first), "%.*s", (int)items[0].ns_len, items[0].ns);
+    }
+}
+
+static void test_plans(void)
+{
+    wait_sessions_gone();
+    sql("TRUNCATE rdv_registrations");
+    /* 200 000 live rows in 200 namespaces, with envelopes of a realistic size */
+    ok(sql("INSERT INTO rdv_registrations (ns, kind, peer_id, seq, envelope, registered_at, expires_at) "
+           "SELECT convert_to('plan/' || (i % 200), 'UTF8'), 0, int8send(i), 1, "
+           "convert_to(repeat('e', 300), 'UTF8'), now(), now() + interval '1 hour' FROM generate_series(1, 200000) i") &&
+           sql("VACUUM ANALYZE rdv_registrations"),
+       "200 000 rows inserted by SQL, vacuumed and analyzed");
+    ok(plan_ok("rdv_stats", "", "Index Only Scan using rdv_registrations_live"),
+       "stats: an index-only scan of rdv_registrations_live, no Seq Scan");
+    ok(plan_ok("rdv_list_ns", "('\\x'::bytea, '\\x'::bytea, 32767, 101)", "Recursive Union"),
+       "namespace list (first page): a loose scan of the primary key, no Seq Scan");
+    ok(plan_ok("rdv_list_ns", "(convert_to('plan/1', 'UTF8'), convert_to('plan/1', 'UTF8'), 0, 101)",
+               "Recursive Union"),
+       "namespace list (a prefix, after a cursor): a loose scan of the primary key, no Seq Scan");
+    ok(plan_ok("rdv_list_regs", "(convert_to('plan/7', 'UTF8'), 0, '\\x'::bytea, 101)", NULL),
+       "registrations of a namespace: no Seq Scan");
+    ok(plan_ok("rdv_list_peer", "(int8send(77), 101)", "rdv_registrations_peer"),
+       "registrations of a peer: rdv_registrations_peer, no Seq Scan");
+    ok(plan_ok("rdv_reap", "(1000, 'rdv-x')", "rdv_registrations_live"),
+       "the reaper's batch: rdv_registrations_live (the expired end), no Seq Scan");
+    /* and the answers are right: a page of 100 of the 200 names, each with its 1000 rows */
+    struct rdv_store *s = open_store(url, 5000, 2);
+    struct ns_res nr = {0};
+    rdv_store_list_namespaces(s, "plan/1", 6, NULL, 0, 100, ns_collect, &nr);
+    wait_calls(&nr.calls, 1);
+    ok(nr.st == RDV_STORE_OK && nr.n == 100 && nr.more == 1 && nr.first_count == 1000 && strcmp(nr.first, "plan/1") == 0,
+       "prefix plan/1: a full page of 100 (more), plan/1 first with 1000 rows (%zu, %d, %llu, %s)", nr.n, nr.more,
+       (unsigned long long)nr.first_count, nr.first);
+    rdv_store_close(s);
+    sql("TRUNCATE rdv_registrations");
+}
+
 /* ---- closing with work pending ----------------------------------------------------------------- */
 
 struct closer {
@@ -978,6 +1151,9 @@ int main(void)
     test_ordered_two();
     test_dialect_stats();
     test_close_pending();
+    test_budget();
+    test_batch();
+    test_plans();
     PQfinish(admin);
     return tap_done();
 }
