@@ -312,6 +312,7 @@ static int start_workers(struct bench *b)
     rdv_host_limits_defaults(&lim);
     lim.max_streams = MAX_DEPTH * 2;
     lim.max_connections = MAX_DEPTH * 2;
+    lim.max_stream_input = RDV_MAX_RESPONSE + 16; /* a DISCOVER answer may hold 4 MiB, not the 64 KiB of a request */
     for (unsigned i = 0; i < b->o.connections; i++) {
         struct worker *w = &b->w[i];
         w->b = b;

@@ -34,6 +34,18 @@ done
 check "register (std): 300 requests" run register std
 check "discover (waku1): 300 requests" run discover waku1
 check "open loop: discover at 2000/s for 1 s" run discover waku0 --rate 2000 --seconds 1
+# answers over 64 KiB (the largest request, and what the bench's streams used to hold): 400 peers
+# in one namespace, DISCOVER limit 1000 answers every one of them (~75 KB)
+big() {
+    timeout 60 "$B/rendezvous-bench" --server "$addr" --op register --connections 400 --depth 1 --requests 400 \
+        --namespaces 1 --ttl 20 --quiet >/dev/null || return 1
+    out=$(timeout 60 "$B/rendezvous-bench" --server "$addr" --op discover --connections 1 --depth 1 --requests 5 \
+        --namespaces 1 --limit 1000 --quiet --json) || { echo "$out"; return 1; }
+    echo "$out" | grep -q '"refused":0,"transport_errors":0' || { echo "$out"; return 1; }
+    per=$(echo "$out" | sed 's/.*"records_per_answer":\([0-9]*\).*/\1/')
+    [ "$per" -ge 400 ] || { echo "records per answer: $per: $out"; return 1; }
+}
+check "discover answers of 400 records (over 64 KiB) are read whole" big
 metric() { curl -s "http://$admin/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
 hits() { h=$(metric 'rendezvous_verify_cache_total{result="hit"}'); [ "${h%%.*}" -gt 0 ] || { echo "hits: '$h'"; return 1; }; }
 misses() { m=$(metric 'rendezvous_verify_cache_total{result="miss"}'); [ "${m%%.*}" -ge 300 ] || { echo "misses: '$m'"; return 1; }; }
