@@ -167,7 +167,7 @@ static int add_host_extras(struct rdv_telemetry *t)
     struct rdv_metric_family *f = rdv_metrics_add(
         t->reg, RDV_METRIC_COUNTER, "rendezvous_connections_rejected_total",
         "Inbound connections closed at once, by reason (max_connections, shutting_down, no_fds, per_address_connections, "
-        "per_address_rate, address_table_full).", labels, 1, NULL, 0);
+        "per_address_rate, address_table_full, max_handshakes).", labels, 1, NULL, 0);
     t->rejected_max = rdv_metric_get(f, (const char *const[]){"max_connections"});
     t->rejected_shutdown = rdv_metric_get(f, (const char *const[]){"shutting_down"});
     t->rejected_fds = rdv_metric_get(f, (const char *const[]){"no_fds"});
@@ -177,8 +177,9 @@ static int add_host_extras(struct rdv_telemetry *t)
     t->rejected_addr_conns = rdv_metric_get(f, (const char *const[]){"per_address_connections"});
     t->rejected_addr_rate = rdv_metric_get(f, (const char *const[]){"per_address_rate"});
     t->rejected_addr_full = rdv_metric_get(f, (const char *const[]){"address_table_full"});
+    t->rejected_handshakes = rdv_metric_get(f, (const char *const[]){"max_handshakes"});
     return t->rejected_max && t->rejected_shutdown && t->rejected_fds && t->accept_errors && t->rejected_addr_conns &&
-                   t->rejected_addr_rate && t->rejected_addr_full
+                   t->rejected_addr_rate && t->rejected_addr_full && t->rejected_handshakes
                ? RDV_OK
                : RDV_ERR_NOMEM;
 }
@@ -219,6 +220,7 @@ static void pull_lifetime(struct rdv_telemetry *t, const struct rdv_host_stats *
     rdv_metric_set(t->rejected_addr_conns, (double)host->rejected_per_address_connections);
     rdv_metric_set(t->rejected_addr_rate, (double)host->rejected_per_address_rate);
     rdv_metric_set(t->rejected_addr_full, (double)host->rejected_address_table_full);
+    rdv_metric_set(t->rejected_handshakes, (double)host->rejected_max_handshakes);
     rdv_metric_set(t->evicted_handshaking, (double)host->evicted_handshaking);
     rdv_metric_set(t->evicted_heaviest, (double)host->evicted_heaviest_source);
     const uint64_t to[4] = {host->timeouts_handshake, host->timeouts_stream_negotiation, host->timeouts_stream_idle,

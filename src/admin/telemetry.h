@@ -36,7 +36,7 @@ struct rdv_telemetry {
     struct rdv_metric *store_pool_ready, *store_pool_busy, *reaper; /* from the store's stats */
     struct rdv_metric *rejected_max, *rejected_shutdown, *rejected_fds, *accept_errors; /* from the host */
     /* lifetime and per-source limits (p2p/lifetime.c), from the host */
-    struct rdv_metric *rejected_addr_conns, *rejected_addr_rate, *rejected_addr_full;
+    struct rdv_metric *rejected_addr_conns, *rejected_addr_rate, *rejected_addr_full, *rejected_handshakes;
     struct rdv_metric *evicted_handshaking, *evicted_heaviest, *handshakes_aborted, *handshaking, *sources;
     struct rdv_metric *timeouts[4]; /* handshake, stream_negotiation, stream_idle, idle */
     struct rdv_metric *requests_rate_limited;

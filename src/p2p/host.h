@@ -65,6 +65,7 @@ struct rdv_host_stats {
     uint64_t sources;            /* entries in the per-source table */
     uint64_t handshakes_aborted; /* the peer closed (or reset) before its handshake finished */
     uint64_t rejected_per_address_connections, rejected_per_address_rate, rejected_address_table_full;
+    uint64_t rejected_max_handshakes; /* newcomers refused at max-handshakes: every half-open one was lighter */
     uint64_t evicted_handshaking, evicted_heaviest_source; /* dropped to make room for a newcomer */
     uint64_t timeouts_handshake, timeouts_stream_negotiation, timeouts_stream_idle, timeouts_idle;
     uint64_t requests_rate_limited; /* requests refused (stream reset) over per-address-request-rate */

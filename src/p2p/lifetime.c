@@ -7,8 +7,8 @@
  *   - a new stream must finish multistream-select within stream_negotiate_timeout;
  *   - a negotiated stream is reset after stream_idle_timeout without data either way.
  * Admission (inbound): the per-source limits of addr_limit.c first (connections, handshake rate),
- * then room: past max_handshakes the oldest connection still in its handshake is evicted; at
- * max_connections the oldest one in its handshake, else the least recently active connection of
+ * then room: past max_handshakes a connection still in its handshake is evicted (the oldest of the
+ * heaviest source); at max_connections the same, else the least recently active connection of
  * the heaviest source (one holding more than the newcomer's), else the newcomer is refused. So
  * while one source (or a few) floods, a well-behaved peer from elsewhere still gets in. */
 #include "p2p/host_internal.h"
@@ -38,10 +38,26 @@ static unsigned handshake_cap(const struct rdv_host *h)
     return cap < h->limits.max_connections ? cap : h->limits.max_connections;
 }
 
-static struct rdv_conn *oldest_handshaking(const struct rdv_host *h)
+/* The oldest connection in its handshake of the source holding the most connections, if that source
+ * holds at least `at_least`: a source that floods half-open connections evicts its own, never a
+ * lighter source's peer midway through its handshake. The list is oldest first, at most
+ * max-handshakes long. */
+static struct rdv_conn *oldest_handshaking(const struct rdv_host *h, unsigned at_least)
 {
-    struct rdv_list_node *n = rdv_list_first(&h->handshaking);
-    return n ? rdv_list_entry(n, struct rdv_conn, hs_link) : NULL;
+    const struct rdv_addr_entry *heavy = NULL;
+    for (struct rdv_list_node *it = rdv_list_first(&h->handshaking); it; it = rdv_list_next(&h->handshaking, it)) {
+        const struct rdv_conn *c = rdv_list_entry(it, struct rdv_conn, hs_link);
+        if (c->source && (!heavy || c->source->conns > heavy->conns))
+            heavy = c->source;
+    }
+    if (!heavy || heavy->conns < at_least)
+        return NULL;
+    for (struct rdv_list_node *it = rdv_list_first(&h->handshaking); it; it = rdv_list_next(&h->handshaking, it)) {
+        struct rdv_conn *c = rdv_list_entry(it, struct rdv_conn, hs_link);
+        if (c->source == heavy)
+            return c;
+    }
+    return NULL;
 }
 
 /* The least recently active open connection of the source holding the most connections, if that
@@ -65,7 +81,6 @@ static struct rdv_conn *heaviest_source_victim(const struct rdv_host *h, unsigne
     return victim;
 }
 
-/* Frees a slot for a newcomer from src; false if none may be taken. */
 static void evict(struct rdv_conn *victim, uint64_t *counter, const char *why)
 {
     struct rdv_host *h = victim->host;
@@ -74,24 +89,33 @@ static void evict(struct rdv_conn *victim, uint64_t *counter, const char *why)
     rdv_conn_fail(victim, RDV_ERR_LIMIT, why);
 }
 
-static bool make_room(struct rdv_host *h, const struct rdv_addr_entry *src)
+/* Frees a slot for a newcomer from src (src->conns counts it already); false if none may be taken,
+ * with *why. Victims come from a source at least as heavy as the newcomer's (in its handshake) or
+ * heavier (open): a flood evicts its own, a lone peer is not evicted for a flooder. */
+static bool make_room(struct rdv_host *h, const struct rdv_addr_entry *src, const char **why)
 {
     struct rdv_conn *victim;
-    if (h->stats.handshaking >= handshake_cap(h) && (victim = oldest_handshaking(h))) {
+    if (h->stats.handshaking >= handshake_cap(h)) {
+        if (!(victim = oldest_handshaking(h, src->conns))) {
+            h->stats.rejected_max_handshakes++;
+            *why = "max-handshakes reached by lighter sources";
+            return false;
+        }
         evict(victim, &h->stats.evicted_handshaking, "max-handshakes reached, the oldest one in its handshake");
     }
     if (h->stats.connections < h->limits.max_connections)
         return true;
-    if ((victim = oldest_handshaking(h))) {
+    if ((victim = oldest_handshaking(h, src->conns))) {
         evict(victim, &h->stats.evicted_handshaking, "max-connections reached, the oldest one in its handshake");
         return true;
     }
-    /* src->conns counts the newcomer already: a victim's source must hold more than it will */
     if ((victim = heaviest_source_victim(h, src->conns))) {
         evict(victim, &h->stats.evicted_heaviest_source,
               "max-connections reached, the least active one of the source holding the most");
         return true;
     }
+    h->stats.rejected_max_connections++;
+    *why = "max-connections reached, no heavier source to evict from";
     return false;
 }
 
@@ -113,9 +137,7 @@ struct rdv_addr_entry *rdv_lifetime_admit(struct rdv_host *h, const struct socka
         }
         return NULL;
     }
-    if (!make_room(h, src)) {
-        h->stats.rejected_max_connections++;
-        *why_text = "max-connections reached, no connection to evict";
+    if (!make_room(h, src, why_text)) {
         rdv_addr_release(&h->sources, src);
         return NULL;
     }
