@@ -7,17 +7,20 @@
 //   B. half-open: 120 raw TCP connections from 127.0.0.3 that never send a byte, each reopened at
 //      once when the server closes it;
 //   C. handshake flood: 24 loops on 127.0.0.4 send multistream + /noise + a first Noise message,
-//      wait for the answer (the server's DH work) and reconnect at once.
+//      wait for the answer (the server's DH work) and reconnect at once;
+//   D. request flood: a js-libp2p peer on 127.0.0.5 sends DISCOVERs back to back on one stream to a
+//      server with --per-address-request-rate 5 (bursts of 10): its stream is reset, the peer on
+//      127.0.0.1 is still answered, and the refusals are counted.
 // After each: the attacker's connections are gone and the server's descriptors and RSS are back
 // near their baseline; /metrics counts what was refused, evicted or timed out.
-// Bounded: every flood lasts FLOOD_MS and at most MAX_OPENS connections; 150 s in all, then it stops itself.
+// Bounded: every flood lasts FLOOD_MS (10 s) and at most MAX_OPENS (20000) connections; 150 s in all, then it stops itself.
 import '../interop/polyfill.mjs';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { ok, diag, done } from '../lib/tap.mjs';
 import { startDaemon, stopDaemon, cliAsync, tempDir, sleep } from '../lib/daemon.mjs';
-import { makeNode, parseServer } from '../interop/lib.mjs'; // js-libp2p resolves from tests/interop
+import { makeNode, parseServer, RdvStream } from '../interop/lib.mjs'; // js-libp2p resolves from tests/interop
 
 const FLOOD_MS = 10000;
 const MAX_OPENS = 20000;
@@ -247,7 +250,34 @@ async function handshakeFlood() {
   }
 }
 
+// D. requests over the per-address rate from 127.0.0.5
+async function requestFlood() {
+  const d = await startDaemon(['--per-address-request-rate', '5'], { env });
+  try {
+    const { node } = await makeNode('Ed25519', { dialFrom: '127.0.0.5', listen: false });
+    const ma = parseServer(d.addrs[0]).ma;
+    const rs = await RdvStream.open(node, ma);
+    let answered = 0, failed = null;
+    for (let i = 0; i < 40 && !failed; i++) {
+      try {
+        const r = await rs.discover({ ns: 'attack/ns', limit: 10 });
+        if (r.status === 0) answered++;
+      } catch (e) { failed = e; }
+    }
+    await node.stop();
+    diag(`request flood: ${answered} DISCOVERs answered before the stream ended (${failed?.message})`);
+    ok(answered >= 9 && answered <= 12 && failed, `request flood: the burst (10) is answered, then the stream is reset (${answered})`);
+    const r = await cliAsync(['discover', '--server', d.addrs[0], '--ns', 'attack/ns']);
+    ok(r.status === 0, `request flood: a peer on another address is still answered (${r.stderr.trim()})`);
+    const limited = metric(await metrics(d), 'rendezvous_requests_rate_limited_total');
+    ok(limited >= 1, `request flood: counted in rendezvous_requests_rate_limited_total (${limited})`);
+  } finally {
+    await stopDaemon(d);
+  }
+}
+
 try {
+  await requestFlood();
   await silentStreams();
   await halfOpen();
   await handshakeFlood();
