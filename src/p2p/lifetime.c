@@ -38,11 +38,11 @@ static unsigned handshake_cap(const struct rdv_host *h)
     return cap < h->limits.max_connections ? cap : h->limits.max_connections;
 }
 
-/* The oldest connection in its handshake of the source holding the most connections, if that source
- * holds at least `at_least`: a source that floods half-open connections evicts its own, never a
- * lighter source's peer midway through its handshake. The list is oldest first, at most
- * max-handshakes long. */
-static struct rdv_conn *oldest_handshaking(const struct rdv_host *h, unsigned at_least)
+/* The oldest connection in its handshake of the source holding the most connections, if that is the
+ * newcomer's own source or one holding more than it: a source that floods half-open connections
+ * evicts its own, never the connection of a source no heavier than itself (a lone honest peer
+ * midway through its handshake). The list is oldest first, at most max-handshakes long. */
+static struct rdv_conn *oldest_handshaking(const struct rdv_host *h, const struct rdv_addr_entry *src)
 {
     const struct rdv_addr_entry *heavy = NULL;
     for (struct rdv_list_node *it = rdv_list_first(&h->handshaking); it; it = rdv_list_next(&h->handshaking, it)) {
@@ -50,7 +50,7 @@ static struct rdv_conn *oldest_handshaking(const struct rdv_host *h, unsigned at
         if (c->source && (!heavy || c->source->conns > heavy->conns))
             heavy = c->source;
     }
-    if (!heavy || heavy->conns < at_least)
+    if (!heavy || (heavy != src && heavy->conns <= src->conns))
         return NULL;
     for (struct rdv_list_node *it = rdv_list_first(&h->handshaking); it; it = rdv_list_next(&h->handshaking, it)) {
         struct rdv_conn *c = rdv_list_entry(it, struct rdv_conn, hs_link);
@@ -90,13 +90,13 @@ static void evict(struct rdv_conn *victim, uint64_t *counter, const char *why)
 }
 
 /* Frees a slot for a newcomer from src (src->conns counts it already); false if none may be taken,
- * with *why. Victims come from a source at least as heavy as the newcomer's (in its handshake) or
- * heavier (open): a flood evicts its own, a lone peer is not evicted for a flooder. */
+ * with *why. Victims come from the newcomer's own source or a heavier one (in their handshake), or
+ * a heavier one (open): a flood evicts its own, a lone peer is not evicted for a flooder. */
 static bool make_room(struct rdv_host *h, const struct rdv_addr_entry *src, const char **why)
 {
     struct rdv_conn *victim;
     if (h->stats.handshaking >= handshake_cap(h)) {
-        if (!(victim = oldest_handshaking(h, src->conns))) {
+        if (!(victim = oldest_handshaking(h, src))) {
             h->stats.rejected_max_handshakes++;
             *why = "max-handshakes reached by lighter sources";
             return false;
@@ -105,7 +105,7 @@ static bool make_room(struct rdv_host *h, const struct rdv_addr_entry *src, cons
     }
     if (h->stats.connections < h->limits.max_connections)
         return true;
-    if ((victim = oldest_handshaking(h, src->conns))) {
+    if ((victim = oldest_handshaking(h, src))) {
         evict(victim, &h->stats.evicted_handshaking, "max-connections reached, the oldest one in its handshake");
         return true;
     }

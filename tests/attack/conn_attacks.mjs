@@ -10,7 +10,10 @@
 //      wait for the answer (the server's DH work) and reconnect at once;
 //   D. request flood: a js-libp2p peer on 127.0.0.5 sends DISCOVERs back to back on one stream to a
 //      server with --per-address-request-rate 5 (bursts of 10): its stream is reset, the peer on
-//      127.0.0.1 is still answered, and the refusals are counted.
+//      127.0.0.1 is still answered, and the refusals are counted;
+//   E. descriptors: the half-open flood of B from 127.0.0.6 against a daemon under `ulimit -n 160`
+//      (max-connections is fitted to the limit: 28 here; the spare descriptor covers EMFILE should it
+//      come): the peer is served, the daemon stays within its limit, the log stays bounded.
 // After each: the attacker's connections are gone and the server's descriptors and RSS are back
 // near their baseline; /metrics counts what was refused, evicted or timed out.
 // Bounded: every flood lasts FLOOD_MS (10 s) and at most MAX_OPENS (20000) connections; 150 s in all, then it stops itself.
@@ -19,7 +22,9 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { ok, diag, done } from '../lib/tap.mjs';
-import { startDaemon, stopDaemon, cliAsync, tempDir, sleep } from '../lib/daemon.mjs';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { startDaemon, stopDaemon, cliAsync, tempDir, sleep, daemonPath } from '../lib/daemon.mjs';
 import { makeNode, parseServer, RdvStream } from '../interop/lib.mjs'; // js-libp2p resolves from tests/interop
 
 const FLOOD_MS = 10000;
@@ -276,7 +281,70 @@ async function requestFlood() {
   }
 }
 
+// One flood of never-speaking connections from `from`, reopened at once, until stop().
+function halfOpenFlood(port, from, n, stop) {
+  let opens = 0;
+  const one = () => new Promise((resolve) => {
+    opens++;
+    const s = net.connect({ host: '127.0.0.1', port, localAddress: from });
+    s.on('data', () => {});
+    s.on('error', () => {});
+    s.on('close', resolve);
+    const t = setInterval(() => { if (stop()) { clearInterval(t); s.destroy(); } }, 200);
+    s.on('close', () => clearInterval(t));
+  });
+  const loops = Array.from({ length: n }, async () => { while (!stop() && opens < MAX_OPENS) await one(); });
+  return { done: Promise.all(loops), opens: () => opens };
+}
+
+// E. a low descriptor limit
+async function lowFdLimit() {
+  const dir = tempDir();
+  const proc = spawn('/bin/sh', ['-c', 'ulimit -n 160 && exec "$0" "$@"', daemonPath, '--identity', `${dir}/id.key`,
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--admin-listen', 'off', '--handshake-timeout', '3'],
+  { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  proc.stderr.on('data', (b) => { err += b; });
+  const addrs = [];
+  createInterface({ input: proc.stdout }).on('line', (l) => addrs.push(l));
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  try {
+    for (let i = 0; i < 100 && addrs.length === 0; i++) await sleep(100);
+    const d = { addrs, proc };
+    const w0 = wellBehaved(d, () => false);
+    await w0.loop;
+    await sleep(500);
+    const base = procFigures(proc.pid);
+    const port = Number(/\/tcp\/(\d+)/.exec(addrs[0])[1]);
+    let stop = false, fdMax = 0;
+    const flood = halfOpenFlood(port, '127.0.0.6', 120, () => stop);
+    const t0 = Date.now();
+    const w = wellBehaved(d, () => Date.now() - t0 < FLOOD_MS);
+    while (Date.now() - t0 < FLOOD_MS) {
+      fdMax = Math.max(fdMax, procFigures(proc.pid).fds);
+      await sleep(200);
+    }
+    await w.loop;
+    stop = true;
+    await flood.done;
+    diag(`low fd limit: ${flood.opens()} connections, at most ${fdMax} descriptors open`);
+    ok(/open file limit 160 .*too low for max-connections 4096.*serving at most \d+ connections/.test(err),
+      'low fd limit: max-connections was fitted to ulimit -n 160, with a warning');
+    judge('low fd limit', w.results);
+    ok(fdMax <= 160, `low fd limit: never more than 160 descriptors (${fdMax})`);
+    const lines = err.split('\n').filter((l) => /connection (refused|evicted)/.test(l)).length;
+    ok(lines >= 1 && lines <= 2 * (FLOOD_MS / 10000 + 2), `low fd limit: refusals and evictions logged in a bounded number of lines (${lines})`);
+    let now = procFigures(proc.pid);
+    for (let i = 0; i < 50 && now.fds > base.fds + 2; i++) { await sleep(200); now = procFigures(proc.pid); }
+    ok(now.fds <= base.fds + 2, `low fd limit: descriptors back at their baseline (${base.fds} -> ${now.fds})`);
+  } finally {
+    proc.kill('SIGTERM');
+    await Promise.race([exited, sleep(8000).then(() => proc.kill('SIGKILL'))]);
+  }
+}
+
 try {
+  await lowFdLimit();
   await requestFlood();
   await silentStreams();
   await halfOpen();
