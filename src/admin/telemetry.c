@@ -174,13 +174,71 @@ static int add_host_extras(struct rdv_telemetry *t)
     static const char *const labels[] = {"reason"};
     struct rdv_metric_family *f = rdv_metrics_add(
         t->reg, RDV_METRIC_COUNTER, "rendezvous_connections_rejected_total",
-        "Inbound connections closed at once, by reason (max_connections, shutting_down, no_fds).", labels, 1, NULL, 0);
+        "Inbound connections closed at once, by reason (max_connections, shutting_down, no_fds, per_address_connections, "
+        "per_address_rate, address_table_full, max_handshakes).", labels, 1, NULL, 0);
     t->rejected_max = rdv_metric_get(f, (const char *const[]){"max_connections"});
     t->rejected_shutdown = rdv_metric_get(f, (const char *const[]){"shutting_down"});
     t->rejected_fds = rdv_metric_get(f, (const char *const[]){"no_fds"});
     t->accept_errors = one(t->reg, RDV_METRIC_COUNTER, "rendezvous_accept_errors_total",
                            "accept() failures other than try-again (EMFILE, ENFILE, ENOBUFS, ...).");
-    return t->rejected_max && t->rejected_shutdown && t->rejected_fds && t->accept_errors ? RDV_OK : RDV_ERR_NOMEM;
+    /* lifetime and per-source limits (p2p/lifetime.c) */
+    t->rejected_addr_conns = rdv_metric_get(f, (const char *const[]){"per_address_connections"});
+    t->rejected_addr_rate = rdv_metric_get(f, (const char *const[]){"per_address_rate"});
+    t->rejected_addr_full = rdv_metric_get(f, (const char *const[]){"address_table_full"});
+    t->rejected_handshakes = rdv_metric_get(f, (const char *const[]){"max_handshakes"});
+    return t->rejected_max && t->rejected_shutdown && t->rejected_fds && t->accept_errors && t->rejected_addr_conns &&
+                   t->rejected_addr_rate && t->rejected_addr_full && t->rejected_handshakes
+               ? RDV_OK
+               : RDV_ERR_NOMEM;
+}
+
+/* Connection lifetime and per-source limits (p2p/lifetime.c, docs/limits.md). */
+static int add_lifetime(struct rdv_telemetry *t)
+{
+    static const char *const reason[] = {"reason"}, *const what[] = {"what"};
+    static const char *const timeout_names[] = {"handshake", "stream_negotiation", "stream_idle", "idle"};
+    struct rdv_metric_family *ev = rdv_metrics_add(
+        t->reg, RDV_METRIC_COUNTER, "rendezvous_connections_evicted_total",
+        "Connections closed to make room for a newcomer: the oldest still in its handshake (max-handshakes or "
+        "max-connections), or the least active of the heaviest source (max-connections).", reason, 1, NULL, 0);
+    t->evicted_handshaking = rdv_metric_get(ev, (const char *const[]){"handshaking"});
+    t->evicted_heaviest = rdv_metric_get(ev, (const char *const[]){"heaviest_source"});
+    struct rdv_metric_family *to = rdv_metrics_add(
+        t->reg, RDV_METRIC_COUNTER, "rendezvous_timeouts_total",
+        "Deadlines that ended a connection (handshake, idle) or reset a stream (stream_negotiation, stream_idle).",
+        what, 1, NULL, 0);
+    bool ok = t->evicted_handshaking && t->evicted_heaviest;
+    for (int i = 0; i < 4; i++)
+        ok = ok && (t->timeouts[i] = rdv_metric_get(to, &timeout_names[i]));
+    t->handshakes_aborted = one(t->reg, RDV_METRIC_COUNTER, "rendezvous_handshakes_aborted_total",
+                                "Inbound connections the peer closed or reset before the handshake finished.");
+    t->handshaking = one(t->reg, RDV_METRIC_GAUGE, "rendezvous_connections_handshaking",
+                         "Inbound connections still in their handshake (max-handshakes).");
+    t->sources = one(t->reg, RDV_METRIC_GAUGE, "rendezvous_address_sources",
+                     "Source addresses tracked by the per-address limits (per-address-table).");
+    t->requests_rate_limited = one(t->reg, RDV_METRIC_COUNTER, "rendezvous_requests_rate_limited_total",
+                                   "Rendezvous requests refused with a stream reset: the source was over "
+                                   "per-address-request-rate.");
+    return ok && t->handshakes_aborted && t->handshaking && t->sources && t->requests_rate_limited ? RDV_OK
+                                                                                                  : RDV_ERR_NOMEM;
+}
+
+static void pull_lifetime(struct rdv_telemetry *t, const struct rdv_host_stats *host)
+{
+    rdv_metric_set(t->rejected_addr_conns, (double)host->rejected_per_address_connections);
+    rdv_metric_set(t->rejected_addr_rate, (double)host->rejected_per_address_rate);
+    rdv_metric_set(t->rejected_addr_full, (double)host->rejected_address_table_full);
+    rdv_metric_set(t->rejected_handshakes, (double)host->rejected_max_handshakes);
+    rdv_metric_set(t->evicted_handshaking, (double)host->evicted_handshaking);
+    rdv_metric_set(t->evicted_heaviest, (double)host->evicted_heaviest_source);
+    const uint64_t to[4] = {host->timeouts_handshake, host->timeouts_stream_negotiation, host->timeouts_stream_idle,
+                            host->timeouts_idle};
+    for (int i = 0; i < 4; i++)
+        rdv_metric_set(t->timeouts[i], (double)to[i]);
+    rdv_metric_set(t->handshakes_aborted, (double)host->handshakes_aborted);
+    rdv_metric_set(t->handshaking, (double)host->handshaking);
+    rdv_metric_set(t->sources, (double)host->sources);
+    rdv_metric_set(t->requests_rate_limited, (double)host->requests_rate_limited);
 }
 
 /* How connections ended when it was not a quiet close: our GoAway for a protocol error, or the peer's. */
@@ -259,6 +317,8 @@ int rdv_telemetry_init(struct rdv_telemetry *t, const char *version)
     if (!err)
         err = add_guards(t);
     if (!err)
+        err = add_lifetime(t);
+    if (!err)
         err = add_process(t);
     if (err) {
         rdv_telemetry_free(t);
@@ -324,6 +384,7 @@ void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *ho
         rdv_metric_set(t->accept_errors, (double)host->accept_errors);
         rdv_metric_set(t->ended_protocol_error, (double)host->protocol_errors);
         rdv_metric_set(t->ended_peer_goaway, (double)host->goaways_received);
+        pull_lifetime(t, host);
     }
     if (t->record_cache) {
         struct rdv_record_cache_stats s;

@@ -37,6 +37,11 @@ struct rdv_telemetry {
     struct rdv_metric *store_admin_ready, *store_transactions, *store_batched_ops; /* pg: admin pool, batches */
     struct rdv_metric *rejected_max, *rejected_shutdown, *rejected_fds, *accept_errors; /* from the host */
     struct rdv_metric *ended_protocol_error, *ended_peer_goaway; /* from the host: how connections ended */
+    /* lifetime and per-source limits (p2p/lifetime.c), from the host */
+    struct rdv_metric *rejected_addr_conns, *rejected_addr_rate, *rejected_addr_full, *rejected_handshakes;
+    struct rdv_metric *evicted_handshaking, *evicted_heaviest, *handshakes_aborted, *handshaking, *sources;
+    struct rdv_metric *timeouts[4]; /* handshake, stream_negotiation, stream_idle, idle */
+    struct rdv_metric *requests_rate_limited;
     /* admin HTTP connections ended by guard.c: past the deadline, evicted for room, refused per address */
     struct rdv_metric *admin_cut_deadline, *admin_cut_evicted, *admin_refused_per_ip;
     struct rdv_metric *budget_used[3], *budget_limit[3]; /* registrations, namespaces, bytes */

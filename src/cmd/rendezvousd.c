@@ -453,6 +453,13 @@ static int start_point(struct daemon *d)
     lim.max_stream_input = d->cfg.max_message + 16;
     lim.handshake_timeout = d->cfg.handshake_timeout;
     lim.idle_timeout = d->cfg.idle_timeout;
+    lim.max_handshakes = d->cfg.max_handshakes;
+    lim.stream_negotiate_timeout = d->cfg.stream_negotiate_timeout;
+    lim.stream_idle_timeout = d->cfg.stream_idle_timeout;
+    lim.per_address = (struct rdv_addr_limits){
+        .prefix4 = d->cfg.per_address_prefix4, .prefix6 = d->cfg.per_address_prefix6,
+        .max_connections = d->cfg.per_address_connections, .handshake_rate = d->cfg.per_address_handshake_rate,
+        .request_rate = d->cfg.per_address_request_rate, .max_entries = d->cfg.per_address_table};
     struct rendezvous_store *handle = rdv_store_handle_wrap(d->store); /* closes the store if it fails */
     d->store = NULL;
     if (!handle || rendezvous_server_new(d->loop, handle, &d->point)) {

@@ -77,6 +77,7 @@ static struct rdv_conn *conn_new(struct rdv_host *h, int fd, bool outbound)
     ev_timer_init(&c->timer, conn_timer_cb, h->limits.handshake_timeout, 0);
     c->timer.data = c;
     c->last_activity = ev_now(h->loop);
+    rdv_lifetime_conn_init(c);
     rdv_list_push_front(&h->conns, &c->link);
     h->stats.connections++;
     ev_timer_start(h->loop, &c->timer);
@@ -102,6 +103,7 @@ void rdv_conn_fail(struct rdv_conn *c, int err, const char *why)
     if (was_setting_up && err != RDV_ERR_CLOSED)
         h->stats.handshakes_failed++;
     c->state = CONN_DEAD;
+    rdv_lifetime_conn_gone(c);
     ev_io_stop(h->loop, &c->rio);
     ev_io_stop(h->loop, &c->wio);
     ev_timer_stop(h->loop, &c->timer);
@@ -277,9 +279,7 @@ static void conn_open_done(struct rdv_conn *c)
     struct rdv_host *h = c->host;
     c->state = CONN_OPEN;
     h->stats.handshakes_ok++;
-    ev_timer_stop(h->loop, &c->timer);
-    ev_timer_set(&c->timer, h->limits.idle_timeout, 0);
-    ev_timer_start(h->loop, &c->timer);
+    rdv_lifetime_conn_open(c); /* leaves the handshake cap, arms the idle and stream deadlines */
     char id[RDV_PEERID_TEXT_MAX];
     rdv_peerid_to_text(rdv_noise_remote_peer(c->noise), id, sizeof(id));
     rdv_debug(h->log, "conn %s: open, peer %s", c->addr_text, id);
@@ -337,12 +337,19 @@ static int conn_noise_ready(struct rdv_conn *c)
     return err ? err : conn_send_plain(c, rdv_buf_head(&c->plain_out), c->plain_out.len);
 }
 
-static int conn_start_noise(struct rdv_conn *c)
+static int conn_new_noise(struct rdv_conn *c)
 {
-    c->state = CONN_NOISE;
     int err = rdv_noise_session_new_with(c->outbound ? RDV_NOISE_INITIATOR : RDV_NOISE_RESPONDER, &c->host->noise_id,
                                         c->has_expected ? &c->expected : NULL, &c->noise);
     return err ? err : rdv_noise_start(c->noise, &c->wbuf);
+}
+
+/* As responder the session (its ephemeral key) is made only once the initiator's first message is
+ * here (conn_step): a client that negotiates /noise and sends nothing costs us no key work. */
+static int conn_start_noise(struct rdv_conn *c)
+{
+    c->state = CONN_NOISE;
+    return c->outbound ? conn_new_noise(c) : RDV_OK;
 }
 
 /* One pass over rbuf; returns RDV_OK when no further progress is possible. */
@@ -360,6 +367,8 @@ static int conn_step(struct rdv_conn *c, bool *progress)
         }
         return err;
     }
+    if (!c->noise && (c->rbuf.len == 0 || (err = conn_new_noise(c))))
+        return err;
     bool was_ready = rdv_noise_ready(c->noise);
     err = rdv_noise_recv(c->noise, rdv_buf_head(&c->rbuf), c->rbuf.len, &used, &c->wbuf, &c->plain_in);
     rdv_buf_consume(&c->rbuf, used);
@@ -447,17 +456,17 @@ static void conn_read(struct rdv_conn *c)
         return;
     }
     ssize_t n = recv(c->fd, rdv_buf_tail(&c->rbuf), READ_CHUNK, 0);
-    if (n == 0) {
-        rdv_conn_fail(c, RDV_ERR_CLOSED, "remote closed");
-        return;
-    }
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        rdv_lifetime_aborted(c); /* counts a peer that gave up during its handshake */
+        if (n == 0)
+            rdv_conn_fail(c, RDV_ERR_CLOSED, "remote closed");
+        else
             rdv_conn_fail(c, RDV_ERR_IO, strerror(errno));
         return;
     }
-    rdv_buf_commit(&c->rbuf, (size_t)n);
-    c->last_activity = ev_now(c->host->loop);
+    if (n < 0)
+        return;
+    rdv_buf_commit(&c->rbuf, (size_t)n); /* last_activity: stream data only (lifetime.c) */
     conn_process(c);
 }
 
@@ -526,6 +535,7 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct rdv_conn *c = w->data;
     if (c->state < CONN_OPEN) {
+        c->host->stats.timeouts_handshake++;
         rdv_conn_fail(c, RDV_ERR_TIMEOUT, "handshake timeout");
         return;
     }
@@ -538,11 +548,5 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         conn_linger_check(c, idle_for);
         return;
     }
-    double limit = c->host->limits.idle_timeout;
-    if (idle_for >= limit && rdv_yamux_stream_count(c->mux) == 0) {
-        rdv_conn_fail(c, RDV_ERR_TIMEOUT, "idle");
-        return;
-    }
-    ev_timer_set(w, idle_for >= limit ? limit : limit - idle_for, 0);
-    ev_timer_start(loop, w);
+    rdv_lifetime_check(c);
 }

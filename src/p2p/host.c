@@ -28,6 +28,10 @@ void rdv_host_limits_defaults(struct rdv_host_limits *l)
     l->max_conn_output = 4u << 20;
     l->handshake_timeout = 10;
     l->idle_timeout = 120;
+    l->max_handshakes = 512;
+    l->stream_negotiate_timeout = 10;
+    l->stream_idle_timeout = 60;
+    rdv_addr_limits_defaults(&l->per_address);
 }
 
 static void reap_dead(struct ev_loop *loop, ev_prepare *w, int revents);
@@ -56,8 +60,10 @@ int rdv_host_new(struct ev_loop *loop, const struct rdv_privkey *key, const stru
     }
     rdv_list_init(&h->conns);
     rdv_list_init(&h->dead);
+    rdv_lifetime_host_init(h);
     h->spare_fd = -1;
-    h->refused_logged = -RDV_HOST_LOG_EVERY;
+    rdv_ratelog_init(&h->refused_log, RDV_HOST_LOG_EVERY);
+    rdv_ratelog_init(&h->evicted_log, RDV_HOST_LOG_EVERY);
     ev_prepare_init(&h->reaper, reap_dead);
     h->reaper.data = h;
     ev_prepare_start(loop, &h->reaper);
@@ -167,6 +173,7 @@ void rdv_host_free(struct rdv_host *h)
     rdv_buf_free(&h->record);
     rdv_privkey_clear(&h->key);
     rdv_noise_identity_clear(&h->noise_id);
+    rdv_lifetime_host_free(h);
     if (h->spare_fd >= 0)
         close(h->spare_fd);
     free(h);
@@ -226,18 +233,18 @@ static int set_nonblocking(int fd)
     return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
 }
 
-/* Refusals come in floods (a full table, no descriptors): one line per RDV_HOST_LOG_EVERY seconds
- * that counts the ones in between, so the log stays bounded whatever the peers do. */
+/* Refusals and evictions come in floods (a full table, no descriptors, one source flooding): one
+ * line per RDV_HOST_LOG_EVERY seconds per kind that counts the ones in between (util/ratelog.h). */
+void rdv_host_log_limited(struct rdv_host *h, struct rdv_ratelog *r, const char *what, const char *why)
+{
+    uint64_t held;
+    if (rdv_ratelog_allow(r, ev_now(h->loop), &held))
+        rdv_warn(h->log, "connection %s: %s (%llu similar messages suppressed)", what, why, (unsigned long long)held);
+}
+
 static void log_refused(struct rdv_host *h, const char *why)
 {
-    ev_tstamp now = ev_now(h->loop);
-    h->refused_unlogged++;
-    if (now - h->refused_logged < RDV_HOST_LOG_EVERY)
-        return;
-    rdv_warn(h->log, "connection refused: %s (%llu refused since the last such line)", why,
-             (unsigned long long)h->refused_unlogged);
-    h->refused_logged = now;
-    h->refused_unlogged = 0;
+    rdv_host_log_limited(h, &h->refused_log, "refused", why);
 }
 
 /* Out of descriptors, the pending connection would stay in the backlog and keep the listener
@@ -268,6 +275,27 @@ static void accept_failed(struct rdv_host *h, struct listener *l)
     rdv_warn(h->log, "accept: %s", strerror(errno));
 }
 
+/* Admits (lifetime.c: per-source limits, room at the caps) and starts one accepted connection. */
+static void accept_one(struct rdv_host *h, int fd, const struct sockaddr_storage *ss)
+{
+    const char *why = "";
+    struct rdv_addr_entry *src = rdv_lifetime_admit(h, ss, &why);
+    if (!src) {
+        log_refused(h, why);
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct rdv_conn *c = rdv_conn_accepted(h, fd, ss);
+    if (!c) {
+        rdv_lifetime_refused(h, src);
+        close(fd);
+        return;
+    }
+    rdv_lifetime_accepted(c, src);
+}
+
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
@@ -282,20 +310,12 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             accept_failed(h, l);
             return;
         }
-        if (h->stats.connections >= h->limits.max_connections || h->shutting_down) {
-            if (h->shutting_down)
-                h->stats.rejected_shutting_down++;
-            else {
-                h->stats.rejected_max_connections++;
-                log_refused(h, "max-connections reached");
-            }
+        if (h->shutting_down) {
+            h->stats.rejected_shutting_down++;
             close(fd);
             continue;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (!rdv_conn_accepted(h, fd, &ss))
-            close(fd);
+        accept_one(h, fd, &ss);
     }
 }
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "p2p/addr_limit.h"
 #include "p2p/keys.h"
 #include "p2p/peerid.h"
 #include "util/buf.h"
@@ -31,7 +32,13 @@ struct rdv_host_limits {
     size_t max_stream_input;       /* bytes a stream may hold unread by its handler */
     size_t max_conn_output;        /* encrypted bytes queued to one socket before we drop it */
     double handshake_timeout;      /* seconds from TCP connect to a usable yamux session */
-    double idle_timeout;           /* seconds without any stream and traffic */
+    double idle_timeout;           /* seconds without stream data either way (open streams or not) */
+    /* lifetime and per-source limits (p2p/lifetime.c, docs/limits.md) */
+    unsigned max_handshakes;       /* inbound connections still in their handshake; a newcomer beyond
+                                    * evicts the oldest of them (effective: at most max_connections) */
+    double stream_negotiate_timeout; /* seconds for multistream-select on a new stream */
+    double stream_idle_timeout;    /* seconds a negotiated stream may pass without data either way */
+    struct rdv_addr_limits per_address; /* connections, handshake and request rates per source */
 };
 void rdv_host_limits_defaults(struct rdv_host_limits *l);
 
@@ -53,6 +60,15 @@ struct rdv_host_stats {
     uint64_t accept_errors;
     uint64_t protocol_errors;    /* connections ended for a protocol violation, GoAway sent */
     uint64_t goaways_received;   /* peers that told us they are closing */
+    /* lifetime and per-source limits (p2p/lifetime.c) */
+    uint64_t handshaking;        /* live inbound connections still in their handshake */
+    uint64_t sources;            /* entries in the per-source table */
+    uint64_t handshakes_aborted; /* the peer closed (or reset) before its handshake finished */
+    uint64_t rejected_per_address_connections, rejected_per_address_rate, rejected_address_table_full;
+    uint64_t rejected_max_handshakes; /* newcomers refused at max-handshakes: every half-open one was lighter */
+    uint64_t evicted_handshaking, evicted_heaviest_source; /* dropped to make room for a newcomer */
+    uint64_t timeouts_handshake, timeouts_stream_negotiation, timeouts_stream_idle, timeouts_idle;
+    uint64_t requests_rate_limited; /* requests refused (stream reset) over per-address-request-rate */
 };
 #define RDV_HOST_LOG_EVERY 10.0 /* seconds between log lines about refused connections */
 
@@ -116,6 +132,10 @@ int rdv_conn_open_stream(struct rdv_conn *c, const char *protocol, const struct 
  * further proposal and the stream fails as a refusal does (on_close(RDV_ERR_NOT_FOUND)). */
 int rdv_conn_open_stream_lazy(struct rdv_conn *c, const char *protocol, const struct rdv_stream_handler *handler,
                               void *ctx, const void *first, size_t n, struct rdv_stream **out);
+
+/* Spends one request of the stream's source (per-address-request-rate); false: over the rate, the
+ * caller refuses the request (rendezvous: stream reset). Outbound and unlimited streams: true. */
+bool rdv_stream_admit_request(struct rdv_stream *st);
 
 struct rdv_buf *rdv_stream_input(struct rdv_stream *st);
 int rdv_stream_write(struct rdv_stream *st, const void *p, size_t n);

@@ -7,6 +7,7 @@
 #define RDV_HOST_INTERNAL_H
 
 #include "util/list.h"
+#include "util/ratelog.h"
 #include <sys/socket.h>
 
 #include "p2p/host.h"
@@ -63,8 +64,10 @@ struct rdv_host {
     void *shutdown_arg;
     ev_timer shutdown_timer;
     int spare_fd;               /* /dev/null, given up to accept-and-close when out of descriptors */
-    ev_tstamp refused_logged;   /* last "refused" log line: one per RDV_HOST_LOG_EVERY seconds */
-    uint64_t refused_unlogged;  /* refusals since that line */
+    struct rdv_ratelog refused_log, evicted_log; /* one line per RDV_HOST_LOG_EVERY seconds each */
+    /* lifetime.c: inbound connections in their handshake, oldest first; the per-source table */
+    rdv_list handshaking;
+    struct rdv_addr_table sources;
 };
 
 struct rdv_conn {
@@ -88,6 +91,10 @@ struct rdv_conn {
     void *dial_arg;
     char addr_text[RDV_MA_MAX_TEXT];
     char local_text[RDV_MA_MAX_TEXT];
+    /* lifetime.c */
+    struct rdv_list_node hs_link; /* on host->handshaking while an inbound handshake runs */
+    struct rdv_addr_entry *source; /* inbound: the per-source entry this connection holds */
+    rdv_list streams;              /* its rdv_streams (rdv_stream.conn_link), for their deadlines */
 };
 
 struct rdv_stream {
@@ -101,6 +108,9 @@ struct rdv_stream {
     struct rdv_buf in;          /* negotiated bytes for the handler */
     struct rdv_buf early_out;   /* outbound writes queued until negotiated */
     struct rdv_stream *next_dead;
+    /* lifetime.c */
+    struct rdv_list_node conn_link; /* on conn->streams until closed */
+    ev_tstamp opened, last_activity;
 };
 
 /* host.c */
@@ -120,6 +130,25 @@ void rdv_conn_linger(struct rdv_conn *c, double quiet);
 /* Pulls stream output from yamux through Noise to the socket while the socket keeps up. */
 void rdv_conn_flush(struct rdv_conn *c);
 void rdv_sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t cap);
+
+/* lifetime.c: connection and stream deadlines, the handshake cap and per-source admission */
+void rdv_lifetime_host_init(struct rdv_host *h);
+void rdv_lifetime_host_free(struct rdv_host *h);
+/* Admission of an accepted socket from ss: makes room (evicting) or refuses, counting why.
+ * Returns the source entry to give rdv_lifetime_accepted, or NULL and *why: close the socket. */
+struct rdv_addr_entry *rdv_lifetime_admit(struct rdv_host *h, const struct sockaddr_storage *ss, const char **why);
+void rdv_lifetime_accepted(struct rdv_conn *c, struct rdv_addr_entry *src);
+void rdv_lifetime_refused(struct rdv_host *h, struct rdv_addr_entry *src); /* admitted, not kept */
+/* host.c: a rate-limited warning about a refused or evicted connection */
+void rdv_host_log_limited(struct rdv_host *h, struct rdv_ratelog *r, const char *what, const char *why);
+void rdv_lifetime_conn_init(struct rdv_conn *c);
+void rdv_lifetime_conn_open(struct rdv_conn *c);   /* the upgrade finished */
+void rdv_lifetime_conn_gone(struct rdv_conn *c);   /* from rdv_conn_fail */
+void rdv_lifetime_aborted(struct rdv_conn *c);     /* the peer closed during the handshake */
+void rdv_lifetime_check(struct rdv_conn *c);       /* the conn timer, once open: deadlines */
+void rdv_lifetime_stream_added(struct rdv_stream *st);
+void rdv_lifetime_stream_gone(struct rdv_stream *st);
+void rdv_lifetime_stream_touch(struct rdv_stream *st); /* stream data in or out */
 
 /* stream.c */
 extern const struct rdv_yamux_callbacks rdv_stream_mux_callbacks;

@@ -21,6 +21,7 @@ static struct rdv_stream *stream_new(struct rdv_conn *c, struct rdv_yamux_stream
     rdv_buf_init(&st->early_out, c->host->limits.max_stream_input);
     rdv_yamux_stream_set_user(ys, st);
     c->host->stats.streams_opened++;
+    rdv_lifetime_stream_added(st);
     return st;
 }
 
@@ -45,6 +46,7 @@ static void stream_deliver(struct rdv_stream *st, const uint8_t *p, size_t n)
         rdv_stream_reset(st);
         return;
     }
+    rdv_lifetime_stream_touch(st);
     if (st->handler->on_data)
         st->handler->on_data(st);
 }
@@ -119,6 +121,7 @@ static void mux_on_stream_closed(void *user, struct rdv_yamux_stream *ys)
         return;
     rdv_yamux_stream_set_user(ys, NULL);
     st->ys = NULL;
+    rdv_lifetime_stream_gone(st);
     if (st->handler && st->handler->on_close && (st->negotiated || st->outbound))
         st->handler->on_close(st, st->negotiated ? 0 : RDV_ERR_NOT_FOUND);
     rdv_buf_free(&st->in);
@@ -169,6 +172,7 @@ int rdv_stream_write(struct rdv_stream *st, const void *p, size_t n)
     if (!st->negotiated)
         return rdv_buf_append(&st->early_out, p, n);
     int err = rdv_yamux_stream_write(st->ys, p, n);
+    rdv_lifetime_stream_touch(st);
     stream_kick(st);
     return err;
 }

@@ -97,6 +97,10 @@ static void rz_pump(struct rz_stream *z)
         if (rc == 0)
             break;
         int err = rc < 0 ? rc : RDV_OK;
+        if (!err && !rdv_stream_admit_request(z->st)) { /* over per-address-request-rate */
+            rdv_stream_reset(z->st);
+            break;
+        }
         if (!err) {
             z->busy = true;
             z->started = rdv_metrics_now();

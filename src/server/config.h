@@ -50,6 +50,10 @@ struct rdv_server_config {
     uint32_t max_registrations, max_namespaces, max_store_mb; /* global store budgets (store.h) */
     uint32_t admin_request_timeout, admin_max_per_ip;       /* admin HTTP (admin.h) */
     uint32_t handshake_timeout, idle_timeout; /* seconds */
+    /* connection lifetime and per-source limits (p2p/lifetime.c, p2p/addr_limit.h) */
+    uint32_t max_handshakes, stream_negotiate_timeout, stream_idle_timeout;
+    uint32_t per_address_connections, per_address_handshake_rate, per_address_request_rate;
+    uint32_t per_address_prefix4, per_address_prefix6, per_address_table;
     uint32_t expire_interval_ms;
     uint32_t store_timeout_ms, store_pool; /* postgres */
     char *store_read;                      /* postgres: standbys for reads ("" none) */

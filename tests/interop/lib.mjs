@@ -37,12 +37,15 @@ export function parseCli (extra = {}) {
 
 // ---- nodes ----
 
-export async function makeNode (keyType = 'Ed25519') {
+// opts (tests/attack/): dialFrom binds outbound connections to that local address (127.0.0.N, so
+// a test can be several sources), listen: false listens nowhere, maxConnections lifts js-libp2p's cap.
+export async function makeNode (keyType = 'Ed25519', opts = {}) {
   const privateKey = await generateKeyPair(keyType)
   const node = await createLibp2p({
     privateKey,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
+    addresses: { listen: opts.listen === false ? [] : ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp(opts.dialFrom ? { dialOpts: { localAddress: opts.dialFrom } } : {})],
+    ...(opts.maxConnections ? { connectionManager: { maxConnections: opts.maxConnections, maxParallelDials: 200, maxDialQueueLength: 10000 } } : {}),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: { identify: identify(), ping: ping() }

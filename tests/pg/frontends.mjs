@@ -39,7 +39,9 @@ await test('--init-db against an unreachable database fails with the reason', ()
 
 const dirs = [tempDir('rdv-pg-a-'), tempDir('rdv-pg-b-'), tempDir('rdv-pg-c-'), tempDir('rdv-pg-d-')];
 // No reaper for A and B (first tick in an hour): what they hide, they hide by reading carefully.
-const quiet = ['--store', pgUrl, '--expire-interval-ms', '3600000', '--max-ttl', '300'];
+// rendezvous-bench is one loopback source: the per-address rates are lifted (docs/limits.md)
+const unlimited = ['--per-address-handshake-rate', '1000000', '--per-address-request-rate', '10000000'];
+const quiet = ['--store', pgUrl, '--expire-interval-ms', '3600000', '--max-ttl', '300', ...unlimited];
 const a = await startDaemon(quiet, { dir: dirs[0] });
 const b = await startDaemon(quiet, { dir: dirs[1] });
 const A = a.addrs[0], B = b.addrs[0];
@@ -82,7 +84,7 @@ await stopDaemon(a);
 await stopDaemon(b);
 
 // Two front-ends with a fast reaper tick: exactly one wins the lease.
-const fast = ['--store', pgUrl, '--expire-interval-ms', '200', '--max-ttl', '300'];
+const fast = ['--store', pgUrl, '--expire-interval-ms', '200', '--max-ttl', '300', ...unlimited];
 const c = await startDaemon(fast, { dir: dirs[2] });
 const d = await startDaemon(fast, { dir: dirs[3] });
 let holder, other;
