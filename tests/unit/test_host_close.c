@@ -14,6 +14,7 @@
 #include "p2p/host_internal.h"
 #include "p2p/multiaddr.h"
 #include "util/err.h"
+#include "host_fixture.h"
 #include "tap.h"
 
 struct pair {
@@ -62,22 +63,7 @@ static const struct rdv_log test_log = {.level = RDV_LOG_DEBUG};
 
 static struct rdv_host *make_host(struct ev_loop *loop, bool listen)
 {
-    struct rdv_privkey key;
-    struct rdv_host *h = NULL;
-    if (rdv_privkey_generate(RDV_KEY_ED25519, &key) != RDV_OK || rdv_host_new(loop, &key, NULL, getenv("TEST_DEBUG") ? &test_log : NULL, &h) != RDV_OK)
-        return NULL;
-    rdv_privkey_clear(&key);
-    struct rdv_buf ma;
-    rdv_buf_init(&ma, RDV_MA_MAX_BINARY);
-    int err = rdv_builtin_register(h);
-    if (!err && listen)
-        err = rdv_ma_from_text("/ip4/127.0.0.1/tcp/0", &ma) ?: rdv_host_listen(h, rdv_buf_head(&ma), ma.len);
-    rdv_buf_free(&ma);
-    if (err) {
-        rdv_host_free(h);
-        return NULL;
-    }
-    return h;
+    return rdv_test_host(loop, NULL, getenv("TEST_DEBUG") ? &test_log : NULL, listen);
 }
 
 static struct rdv_conn *server_side(struct rdv_host *h)

@@ -22,6 +22,7 @@
 #include "p2p/host_internal.h"
 #include "p2p/multiaddr.h"
 #include "util/err.h"
+#include "host_fixture.h"
 #include "tap.h"
 
 struct pair {
@@ -56,22 +57,7 @@ static const struct rdv_stream_handler silent = {.on_close = silent_close};
 
 static struct rdv_host *make_host(struct ev_loop *loop, const struct rdv_host_limits *lim, bool listen)
 {
-    struct rdv_privkey key;
-    struct rdv_host *h = NULL;
-    if (rdv_privkey_generate(RDV_KEY_ED25519, &key) != RDV_OK || rdv_host_new(loop, &key, lim, NULL, &h) != RDV_OK)
-        return NULL;
-    rdv_privkey_clear(&key);
-    struct rdv_buf ma;
-    rdv_buf_init(&ma, RDV_MA_MAX_BINARY);
-    int err = rdv_builtin_register(h);
-    if (!err && listen)
-        err = rdv_ma_from_text("/ip4/127.0.0.1/tcp/0", &ma) ?: rdv_host_listen(h, rdv_buf_head(&ma), ma.len);
-    rdv_buf_free(&ma);
-    if (err) {
-        rdv_host_free(h);
-        return NULL;
-    }
-    return h;
+    return rdv_test_host(loop, lim, NULL, listen);
 }
 
 static bool connect_pair(struct pair *p)
