@@ -67,7 +67,8 @@ struct rdv_pg_pool {
     struct rdv_pg_list waitq; /* any connection */
     int depth;
     bool closing;
-    char refused[256];        /* the last check refusal logged ("" since a connection passed) */
+    char own_refused[RDV_PG_REFUSED_MAX]; /* the last check refusal logged ("" since a connection passed) */
+    char *refused;            /* own_refused, or the store's buffer shared by its pools */
     /* the conninfo parsed, and its host list split (host, hostaddr, port: comma lists) */
     PQconninfoOption *opts;
     char *lists[3];
@@ -349,7 +350,7 @@ static void conn_refuse(struct rdv_pg_conn *c)
 {
     struct rdv_pg_pool *p = c->pool;
     if (strcmp(p->refused, c->check_why) != 0) {
-        snprintf(p->refused, sizeof(p->refused), "%s", c->check_why);
+        snprintf(p->refused, RDV_PG_REFUSED_MAX, "%s", c->check_why);
         rdv_error(p->log, "%s: %s", label(p), p->refused);
     } else {
         rdv_debug(p->log, "postgres: connection %u refused again: %s", c->idx, c->check_why);
@@ -1054,6 +1055,7 @@ int rdv_pg_pool_new(struct ev_loop *loop, const struct rdv_log *log, const struc
         return RDV_ERR_NOMEM;
     }
     p->cfg = *cfg;
+    p->refused = cfg->refused ? cfg->refused : p->own_refused;
     if ((rc = split_hosts(p, err, errlen))) {
         pool_release(p);
         return rc;

@@ -49,6 +49,8 @@ struct rdv_pg_stmt {
     const char *sql;
 };
 
+#define RDV_PG_REFUSED_MAX 256
+
 struct rdv_pg_pool_config {
     const char *conninfo;            /* a libpq conninfo string or postgres:// URI (copied) */
     const struct rdv_pg_stmt *stmts; /* prepared on every connection */
@@ -79,6 +81,9 @@ struct rdv_pg_pool_config {
     /* Shared by the pools of one store (may be NULL: the pool's own): the switch away from
      * prepared statements is said once per process, not once per pool. */
     bool *told_unprepared;
+    /* Shared likewise (may be NULL: the pool's own; RDV_PG_REFUSED_MAX bytes): the last reason a
+     * connection check refused, so a refused schema is logged once for all pools, not once each. */
+    char *refused;
     const char *app_name;            /* fallback_application_name (NULL: "rendezvousd"; copied) */
     const char *label;               /* in log lines: "postgres" or "postgres (read)" (NULL: the first) */
     /* Run on every new connection, before anything is prepared (may be NULL): check_sql (no

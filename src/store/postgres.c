@@ -219,6 +219,7 @@ struct pg_store {
     ev_tstamp last_at;     /* when last was read (0: never) */
     unsigned refreshing;   /* stats queries in flight */
     bool told_unprepared;  /* one line for all pools when a pooler loses prepared statements */
+    char refused[RDV_PG_REFUSED_MAX]; /* and one for a schema they all refuse */
     uint32_t max_lag_ms;
     bool lagging;          /* the last read said the standby was too far behind (logged once) */
     char holder[24];       /* this store's name in the reaper lease */
@@ -1457,6 +1458,7 @@ static struct rdv_pg_pool_config pool_config(struct pg_store *s, const char *con
         .backoff_min_ms = 100, .backoff_max_ms = 2000,
         .max_inflight = 64, .max_queued = 65536, .batch_max = opt->batch ? opt->batch : DEFAULT_BATCH,
         .order = write_order, .prepared = !opt->unprepared, .told_unprepared = &s->told_unprepared,
+        .refused = s->refused,
         .app_name = opt->app_name,
         .check_sql = CHECK_SQL, .check = pool_check, .check_arg = s,
         .on_free = store_free, .free_arg = s,

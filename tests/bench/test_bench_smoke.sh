@@ -6,10 +6,11 @@ set -u
 B=${RDV_BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 dir=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
-# the load generator is one source address: the per-address rates are lifted (docs/limits.md)
+# the load generator is one source address: the per-address rates and cap are lifted (docs/limits.md)
 "$B/rendezvousd" --listen /ip4/127.0.0.1/tcp/0 --identity "$dir/key" --admin-listen 127.0.0.1:0 \
     --protocols waku0,std,waku1 --log-level info \
-    --per-address-handshake-rate 1000000 --per-address-request-rate 10000000 >"$dir/addrs" 2>"$dir/log" &
+    --per-address-handshake-rate 1000000 --per-address-request-rate 10000000 --per-address-connections 4096 \
+    >"$dir/addrs" 2>"$dir/log" &
 pid=$!
 n=0
 for i in $(seq 50); do [ -s "$dir/addrs" ] && grep -q "admin API on" "$dir/log" && break; sleep 0.1; done
