@@ -51,7 +51,6 @@ struct daemon {
     struct rdv_privkey key;
     struct rdv_store *store;         /* the timed store; owned by point once that exists */
     struct rendezvous_server *point; /* the rendezvous point: host, dialects, expiry sweep */
-    struct rdv_host *host;           /* the point's, once started */
     struct rdv_telemetry tm;
     struct rdv_admin *admin;
     struct rdv_record_cache *record_cache; /* NULL when verify-cache-entries is 0 */
@@ -314,9 +313,10 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 static void announce(struct daemon *d)
 {
     char id[RDV_PEERID_TEXT_MAX];
-    rdv_peerid_to_text(rdv_host_peer_id(d->host), id, sizeof(id));
+    const struct rdv_host *host = rdv_server_host(d->point);
+    rdv_peerid_to_text(rdv_host_peer_id(host), id, sizeof(id));
     struct rdv_buf addrs[32];
-    size_t n = rdv_host_listen_addrs(d->host, addrs, 32);
+    size_t n = rdv_host_listen_addrs(host, addrs, 32);
     rdv_info(&d->log, "rendezvousd %s: peer id %s, store %s", PACKAGE_VERSION, id, d->store->ops->kind);
     for (unsigned i = 0; i < RDV_DIALECT_COUNT; i++) {
         const struct rdv_service_config *c = rdv_server_dialect_live(d->point, i);
@@ -354,7 +354,7 @@ static int start_admin(struct daemon *d)
     ac.request_timeout_s = d->cfg.admin_request_timeout;
     ac.max_per_ip = d->cfg.admin_max_per_ip;
     d->budget = budget_from(&d->cfg);
-    struct rdv_admin_sources src = {.store = d->store, .host = d->host, .budget = &d->budget,
+    struct rdv_admin_sources src = {.store = d->store, .host = rdv_server_host(d->point), .budget = &d->budget,
                                     .telemetry = &d->tm, .version = PACKAGE_VERSION, .draining = &d->stopping};
     int err = rdv_admin_start(d->loop, &ac, &src, &d->log, &d->admin, msg, sizeof(msg));
     if (token)
@@ -471,18 +471,15 @@ static int start_point(struct daemon *d)
     rdv_server_set_host_limits(d->point, &lim, d->cfg.max_message);
     struct rdv_rendezvous_observer obs = rdv_telemetry_observer(&d->tm);
     rdv_server_observe(d->point, &obs, on_expired, d);
-    if (rdv_server_use_key(d->point, &d->key) || enable_dialects(d) ||
-        rendezvous_server_set_option(d->point, RENDEZVOUS_OPT_EXPIRE_INTERVAL, d->cfg.expire_interval_ms / 1000.0))
+    rdv_server_set_expire_interval(d->point, d->cfg.expire_interval_ms / 1000.0);
+    if (rdv_server_use_key(d->point, &d->key) || enable_dialects(d))
         return 1;
     for (unsigned i = 0; i < d->cfg.nlisten; i++)
         if (rendezvous_server_add_listen(d->point, d->cfg.listen[i])) {
             rdv_error(&d->log, "listen %s: not a multiaddr this server can listen on", d->cfg.listen[i]);
             return 1;
         }
-    if (rendezvous_server_start(d->point)) /* the point logs what failed */
-        return 1;
-    d->host = rdv_server_host(d->point);
-    return 0;
+    return rendezvous_server_start(d->point) ? 1 : 0; /* the point logs what failed */
 }
 
 static void start_timers(struct daemon *d)

@@ -173,7 +173,7 @@ int rendezvous_server_set_option(struct rendezvous_server *s, enum rendezvous_se
         break;
     case RENDEZVOUS_OPT_HANDSHAKE_TIMEOUT: s->limits.handshake_timeout = v; break;
     case RENDEZVOUS_OPT_IDLE_TIMEOUT: s->limits.idle_timeout = v; break;
-    case RENDEZVOUS_OPT_EXPIRE_INTERVAL: s->expire_interval = v > 0 ? v : POINT_DEFAULT_EXPIRE; break;
+    case RENDEZVOUS_OPT_EXPIRE_INTERVAL: rdv_server_set_expire_interval(s, v > 0 ? v : POINT_DEFAULT_EXPIRE); break;
     default: return RDV_ERR_INVALID;
     }
     return RDV_OK;
