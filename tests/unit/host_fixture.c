@@ -27,3 +27,9 @@ struct rdv_host *rdv_test_host(struct ev_loop *loop, const struct rdv_host_limit
     }
     return h;
 }
+
+void rdv_test_turn_while(struct ev_loop *loop, const uint64_t *counter, uint64_t value)
+{
+    for (int i = 0; i < 5000 && *counter == value; i++)
+        ev_run(loop, EVRUN_ONCE);
+}

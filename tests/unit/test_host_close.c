@@ -31,12 +31,6 @@ static void turn_until(struct ev_loop *loop, const bool *flag)
         ev_run(loop, EVRUN_ONCE);
 }
 
-static void turn_while(struct ev_loop *loop, const uint64_t *counter, uint64_t value)
-{
-    for (int i = 0; i < 5000 && *counter == value; i++)
-        ev_run(loop, EVRUN_ONCE);
-}
-
 static void on_dial(void *arg, struct rdv_conn *c, int err)
 {
     struct pair *p = arg;
@@ -97,7 +91,7 @@ static void test_linger(struct pair *p)
     double took = ev_time() - start;
     ok(took < 10.0, "linger: at the peer's FIN, not at the end of the grace period (%.3f s)", took);
     ok(p->server->stats.goaways_received == 1, "linger: the peer was told (GoAway) before the close");
-    turn_while(p->loop, &p->server->stats.connections, 1);
+    rdv_test_turn_while(p->loop, &p->server->stats.connections, 1);
     ok(p->server->stats.connections == 0, "linger: the server side is closed too");
 }
 
@@ -109,12 +103,12 @@ static void test_protocol_error(struct pair *p)
     static const uint8_t bad[12] = {7, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
     ok(rdv_buf_append(rdv_yamux_output(p->dialed->mux), bad, sizeof(bad)) == RDV_OK, "protocol error: a bad frame queued");
     rdv_conn_flush(p->dialed);
-    turn_while(p->loop, &p->server->stats.protocol_errors, 0);
+    rdv_test_turn_while(p->loop, &p->server->stats.protocol_errors, 0);
     ok(p->server->stats.protocol_errors == 1, "protocol error: the server saw it");
-    turn_while(p->loop, &p->client->stats.goaways_received, told);
+    rdv_test_turn_while(p->loop, &p->client->stats.goaways_received, told);
     ok(p->client->stats.goaways_received == told + 1, "protocol error: its GoAway reached the peer before the close");
-    turn_while(p->loop, &p->server->stats.connections, 1);
-    turn_while(p->loop, &p->client->stats.connections, 1);
+    rdv_test_turn_while(p->loop, &p->server->stats.connections, 1);
+    rdv_test_turn_while(p->loop, &p->client->stats.connections, 1);
     ok(p->server->stats.connections == 0 && p->client->stats.connections == 0, "protocol error: both ends closed");
 }
 

@@ -33,12 +33,6 @@ struct pair {
     bool stream_closed;
 };
 
-static void turn_while(struct ev_loop *loop, const uint64_t *counter, uint64_t value)
-{
-    for (int i = 0; i < 5000 && *counter == value; i++)
-        ev_run(loop, EVRUN_ONCE);
-}
-
 static void on_dial(void *arg, struct rdv_conn *c, int err)
 {
     struct pair *p = arg;
@@ -78,7 +72,7 @@ static void test_stream_deadlines(struct pair *p)
     struct rdv_yamux_stream *ys; /* a bare yamux stream: SYN, then never a multistream byte */
     ok(rdv_yamux_open_stream(p->dialed->mux, &ys) == RDV_OK, "negotiation: a stream opened that says nothing");
     rdv_conn_flush(p->dialed);
-    turn_while(p->loop, &s->stats.timeouts_stream_negotiation, 0);
+    rdv_test_turn_while(p->loop, &s->stats.timeouts_stream_negotiation, 0);
     ok(s->stats.timeouts_stream_negotiation == 1, "negotiation: the server reset it at the deadline");
     ok(s->stats.connections == 1, "negotiation: the connection stays");
 
@@ -86,7 +80,7 @@ static void test_stream_deadlines(struct pair *p)
     p->stream_closed = false;
     ok(rdv_conn_open_stream(p->dialed, RDV_PING_PROTOCOL, &silent, p, &st) == RDV_OK,
        "stream idle: a ping stream negotiated, then silent");
-    turn_while(p->loop, &s->stats.timeouts_stream_idle, 0);
+    rdv_test_turn_while(p->loop, &s->stats.timeouts_stream_idle, 0);
     ok(s->stats.timeouts_stream_idle == 1, "stream idle: the server reset it");
     for (int i = 0; i < 1000 && !p->stream_closed; i++)
         ev_run(p->loop, EVRUN_ONCE);
@@ -98,9 +92,9 @@ static void test_stream_deadlines(struct pair *p)
     s->limits.idle_timeout = 0.5;
     ok(rdv_conn_open_stream(p->dialed, RDV_PING_PROTOCOL, &silent, p, &st) == RDV_OK,
        "idle: another silent ping stream");
-    turn_while(p->loop, &s->stats.timeouts_idle, 0);
+    rdv_test_turn_while(p->loop, &s->stats.timeouts_idle, 0);
     ok(s->stats.timeouts_idle == 1, "idle: the connection with only a silent stream open is closed as idle");
-    turn_while(p->loop, &p->client->stats.connections, 1);
+    rdv_test_turn_while(p->loop, &p->client->stats.connections, 1);
     ok(s->stats.connections == 0 && p->client->stats.connections == 0, "idle: both ends closed");
     s->limits.idle_timeout = 30;
 }
@@ -159,12 +153,12 @@ static void test_handshake_cap(struct pair *p)
     ok(closed_by_peer(fd[0]), "handshake cap: the oldest one was closed");
     uint64_t seen = s->stats.handshaking + s->stats.evicted_handshaking;
     close(fd[1]);
-    turn_while(p->loop, &s->stats.handshakes_aborted, 0);
+    rdv_test_turn_while(p->loop, &s->stats.handshakes_aborted, 0);
     ok(s->stats.handshakes_aborted == 1 && s->stats.handshaking == 1, "aborted: a peer closing mid-handshake is counted");
     (void)seen;
     close(fd[0]);
     close(fd[2]);
-    turn_while(p->loop, &s->stats.handshaking, 1);
+    rdv_test_turn_while(p->loop, &s->stats.handshaking, 1);
     ok(s->stats.handshaking == 0 && s->stats.connections == 0, "handshake cap: all gone");
     s->limits.max_handshakes = 512;
 }
@@ -178,22 +172,22 @@ static void test_per_address(struct pair *p)
     int fd[3];
     for (int i = 0; i < 3; i++)
         fd[i] = raw_connect(s);
-    turn_while(p->loop, &s->stats.rejected_per_address_connections, 0);
+    rdv_test_turn_while(p->loop, &s->stats.rejected_per_address_connections, 0);
     ok(s->stats.rejected_per_address_connections == 1 && s->stats.handshaking == 2,
        "per address: the third connection of 127.0.0.1 is refused (cap 2)");
     ok(closed_by_peer(fd[2]), "per address: it was closed at once");
     for (int i = 0; i < 3; i++)
         close(fd[i]);
-    turn_while(p->loop, &s->stats.handshaking, 2);
-    turn_while(p->loop, &s->stats.handshaking, 1);
+    rdv_test_turn_while(p->loop, &s->stats.handshaking, 2);
+    rdv_test_turn_while(p->loop, &s->stats.handshaking, 1);
     ok(s->stats.connections == 0, "per address: all gone");
     l.max_connections = 256;
     rdv_addr_table_set_limits(&s->sources, &l);
     int again = raw_connect(s);
-    turn_while(p->loop, &s->stats.handshaking, 0);
+    rdv_test_turn_while(p->loop, &s->stats.handshaking, 0);
     ok(s->stats.handshaking == 1, "per address: the source's slots are free again");
     close(again);
-    turn_while(p->loop, &s->stats.handshaking, 1);
+    rdv_test_turn_while(p->loop, &s->stats.handshaking, 1);
 }
 
 int main(void)
