@@ -19,7 +19,7 @@
 #include "util/list.h"
 
 #define DEF_MAX_STREAMS 256u
-#define DEF_STREAM_QUEUE (1024u * 1024u)
+#define DEF_STREAM_QUEUE (4u * 1024u * 1024u + 65536u) /* one 4 MiB message, the most peers read, and framing */
 #define DEF_OUT_SOFT (256u * 1024u)
 #define DEF_MAX_OUT (16u * 1024u * 1024u)
 #define QUEUE_KEEP 16384u /* a drained queue keeps its allocation up to this size */
@@ -48,6 +48,7 @@ struct rdv_yamux {
     struct rdv_htab by_id; /* the live (not closed) ones by id */
     size_t nstreams;   /* live (not closed) streams */
     size_t nclosed;    /* closed streams awaiting reaping */
+    size_t queued;     /* bytes in all stream queues (the output budget counts them) */
     uint64_t next_id;
     uint32_t ping_next, ping_sent;
     int err;           /* sticky fatal error */
@@ -184,6 +185,13 @@ static void maybe_finish(struct rdv_yamux_stream *st)
         finish(st, true);
 }
 
+/* Empties a stream's queue (reset, or the session going away), keeping the session's total true. */
+static void queue_drop(struct rdv_yamux_stream *st)
+{
+    st->s->queued -= st->queue.len;
+    rdv_buf_reset(&st->queue);
+}
+
 /* ---------------------------------------------------------------- lifetime */
 
 static void reap(struct rdv_yamux *s)
@@ -195,6 +203,7 @@ static void reap(struct rdv_yamux *s)
         if (!st->closed)
             continue;
         rdv_list_remove(&st->link);
+        queue_drop(st);
         rdv_buf_free(&st->queue);
         free(st);
         s->nclosed--;
@@ -278,6 +287,7 @@ void rdv_yamux_free(struct rdv_yamux *s)
 struct rdv_buf *rdv_yamux_output(struct rdv_yamux *s) { return &s->out; }
 int rdv_yamux_error(const struct rdv_yamux *s) { return s->err; }
 size_t rdv_yamux_stream_count(const struct rdv_yamux *s) { return s->nstreams; }
+size_t rdv_yamux_queued(const struct rdv_yamux *s) { return s->queued + s->out.len; }
 
 /* ---------------------------------------------------------------- sending */
 
@@ -314,6 +324,7 @@ static void flush_stream(struct rdv_yamux_stream *st)
         if (emit(s, RDV_YAMUX_DATA, take_flags(st), st->id, (uint32_t)n, rdv_buf_head(&st->queue), n))
             return;
         rdv_buf_consume(&st->queue, n);
+        s->queued -= n;
         st->send_win -= (uint32_t)n;
     }
     if (s->err || st->closed || st->queue.len > 0)
@@ -377,6 +388,7 @@ int rdv_yamux_stream_write(struct rdv_yamux_stream *st, const void *p, size_t n)
     if (rdv_buf_append(&st->queue, p, n) != RDV_OK)
         return RDV_ERR_NOMEM;
     struct rdv_yamux *s = st->s;
+    s->queued += n;
     enter(s);
     flush_stream(st);
     return leave(s, s->err);
@@ -403,7 +415,7 @@ int rdv_yamux_stream_reset(struct rdv_yamux_stream *st)
         return RDV_ERR_CLOSED;
     enter(s);
     emit(s, RDV_YAMUX_WINDOW_UPDATE, RDV_YAMUX_RST, st->id, 0, NULL, 0);
-    rdv_buf_reset(&st->queue);
+    queue_drop(st);
     finish(st, true);
     return leave(s, s->err);
 }
@@ -460,7 +472,7 @@ static void remote_reset(struct rdv_yamux_stream *st)
 {
     struct rdv_yamux *s = st->s;
     st->fin_queued = 1; /* writes from on_stream_reset fail */
-    rdv_buf_reset(&st->queue);
+    queue_drop(st);
     if (s->cb.on_stream_reset)
         s->cb.on_stream_reset(s->user, st);
     finish(st, true);

@@ -49,7 +49,8 @@ struct rdv_yamux_limits {
     uint32_t window;         /* our receive window per stream, >= 256 KiB [256 KiB] */
     uint32_t max_frame;      /* largest data frame accepted and sent; raised to `window` if lower,
                                 since a peer may legally fill the whole window in one frame [window] */
-    size_t max_stream_queue; /* bytes a stream holds beyond the peer's window [1 MiB] */
+    size_t max_stream_queue; /* bytes a stream holds beyond the peer's window [4 MiB + 64 KiB: one
+                                message of the largest size libp2p stacks read, with its framing] */
     size_t out_soft;         /* data frames stop entering the output past this; see rdv_yamux_flush [256 KiB] */
     size_t max_out;          /* hard cap of the output buffer: past it the session fails with
                                 RDV_ERR_NOMEM (the peer makes us answer but does not read) [16 MiB] */
@@ -101,6 +102,9 @@ int rdv_yamux_goaway(struct rdv_yamux *s, uint32_t code);
 /* The sticky fatal error, or RDV_OK. */
 int rdv_yamux_error(const struct rdv_yamux *s);
 size_t rdv_yamux_stream_count(const struct rdv_yamux *s);
+/* Output held by the session: every stream's queue plus the frames not yet taken (the output
+ * budget of the connection counts it). */
+size_t rdv_yamux_queued(const struct rdv_yamux *s);
 
 uint32_t rdv_yamux_stream_id(const struct rdv_yamux_stream *st);
 struct rdv_yamux *rdv_yamux_stream_session(const struct rdv_yamux_stream *st);

@@ -521,6 +521,38 @@ static void test_write_queue(void)
     side_free(&s);
 }
 
+/* The default queue holds one 4 MiB message (the largest js-libp2p, go-libp2p and nim-libp2p read)
+ * plus framing, and rdv_yamux_queued counts every stream's queue and the frames not yet taken:
+ * the connection's output budget is built on that figure. */
+static void test_queue_default_and_total(void)
+{
+    struct side c, s;
+    side_init(&c, RDV_YAMUX_CLIENT, NULL);
+    side_init(&s, RDV_YAMUX_SERVER, NULL);
+    size_t msg = 4u << 20, framing = 65536;
+    uint8_t *buf = calloc(1, msg + framing + 1);
+    struct rdv_yamux_stream *a = open_st(&c), *b = open_st(&c);
+    size_t syns = rdv_yamux_output(c.s)->len;
+    is_int(rdv_yamux_queued(c.s), syns, "only the two SYN frames are held");
+    is_int(rdv_yamux_stream_write(a, buf, RDV_YAMUX_INITIAL_WINDOW), RDV_OK, "the first window goes out");
+    is_int(rdv_yamux_stream_write(a, buf, msg + framing), RDV_OK, "4 MiB + 64 KiB more: queued by default");
+    is_int(rdv_yamux_stream_queued(a), msg + framing, "all of it waits for the window");
+    is_int(rdv_yamux_stream_write(a, buf, 1), RDV_ERR_LIMIT, "one byte more: limit");
+    is_int(rdv_yamux_stream_write(b, buf, 1000), RDV_OK, "another stream still writes");
+    size_t held = rdv_yamux_output(c.s)->len;
+    is_int(rdv_yamux_queued(c.s), rdv_yamux_stream_queued(a) + rdv_yamux_stream_queued(b) + held,
+           "total = stream queues + frames not yet taken");
+    ok(rdv_yamux_queued(c.s) >= msg + framing, "the total holds all of the big write (%zu)", rdv_yamux_queued(c.s));
+    size_t before = rdv_yamux_queued(c.s), qa = rdv_yamux_stream_queued(a);
+    rdv_yamux_stream_reset(a);
+    is_int(rdv_yamux_queued(c.s), before - qa + 12, "a reset drops its queue from the total (RST frame added)");
+    is_int(pump(&c, &s), RDV_OK, "the rest flows");
+    is_int(rdv_yamux_queued(c.s), 0, "everything sent: total 0");
+    free(buf);
+    side_free(&c);
+    side_free(&s);
+}
+
 static void expect_fatal(const char *hex, const char *what, int manual)
 {
     struct side s;
@@ -763,6 +795,7 @@ int main(void)
     test_reset_and_goaway();
     test_max_streams();
     test_write_queue();
+    test_queue_default_and_total();
     test_violations();
     test_split();
     test_free_in_callback();
