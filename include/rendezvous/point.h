@@ -250,6 +250,19 @@ enum rendezvous_server_option {
     RENDEZVOUS_OPT_HANDSHAKE_TIMEOUT, /* seconds, 10 */
     RENDEZVOUS_OPT_IDLE_TIMEOUT,      /* seconds, 120 */
     RENDEZVOUS_OPT_EXPIRE_INTERVAL,   /* seconds between expiry sweeps, 1 */
+    /* connection lifetime, per-source limits and the output budget (docs/limits.md has each) */
+    RENDEZVOUS_OPT_MAX_HANDSHAKES,            /* inbound connections in their handshake, 512 */
+    RENDEZVOUS_OPT_STREAM_NEGOTIATE_TIMEOUT,  /* seconds, 10 */
+    RENDEZVOUS_OPT_STREAM_IDLE_TIMEOUT,       /* seconds, 60 */
+    RENDEZVOUS_OPT_PER_ADDRESS_CONNECTIONS,   /* 256 */
+    RENDEZVOUS_OPT_PER_ADDRESS_HANDSHAKE_RATE, /* per second, 100 */
+    RENDEZVOUS_OPT_PER_ADDRESS_REQUEST_RATE,  /* per second, 256 */
+    RENDEZVOUS_OPT_PER_ADDRESS_PREFIX4,       /* bits, 32 */
+    RENDEZVOUS_OPT_PER_ADDRESS_PREFIX6,       /* bits, 64 */
+    RENDEZVOUS_OPT_PER_ADDRESS_TABLE,         /* sources tracked, 65536 */
+    RENDEZVOUS_OPT_MAX_CONN_OUTPUT,           /* bytes queued for one connection, 8 MiB (at least 4 MiB + 64 KiB) */
+    RENDEZVOUS_OPT_MAX_OUTPUT,                /* bytes queued for all connections, 512 MiB (at least the above) */
+    RENDEZVOUS_OPT_OUTPUT_STALL_TIMEOUT,      /* seconds, 30 */
 };
 int rendezvous_server_set_option(struct rendezvous_server *s, enum rendezvous_server_option which, double value);
 /* Diagnostics to out (NULL: none) up to level (0 error .. 3 debug). */
@@ -277,6 +290,8 @@ struct rendezvous_server_counters {
     uint64_t malformed[4];      /* undecodable requests (stream reset) */
     uint64_t expired;           /* registrations dropped by the sweeps */
     uint64_t registrations;     /* live, as of the last sweep */
+    uint64_t discovers_truncated[4]; /* DISCOVER samples cut to fit 4 MiB */
+    uint64_t answers_dropped[4];     /* answers over the output budget (stream reset) */
 };
 int rendezvous_server_counters(const struct rendezvous_server *s, struct rendezvous_server_counters *out);
 

@@ -196,7 +196,7 @@ static int add_host_extras(struct rdv_telemetry *t)
 static int add_lifetime(struct rdv_telemetry *t)
 {
     static const char *const reason[] = {"reason"}, *const what[] = {"what"};
-    static const char *const timeout_names[] = {"handshake", "stream_negotiation", "stream_idle", "idle"};
+    static const char *const timeout_names[] = {"handshake", "stream_negotiation", "stream_idle", "idle", "output_stall"};
     struct rdv_metric_family *ev = rdv_metrics_add(
         t->reg, RDV_METRIC_COUNTER, "rendezvous_connections_evicted_total",
         "Connections closed to make room for a newcomer: the oldest still in its handshake (max-handshakes or "
@@ -205,10 +205,11 @@ static int add_lifetime(struct rdv_telemetry *t)
     t->evicted_heaviest = rdv_metric_get(ev, (const char *const[]){"heaviest_source"});
     struct rdv_metric_family *to = rdv_metrics_add(
         t->reg, RDV_METRIC_COUNTER, "rendezvous_timeouts_total",
-        "Deadlines that ended a connection (handshake, idle) or reset a stream (stream_negotiation, stream_idle).",
+        "Deadlines that ended a connection (handshake, idle, output_stall: a reader that took nothing or stayed over "
+        "max-conn-output) or reset a stream (stream_negotiation, stream_idle).",
         what, 1, NULL, 0);
     bool ok = t->evicted_handshaking && t->evicted_heaviest;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         ok = ok && (t->timeouts[i] = rdv_metric_get(to, &timeout_names[i]));
     t->handshakes_aborted = one(t->reg, RDV_METRIC_COUNTER, "rendezvous_handshakes_aborted_total",
                                 "Inbound connections the peer closed or reset before the handshake finished.");
@@ -231,14 +232,45 @@ static void pull_lifetime(struct rdv_telemetry *t, const struct rdv_host_stats *
     rdv_metric_set(t->rejected_handshakes, (double)host->rejected_max_handshakes);
     rdv_metric_set(t->evicted_handshaking, (double)host->evicted_handshaking);
     rdv_metric_set(t->evicted_heaviest, (double)host->evicted_heaviest_source);
-    const uint64_t to[4] = {host->timeouts_handshake, host->timeouts_stream_negotiation, host->timeouts_stream_idle,
-                            host->timeouts_idle};
-    for (int i = 0; i < 4; i++)
+    const uint64_t to[5] = {host->timeouts_handshake, host->timeouts_stream_negotiation, host->timeouts_stream_idle,
+                            host->timeouts_idle, host->timeouts_output_stall};
+    for (int i = 0; i < 5; i++)
         rdv_metric_set(t->timeouts[i], (double)to[i]);
     rdv_metric_set(t->handshakes_aborted, (double)host->handshakes_aborted);
     rdv_metric_set(t->handshaking, (double)host->handshaking);
     rdv_metric_set(t->sources, (double)host->sources);
     rdv_metric_set(t->requests_rate_limited, (double)host->requests_rate_limited);
+}
+
+/* The output budget (p2p/output.c, docs/limits.md) and what happened to answers on their way out. */
+static int add_output(struct rdv_telemetry *t)
+{
+    static const char *const labels[] = {"protocol", "problem"};
+    static const char *const problems[RDV_ANSWER_PROBLEM_COUNT] = {"truncated", "dropped"};
+    t->output_queued = one(t->reg, RDV_METRIC_GAUGE, "rendezvous_output_queued_bytes",
+                           "Bytes queued for peers, all connections (max-output).");
+    t->output_waits = one(t->reg, RDV_METRIC_COUNTER, "rendezvous_output_waits_total",
+                          "Requests held back because their connection (max-conn-output) or the server (max-output) "
+                          "held its output budget; served once it drained.");
+    t->output_refused = one(t->reg, RDV_METRIC_COUNTER, "rendezvous_output_refused_total",
+                            "Writes refused past twice an output budget (the stream is reset).");
+    struct rdv_metric_family *f = rdv_metrics_add(
+        t->reg, RDV_METRIC_COUNTER, "rendezvous_answer_problems_total",
+        "Answers cut (truncated: a DISCOVER sample cut to fit 4 MiB) or not sent (dropped: over the output budget, "
+        "stream reset).", labels, 2, NULL, 0);
+    bool ok = t->output_queued && t->output_waits && t->output_refused;
+    for (unsigned d = 0; d < RDV_DIALECT_COUNT; d++)
+        for (unsigned p = 0; p < RDV_ANSWER_PROBLEM_COUNT; p++)
+            ok = ok && (t->answer_problems[d][p] =
+                            rdv_metric_get(f, (const char *const[]){rdv_dialect_get(d)->protocol, problems[p]}));
+    return ok ? RDV_OK : RDV_ERR_NOMEM;
+}
+
+static void pull_output(struct rdv_telemetry *t, const struct rdv_host_stats *host)
+{
+    rdv_metric_set(t->output_queued, (double)host->output_queued);
+    rdv_metric_set(t->output_waits, (double)host->output_waits);
+    rdv_metric_set(t->output_refused, (double)host->output_refused);
 }
 
 /* How connections ended when it was not a quiet close: our GoAway for a protocol error, or the peer's. */
@@ -319,6 +351,8 @@ int rdv_telemetry_init(struct rdv_telemetry *t, const char *version)
     if (!err)
         err = add_lifetime(t);
     if (!err)
+        err = add_output(t);
+    if (!err)
         err = add_process(t);
     if (err) {
         rdv_telemetry_free(t);
@@ -385,6 +419,7 @@ void rdv_telemetry_pull(struct rdv_telemetry *t, const struct rdv_host_stats *ho
         rdv_metric_set(t->ended_protocol_error, (double)host->protocol_errors);
         rdv_metric_set(t->ended_peer_goaway, (double)host->goaways_received);
         pull_lifetime(t, host);
+        pull_output(t, host);
     }
     if (t->record_cache) {
         struct rdv_record_cache_stats s;
@@ -414,9 +449,17 @@ static void on_malformed(void *ctx, const struct rdv_dialect *d)
         rdv_metric_add(t->malformed[d->id], 1);
 }
 
+static void on_answer_problem(void *ctx, const struct rdv_dialect *d, enum rdv_answer_problem p)
+{
+    struct rdv_telemetry *t = ctx;
+    if (d && d->id < RDV_DIALECT_COUNT && p < RDV_ANSWER_PROBLEM_COUNT)
+        rdv_metric_add(t->answer_problems[d->id][p], 1);
+}
+
 struct rdv_rendezvous_observer rdv_telemetry_observer(struct rdv_telemetry *t)
 {
-    return (struct rdv_rendezvous_observer){.request = on_request, .malformed = on_malformed, .ctx = t};
+    return (struct rdv_rendezvous_observer){
+        .request = on_request, .malformed = on_malformed, .answer_problem = on_answer_problem, .ctx = t};
 }
 
 void rdv_telemetry_store_stats(struct rdv_telemetry *t, const struct rdv_store_stats *s)

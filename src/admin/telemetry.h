@@ -40,7 +40,10 @@ struct rdv_telemetry {
     /* lifetime and per-source limits (p2p/lifetime.c), from the host */
     struct rdv_metric *rejected_addr_conns, *rejected_addr_rate, *rejected_addr_full, *rejected_handshakes;
     struct rdv_metric *evicted_handshaking, *evicted_heaviest, *handshakes_aborted, *handshaking, *sources;
-    struct rdv_metric *timeouts[4]; /* handshake, stream_negotiation, stream_idle, idle */
+    struct rdv_metric *timeouts[5]; /* handshake, stream_negotiation, stream_idle, idle, output_stall */
+    /* the output budget (p2p/output.c), from the host; answers truncated or dropped, pushed */
+    struct rdv_metric *output_queued, *output_waits, *output_refused;
+    struct rdv_metric *answer_problems[RDV_DIALECT_COUNT][RDV_ANSWER_PROBLEM_COUNT];
     struct rdv_metric *requests_rate_limited;
     /* admin HTTP connections ended by guard.c: past the deadline, evicted for room, refused per address */
     struct rdv_metric *admin_cut_deadline, *admin_cut_evicted, *admin_refused_per_ip;

@@ -460,6 +460,9 @@ static int start_point(struct daemon *d)
         .prefix4 = d->cfg.per_address_prefix4, .prefix6 = d->cfg.per_address_prefix6,
         .max_connections = d->cfg.per_address_connections, .handshake_rate = d->cfg.per_address_handshake_rate,
         .request_rate = d->cfg.per_address_request_rate, .max_entries = d->cfg.per_address_table};
+    lim.max_conn_output = (size_t)d->cfg.max_conn_output_mb << 20;
+    lim.max_output = (size_t)d->cfg.max_output_mb << 20;
+    lim.output_stall_timeout = d->cfg.output_stall_timeout;
     struct rendezvous_store *handle = rdv_store_handle_wrap(d->store); /* closes the store if it fails */
     d->store = NULL;
     if (!handle || rendezvous_server_new(d->loop, handle, &d->point)) {

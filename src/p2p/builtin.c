@@ -70,7 +70,7 @@ static const struct rdv_stream_handler identify_server = {
 static void ping_echo(struct rdv_stream *st)
 {
     struct rdv_buf *in = rdv_stream_input(st);
-    while (in->len >= RDV_PING_SIZE) {
+    while (in->len >= RDV_PING_SIZE && !rdv_stream_output_wait(st)) { /* a pinger that reads nothing waits */
         if (rdv_stream_write(st, rdv_buf_head(in), RDV_PING_SIZE) != RDV_OK) {
             rdv_stream_reset(st);
             return;

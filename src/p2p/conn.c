@@ -78,6 +78,7 @@ static struct rdv_conn *conn_new(struct rdv_host *h, int fd, bool outbound)
     c->timer.data = c;
     c->last_activity = ev_now(h->loop);
     rdv_lifetime_conn_init(c);
+    rdv_output_conn_init(c);
     rdv_list_push_front(&h->conns, &c->link);
     h->stats.connections++;
     ev_timer_start(h->loop, &c->timer);
@@ -104,6 +105,7 @@ void rdv_conn_fail(struct rdv_conn *c, int err, const char *why)
         h->stats.handshakes_failed++;
     c->state = CONN_DEAD;
     rdv_lifetime_conn_gone(c);
+    rdv_output_conn_gone(c);
     ev_io_stop(h->loop, &c->rio);
     ev_io_stop(h->loop, &c->wio);
     ev_timer_stop(h->loop, &c->timer);
@@ -180,6 +182,7 @@ static void conn_write_socket(struct rdv_conn *c)
         ssize_t n = send(c->fd, rdv_buf_head(&c->wbuf), c->wbuf.len, MSG_NOSIGNAL);
         if (n > 0) {
             rdv_buf_consume(&c->wbuf, (size_t)n);
+            rdv_output_sent(c);
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -225,7 +228,7 @@ static int conn_pull_mux(struct rdv_conn *c)
 }
 
 /* Pulls from yamux and writes to the socket until the socket is full or nothing is left. */
-void rdv_conn_flush(struct rdv_conn *c)
+static void conn_flush_out(struct rdv_conn *c)
 {
     while (c->state != CONN_DEAD && c->state != CONN_DRAINING) {
         int err = conn_pull_mux(c);
@@ -238,6 +241,13 @@ void rdv_conn_flush(struct rdv_conn *c)
         if (c->state == CONN_DEAD || c->wbuf.len > 0 || pulled < WBUF_SOFT)
             return; /* socket full (the write watcher resumes us), or everything went */
     }
+}
+
+void rdv_conn_flush(struct rdv_conn *c)
+{
+    conn_flush_out(c);
+    if (c->state != CONN_DEAD)
+        rdv_output_account(c);
 }
 
 struct rdv_conn *rdv_conn_accepted(struct rdv_host *h, int fd, const struct sockaddr_storage *ss)
@@ -292,7 +302,8 @@ static void conn_open_done(struct rdv_conn *c)
 
 static int conn_start_mux(struct rdv_conn *c)
 {
-    struct rdv_yamux_limits yl = {.max_streams = c->host->limits.max_streams};
+    const struct rdv_host_limits *l = &c->host->limits;
+    struct rdv_yamux_limits yl = {.max_streams = l->max_streams, .max_stream_queue = l->max_conn_output};
     c->mux = rdv_yamux_new(c->outbound ? RDV_YAMUX_CLIENT : RDV_YAMUX_SERVER, &yl, &rdv_stream_mux_callbacks, c);
     return c->mux ? RDV_OK : RDV_ERR_NOMEM;
 }

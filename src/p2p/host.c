@@ -25,13 +25,15 @@ void rdv_host_limits_defaults(struct rdv_host_limits *l)
     l->max_connections = 4096;
     l->max_streams = 64;
     l->max_stream_input = 65536 + 16;
-    l->max_conn_output = 4u << 20;
+    l->max_conn_output = 8u << 20;
     l->handshake_timeout = 10;
     l->idle_timeout = 120;
     l->max_handshakes = 512;
     l->stream_negotiate_timeout = 10;
     l->stream_idle_timeout = 60;
     rdv_addr_limits_defaults(&l->per_address);
+    l->max_output = 512u << 20;
+    l->output_stall_timeout = 30;
 }
 
 static void reap_dead(struct ev_loop *loop, ev_prepare *w, int revents);
@@ -61,9 +63,11 @@ int rdv_host_new(struct ev_loop *loop, const struct rdv_privkey *key, const stru
     rdv_list_init(&h->conns);
     rdv_list_init(&h->dead);
     rdv_lifetime_host_init(h);
+    rdv_output_host_init(h);
     h->spare_fd = -1;
     rdv_ratelog_init(&h->refused_log, RDV_HOST_LOG_EVERY);
     rdv_ratelog_init(&h->evicted_log, RDV_HOST_LOG_EVERY);
+    rdv_ratelog_init(&h->stalled_log, RDV_HOST_LOG_EVERY);
     ev_prepare_init(&h->reaper, reap_dead);
     h->reaper.data = h;
     ev_prepare_start(loop, &h->reaper);
@@ -174,6 +178,7 @@ void rdv_host_free(struct rdv_host *h)
     rdv_privkey_clear(&h->key);
     rdv_noise_identity_clear(&h->noise_id);
     rdv_lifetime_host_free(h);
+    rdv_output_host_free(h);
     if (h->spare_fd >= 0)
         close(h->spare_fd);
     free(h);

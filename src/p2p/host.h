@@ -30,7 +30,9 @@ struct rdv_host_limits {
     unsigned max_connections;      /* further accepts are closed at once */
     unsigned max_streams;          /* concurrent streams per connection */
     size_t max_stream_input;       /* bytes a stream may hold unread by its handler */
-    size_t max_conn_output;        /* encrypted bytes queued to one socket before we drop it */
+    size_t max_conn_output;        /* output one connection may hold queued (stream queues, yamux, Noise):
+                                    * at it no new request starts (backpressure), a write past twice it is
+                                    * refused; also a stream's queue. At least one maximal answer (4 MiB+) */
     double handshake_timeout;      /* seconds from TCP connect to a usable yamux session */
     double idle_timeout;           /* seconds without stream data either way (open streams or not) */
     /* lifetime and per-source limits (p2p/lifetime.c, docs/limits.md) */
@@ -39,6 +41,10 @@ struct rdv_host_limits {
     double stream_negotiate_timeout; /* seconds for multistream-select on a new stream */
     double stream_idle_timeout;    /* seconds a negotiated stream may pass without data either way */
     struct rdv_addr_limits per_address; /* connections, handshake and request rates per source */
+    /* output budget (p2p/output.c, docs/limits.md) */
+    size_t max_output;             /* the same over all connections together */
+    double output_stall_timeout;   /* close a connection whose socket takes nothing this long while output
+                                    * waits, or that holds max_conn_output or more this long */
 };
 void rdv_host_limits_defaults(struct rdv_host_limits *l);
 
@@ -69,7 +75,15 @@ struct rdv_host_stats {
     uint64_t evicted_handshaking, evicted_heaviest_source; /* dropped to make room for a newcomer */
     uint64_t timeouts_handshake, timeouts_stream_negotiation, timeouts_stream_idle, timeouts_idle;
     uint64_t requests_rate_limited; /* requests refused (stream reset) over per-address-request-rate */
+    /* output budget (p2p/output.c) */
+    uint64_t output_queued;        /* bytes queued for all connections */
+    uint64_t output_waits;         /* streams parked: their connection (or the host) was over its budget */
+    uint64_t output_refused;       /* writes refused past twice a budget (the stream is reset) */
+    uint64_t timeouts_output_stall; /* connections closed: a reader that took nothing (or stayed over) */
 };
+/* The smallest output budget that holds one maximal answer (4 MiB, the largest message libp2p stacks
+ * read) with its framing. */
+#define RDV_HOST_MIN_CONN_OUTPUT ((size_t)(4u << 20) + 65536u)
 #define RDV_HOST_LOG_EVERY 10.0 /* seconds between log lines about refused connections */
 
 int rdv_host_new(struct ev_loop *loop, const struct rdv_privkey *key, const struct rdv_host_limits *limits,
@@ -136,6 +150,10 @@ int rdv_conn_open_stream_lazy(struct rdv_conn *c, const char *protocol, const st
 /* Spends one request of the stream's source (per-address-request-rate); false: over the rate, the
  * caller refuses the request (rendezvous: stream reset). Outbound and unlimited streams: true. */
 bool rdv_stream_admit_request(struct rdv_stream *st);
+/* True when the stream's connection, or all connections together, hold their output budget or more:
+ * the caller should not start a request that answers on it now. The stream is parked; its handler's
+ * on_data runs again once there is room (from an idle watcher, outside other callbacks). */
+bool rdv_stream_output_wait(struct rdv_stream *st);
 
 struct rdv_buf *rdv_stream_input(struct rdv_stream *st);
 int rdv_stream_write(struct rdv_stream *st, const void *p, size_t n);

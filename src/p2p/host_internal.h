@@ -64,10 +64,14 @@ struct rdv_host {
     void *shutdown_arg;
     ev_timer shutdown_timer;
     int spare_fd;               /* /dev/null, given up to accept-and-close when out of descriptors */
-    struct rdv_ratelog refused_log, evicted_log; /* one line per RDV_HOST_LOG_EVERY seconds each */
+    struct rdv_ratelog refused_log, evicted_log, stalled_log; /* one line per RDV_HOST_LOG_EVERY seconds each */
     /* lifetime.c: inbound connections in their handshake, oldest first; the per-source table */
     rdv_list handshaking;
     struct rdv_addr_table sources;
+    /* output.c: queued output of all connections, the connections with parked streams */
+    size_t out_total;
+    rdv_list held_conns;
+    ev_idle output_waker;
 };
 
 struct rdv_conn {
@@ -95,6 +99,13 @@ struct rdv_conn {
     struct rdv_list_node hs_link; /* on host->handshaking while an inbound handshake runs */
     struct rdv_addr_entry *source; /* inbound: the per-source entry this connection holds */
     rdv_list streams;              /* its rdv_streams (rdv_stream.conn_link), for their deadlines */
+    /* output.c */
+    size_t out_queued;             /* its queued output at the last count (rdv_output_account) */
+    ev_tstamp waiting_since;       /* > 0: output has waited since (queued, at the last count) */
+    ev_tstamp last_sent;           /* the socket last took bytes */
+    ev_tstamp over_since;          /* > 0: at or over max_conn_output since */
+    rdv_list held;                 /* its streams parked by rdv_stream_output_wait */
+    struct rdv_list_node held_link; /* on host->held_conns while it has parked streams */
 };
 
 struct rdv_stream {
@@ -111,6 +122,7 @@ struct rdv_stream {
     /* lifetime.c */
     struct rdv_list_node conn_link; /* on conn->streams until closed */
     ev_tstamp opened, last_activity;
+    struct rdv_list_node held_link; /* output.c: on conn->held while parked */
 };
 
 /* host.c */
@@ -149,6 +161,23 @@ void rdv_lifetime_check(struct rdv_conn *c);       /* the conn timer, once open:
 void rdv_lifetime_stream_added(struct rdv_stream *st);
 void rdv_lifetime_stream_gone(struct rdv_stream *st);
 void rdv_lifetime_stream_touch(struct rdv_stream *st); /* stream data in or out */
+/* Makes the connection timer fire within `in` seconds (an open connection's new deadline). */
+void rdv_lifetime_due(struct rdv_conn *c, double in);
+
+/* output.c: the output budget (per connection and in all), backpressure, stalled readers */
+void rdv_output_host_init(struct rdv_host *h);
+void rdv_output_host_free(struct rdv_host *h);
+void rdv_output_conn_init(struct rdv_conn *c);
+void rdv_output_conn_gone(struct rdv_conn *c);     /* from rdv_conn_fail, once CONN_DEAD */
+void rdv_output_stream_gone(struct rdv_stream *st);
+/* Re-counts c's queued output after a flush; wakes parked streams once there is room. */
+void rdv_output_account(struct rdv_conn *c);
+/* False (counted) when n more bytes would pass twice a budget: the write is refused. */
+bool rdv_output_may_write(struct rdv_conn *c, size_t n);
+/* From the socket writer: the socket took bytes. */
+void rdv_output_sent(struct rdv_conn *c);
+/* Seconds until the connection's output deadline (INFINITY: none), and which one in *why. */
+double rdv_output_deadline(const struct rdv_conn *c, ev_tstamp now, const char **why);
 
 /* stream.c */
 extern const struct rdv_yamux_callbacks rdv_stream_mux_callbacks;

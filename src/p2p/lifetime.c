@@ -230,6 +230,15 @@ void rdv_lifetime_check(struct rdv_conn *c)
         rdv_conn_fail(c, RDV_ERR_TIMEOUT, "idle");
         return;
     }
+    const char *why = NULL;
+    double out_left = rdv_output_deadline(c, now, &why);
+    if (out_left <= 0) {
+        c->host->stats.timeouts_output_stall++;
+        rdv_host_log_limited(c->host, &c->host->stalled_log, "closed", why);
+        rdv_conn_fail(c, RDV_ERR_TIMEOUT, why);
+        return;
+    }
+    next = out_left < next ? out_left : next;
     bool reset = false;
     next = expire_streams(c, now, next, &reset);
     if (reset && !c->in_process)
@@ -238,15 +247,21 @@ void rdv_lifetime_check(struct rdv_conn *c)
         arm(c, next);
 }
 
+void rdv_lifetime_due(struct rdv_conn *c, double in)
+{
+    bool open = c->state == CONN_OPEN || c->state == CONN_CLOSING;
+    if (open && c->linger_quiet <= 0 && (!ev_is_active(&c->timer) || ev_timer_remaining(c->host->loop, &c->timer) > in))
+        arm(c, in);
+}
+
 void rdv_lifetime_stream_added(struct rdv_stream *st)
 {
     struct rdv_conn *c = st->conn;
     st->opened = st->last_activity = ev_now(c->host->loop);
     rdv_list_push_back(&c->streams, &st->conn_link);
     /* the timer may be set further out than this stream's negotiation deadline */
-    double due = c->host->limits.stream_negotiate_timeout;
-    if (c->state == CONN_OPEN && c->linger_quiet <= 0 && (!ev_is_active(&c->timer) || ev_timer_remaining(c->host->loop, &c->timer) > due))
-        arm(c, due);
+    if (c->state == CONN_OPEN)
+        rdv_lifetime_due(c, c->host->limits.stream_negotiate_timeout);
 }
 
 void rdv_lifetime_stream_gone(struct rdv_stream *st)

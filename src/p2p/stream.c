@@ -19,6 +19,7 @@ static struct rdv_stream *stream_new(struct rdv_conn *c, struct rdv_yamux_stream
     st->ys = ys;
     rdv_buf_init(&st->in, c->host->limits.max_stream_input);
     rdv_buf_init(&st->early_out, c->host->limits.max_stream_input);
+    rdv_list_init(&st->held_link);
     rdv_yamux_stream_set_user(ys, st);
     c->host->stats.streams_opened++;
     rdv_lifetime_stream_added(st);
@@ -122,6 +123,7 @@ static void mux_on_stream_closed(void *user, struct rdv_yamux_stream *ys)
     rdv_yamux_stream_set_user(ys, NULL);
     st->ys = NULL;
     rdv_lifetime_stream_gone(st);
+    rdv_output_stream_gone(st);
     if (st->handler && st->handler->on_close && (st->negotiated || st->outbound))
         st->handler->on_close(st, st->negotiated ? 0 : RDV_ERR_NOT_FOUND);
     rdv_buf_free(&st->in);
@@ -171,6 +173,8 @@ int rdv_stream_write(struct rdv_stream *st, const void *p, size_t n)
         return RDV_ERR_CLOSED;
     if (!st->negotiated)
         return rdv_buf_append(&st->early_out, p, n);
+    if (!rdv_output_may_write(st->conn, n))
+        return RDV_ERR_LIMIT;
     int err = rdv_yamux_stream_write(st->ys, p, n);
     rdv_lifetime_stream_touch(st);
     stream_kick(st);

@@ -48,6 +48,25 @@ static void rz_want_key(struct rdv_rendezvous_server *srv)
     rdv_store_secret(srv->store, key_done, srv);
 }
 
+/* Counts an answer problem and says so in the log, at most once per RDV_HOST_LOG_EVERY seconds:
+ * a peer can cause them (a namespace it filled, a connection it does not read). */
+static void answer_problem(struct rdv_rendezvous_server *srv, const struct rdv_dialect *d, enum rdv_answer_problem p,
+                           size_t bytes, int err)
+{
+    if (srv->observer.answer_problem)
+        srv->observer.answer_problem(srv->observer.ctx, d, p);
+    uint64_t held;
+    if (!rdv_ratelog_allow(&srv->answer_log, rdv_metrics_now(), &held))
+        return;
+    if (p == RDV_ANSWER_TRUNCATED)
+        rdv_info(srv->log, "rendezvous %s: a DISCOVER sample was cut to fit %u bytes (%llu similar held back)",
+                 d->protocol, (unsigned)RDV_MAX_RESPONSE, (unsigned long long)held);
+    else
+        rdv_warn(srv->log, "rendezvous %s: an answer of %zu bytes could not be queued (%s: the connection or the "
+                 "server is over its output budget): stream reset (%llu similar held back)", d->protocol, bytes,
+                 rdv_strerror(err), (unsigned long long)held);
+}
+
 static void rz_done(void *arg, struct rdv_service_request *r)
 {
     struct rz_stream *z = arg;
@@ -61,6 +80,8 @@ static void rz_done(void *arg, struct rdv_service_request *r)
                   rdv_status_name(r->status), r->detail ? r->detail : "");
     if (r->status == RDV_STATUS_E_UNAVAILABLE && d->cookies)
         rz_want_key(srv); /* the secret may be what was missing */
+    if (r->truncated)
+        answer_problem(srv, d, RDV_ANSWER_TRUNCATED, r->response.len, RDV_OK);
     if (!z->st) { /* the stream went away while the store worked */
         if (!z->in_pump)
             free(z);
@@ -78,6 +99,7 @@ static void rz_done(void *arg, struct rdv_service_request *r)
         err = rdv_stream_write(z->st, rdv_buf_head(&framed), framed.len);
     rdv_buf_free(&framed);
     if (err) {
+        answer_problem(srv, d, RDV_ANSWER_DROPPED, r->response.len, err);
         rdv_stream_reset(z->st);
         return;
     }
@@ -97,6 +119,8 @@ static void rz_pump(struct rz_stream *z)
         if (rc == 0)
             break;
         int err = rc < 0 ? rc : RDV_OK;
+        if (!err && rdv_stream_output_wait(z->st))
+            break; /* the connection holds its output budget: on_data comes again once it drains */
         if (!err && !rdv_stream_admit_request(z->st)) { /* over per-address-request-rate */
             rdv_stream_reset(z->st);
             break;
@@ -181,6 +205,7 @@ void rdv_rendezvous_server_enable(struct rdv_rendezvous_server *srv, const struc
 int rdv_rendezvous_server_register(struct rdv_host *h, struct rdv_rendezvous_server *srv)
 {
     bool cookies = false;
+    rdv_ratelog_init(&srv->answer_log, RDV_HOST_LOG_EVERY);
     for (int i = 0; i < RDV_DIALECT_COUNT; i++) {
         struct rdv_rendezvous_dialect *rd = &srv->dialects[i];
         if (!rd->cfg.dialect)

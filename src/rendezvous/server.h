@@ -12,13 +12,22 @@
 #include "rendezvous/service.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/ratelog.h"
 
 /* Told of every request the server answers (or, for UNREGISTER, handles), and of every request
  * that was not a request at all (undecodable or oversize: the stream is reset). */
+/* What may happen to an answer on its way out. */
+enum rdv_answer_problem {
+    RDV_ANSWER_TRUNCATED, /* a DISCOVER sample cut to fit RDV_MAX_RESPONSE (still a whole answer) */
+    RDV_ANSWER_DROPPED,   /* the answer could not be queued (output budget): the stream was reset */
+    RDV_ANSWER_PROBLEM_COUNT
+};
+
 struct rdv_rendezvous_observer {
     void (*request)(void *ctx, const struct rdv_dialect *d, enum rdv_req_type type, enum rdv_status st,
                     double seconds);
     void (*malformed)(void *ctx, const struct rdv_dialect *d);
+    void (*answer_problem)(void *ctx, const struct rdv_dialect *d, enum rdv_answer_problem p);
     void *ctx;
 };
 
@@ -35,6 +44,7 @@ struct rdv_rendezvous_server {
     const struct rdv_log *log;
     size_t max_message;
     struct rdv_rendezvous_observer observer;
+    struct rdv_ratelog answer_log; /* one line per RDV_HOST_LOG_EVERY seconds about answer problems */
     /* the store's secret for cookies, fetched at registration (and again while it is missing) */
     uint8_t cookie_key[RDV_COOKIE_KEY_LEN];
     bool have_key, fetching_key;

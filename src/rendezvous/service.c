@@ -430,8 +430,10 @@ static int build_discover(struct rdv_service_request *r, const struct rdv_store_
         struct rdv_wire_registration g = {record_ns(r, &recs[i]), {recs[i].envelope, recs[i].envelope_len},
                                           ttl_left_s(recs[i].ttl_left_ms)};
         size_t est = rdv_wire_registration_size(g.ns.len, g.record.len, g.ttl);
-        if (bytes + est > RDV_MAX_RESPONSE)
-            break; /* cut the sample to what a peer's reader accepts */
+        if (bytes + est > RDV_MAX_RESPONSE) {
+            r->truncated = true; /* cut the sample to what a peer's reader accepts */
+            break;
+        }
         bytes += est;
         regs[used++] = g;
         if (recs[i].counter > last)

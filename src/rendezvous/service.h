@@ -102,6 +102,7 @@ struct rdv_service_request {
     const char *detail;         /* when op == NONE and status != OK: why, for the log (static) */
     struct rdv_buf response;    /* when op == NONE: the response Message bytes */
     bool silent;                /* no response by design (UNREGISTER): response stays empty */
+    bool truncated;             /* DISCOVER: the sample was cut to fit RDV_MAX_RESPONSE */
     /* RDV_OP_PUT */
     struct rdv_store_put put;   /* points into the fields below */
     /* RDV_OP_DISCOVER */

@@ -96,6 +96,13 @@ static const struct key keys[] = {
      false},
     {"per-address-table", K_U32, F(per_address_table), 16, 100000000, "65536", "N",
      "sources tracked at once (new sources beyond are refused)", false},
+    /* the output budget (docs/limits.md): at least one maximal (4 MiB) DISCOVER answer */
+    {"max-conn-output-mb", K_U32, F(max_conn_output_mb), 5, 65536, "8", "MIB",
+     "output queued for one connection; at it the connection's next requests wait (twice it: stream reset)", false},
+    {"max-output-mb", K_U32, F(max_output_mb), 5, 1048576, "512", "MIB",
+     "output queued for all connections; at it every connection's next requests wait (twice it: stream reset)", false},
+    {"output-stall-timeout", K_U32, F(output_stall_timeout), 1, 86400, "30", "SECONDS",
+     "close a connection that takes none of its output (or stays at max-conn-output-mb) this long", false},
     {"expire-interval-ms", K_U32, F(expire_interval_ms), 10, 3600000, "1000", "MS", "how often expired records are swept", true},
     {"store-timeout-ms", K_U32, F(store_timeout_ms), 10, 600000, "1000", "MS",
      "postgres: a store operation unanswered this long fails (REGISTER/DISCOVER get E_UNAVAILABLE)", false},
@@ -425,6 +432,13 @@ static void check_dialects(const struct rdv_server_config *c, char *err, size_t 
     }
 }
 
+static void check_output_budget(const struct rdv_server_config *c, char *err, size_t errlen)
+{
+    if (c->max_output_mb < c->max_conn_output_mb)
+        add_err(err, errlen, "max-output-mb (%u) is below max-conn-output-mb (%u): one connection could not use its own",
+                c->max_output_mb, c->max_conn_output_mb);
+}
+
 static void check_protocols(const char *protocols, char *err, size_t errlen)
 {
     char list[256], *save = NULL;
@@ -476,6 +490,7 @@ int rdv_config_finish(struct rdv_server_config *c, char *err, size_t errlen)
     for (unsigned i = 0; i < c->nlisten; i++)
         check_listen(c->listen[i], err, errlen);
     check_dialects(c, err, errlen);
+    check_output_budget(c, err, errlen);
     check_protocols(c->protocols, err, errlen);
     check_strings(c, err, errlen);
     return strnlen(err, errlen) > before ? -1 : 0;

@@ -29,6 +29,8 @@ void rdv_server_observe(struct rendezvous_server *s, const struct rdv_rendezvous
 int rdv_server_use_key(struct rendezvous_server *s, const struct rdv_privkey *key);
 void rdv_server_use_log(struct rendezvous_server *s, const struct rdv_log *log);
 void rdv_server_set_host_limits(struct rendezvous_server *s, const struct rdv_host_limits *lim, size_t max_message);
+/* The host limits the point will start with (rendezvous_server_set_option changes them). */
+const struct rdv_host_limits *rdv_server_host_limits(const struct rendezvous_server *s);
 int rdv_server_enable_config(struct rendezvous_server *s, const struct rdv_service_config *cfg);
 /* While running: the settings a dialect is served with, to change in place on reload (NULL when
  * the dialect is not served or the point has not started); the expiry sweep's period. */

@@ -160,6 +160,41 @@ int rendezvous_server_set_limit(struct rendezvous_server *s, const char *name, e
     return RDV_OK;
 }
 
+/* The lifetime, per-source and output-budget options, each a host limit (docs/limits.md). */
+static int set_host_limit(struct rdv_host_limits *l, enum rendezvous_server_option which, double v)
+{
+    struct rdv_addr_limits *a = &l->per_address;
+    bool whole = v == (double)(uint64_t)v && v >= 1;
+    switch (which) {
+    case RENDEZVOUS_OPT_MAX_HANDSHAKES: l->max_handshakes = (unsigned)v; return whole ? RDV_OK : RDV_ERR_INVALID;
+    case RENDEZVOUS_OPT_STREAM_NEGOTIATE_TIMEOUT: l->stream_negotiate_timeout = v; break;
+    case RENDEZVOUS_OPT_STREAM_IDLE_TIMEOUT: l->stream_idle_timeout = v; break;
+    case RENDEZVOUS_OPT_PER_ADDRESS_CONNECTIONS: a->max_connections = (unsigned)v; return whole ? RDV_OK : RDV_ERR_INVALID;
+    case RENDEZVOUS_OPT_PER_ADDRESS_HANDSHAKE_RATE: a->handshake_rate = v; break;
+    case RENDEZVOUS_OPT_PER_ADDRESS_REQUEST_RATE: a->request_rate = v; break;
+    case RENDEZVOUS_OPT_PER_ADDRESS_PREFIX4:
+        if (!whole || v > 32)
+            return RDV_ERR_INVALID;
+        a->prefix4 = (unsigned)v;
+        return RDV_OK;
+    case RENDEZVOUS_OPT_PER_ADDRESS_PREFIX6:
+        if (!whole || v > 128)
+            return RDV_ERR_INVALID;
+        a->prefix6 = (unsigned)v;
+        return RDV_OK;
+    case RENDEZVOUS_OPT_PER_ADDRESS_TABLE: a->max_entries = (size_t)v; return v >= 16 ? RDV_OK : RDV_ERR_INVALID;
+    case RENDEZVOUS_OPT_MAX_CONN_OUTPUT:
+    case RENDEZVOUS_OPT_MAX_OUTPUT:
+        if (v < (double)RDV_HOST_MIN_CONN_OUTPUT)
+            return RDV_ERR_INVALID; /* one maximal DISCOVER answer must fit */
+        *(which == RENDEZVOUS_OPT_MAX_OUTPUT ? &l->max_output : &l->max_conn_output) = (size_t)v;
+        return RDV_OK;
+    case RENDEZVOUS_OPT_OUTPUT_STALL_TIMEOUT: l->output_stall_timeout = v; break;
+    default: return RDV_ERR_INVALID;
+    }
+    return v > 0 ? RDV_OK : RDV_ERR_INVALID;
+}
+
 int rendezvous_server_set_option(struct rendezvous_server *s, enum rendezvous_server_option which, double v)
 {
     if (!s || s->started || v < 0)
@@ -174,7 +209,13 @@ int rendezvous_server_set_option(struct rendezvous_server *s, enum rendezvous_se
     case RENDEZVOUS_OPT_HANDSHAKE_TIMEOUT: s->limits.handshake_timeout = v; break;
     case RENDEZVOUS_OPT_IDLE_TIMEOUT: s->limits.idle_timeout = v; break;
     case RENDEZVOUS_OPT_EXPIRE_INTERVAL: rdv_server_set_expire_interval(s, v > 0 ? v : POINT_DEFAULT_EXPIRE); break;
-    default: return RDV_ERR_INVALID;
+    default: {
+        struct rdv_host_limits l = s->limits; /* applied only when valid */
+        int err = set_host_limit(&l, which, v);
+        if (err)
+            return err;
+        s->limits = l;
+    }
     }
     return RDV_OK;
 }
@@ -213,6 +254,8 @@ void rdv_server_set_host_limits(struct rendezvous_server *s, const struct rdv_ho
     s->limits = *lim;
     s->max_message = max_message;
 }
+
+const struct rdv_host_limits *rdv_server_host_limits(const struct rendezvous_server *s) { return &s->limits; }
 
 int rdv_server_enable_config(struct rendezvous_server *s, const struct rdv_service_config *cfg)
 {
@@ -273,6 +316,15 @@ static void count_malformed(void *ctx, const struct rdv_dialect *d)
     s->counters.malformed[d->id < 4 ? d->id : 3]++;
     if (s->extra.malformed)
         s->extra.malformed(s->extra.ctx, d);
+}
+
+static void count_answer_problem(void *ctx, const struct rdv_dialect *d, enum rdv_answer_problem p)
+{
+    struct rendezvous_server *s = ctx;
+    unsigned i = d->id < 4 ? d->id : 3;
+    (p == RDV_ANSWER_TRUNCATED ? s->counters.discovers_truncated : s->counters.answers_dropped)[i]++;
+    if (s->extra.answer_problem)
+        s->extra.answer_problem(s->extra.ctx, d, p);
 }
 
 int rendezvous_server_counters(const struct rendezvous_server *s, struct rendezvous_server_counters *out)
@@ -406,7 +458,8 @@ int rendezvous_server_start(struct rendezvous_server *s)
     s->rz.store = point_store(s);
     s->rz.log = s->log;
     s->rz.max_message = s->max_message;
-    s->rz.observer = (struct rdv_rendezvous_observer){.request = count_request, .malformed = count_malformed, .ctx = s};
+    s->rz.observer = (struct rdv_rendezvous_observer){
+        .request = count_request, .malformed = count_malformed, .answer_problem = count_answer_problem, .ctx = s};
     s->started = true;
     if ((err = rdv_host_new(s->loop, &s->key, &s->limits, s->log, &s->host)) || (err = rdv_builtin_register(s->host)) ||
         (err = rdv_rendezvous_server_register(s->host, &s->rz)) || (err = start_listening(s)))

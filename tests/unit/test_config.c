@@ -64,6 +64,28 @@ static void test_errors_all_reported(void)
     rdv_config_free(&c);
 }
 
+/* The output budget: defaults, the floor of one maximal answer, the global one not below one connection's. */
+static void test_output_budget(void)
+{
+    struct rdv_server_config c;
+    char err[RDV_CONFIG_ERR_MAX] = "";
+    rdv_config_defaults(&c);
+    is_int(c.max_conn_output_mb, 8, "max-conn-output-mb defaults to 8");
+    is_int(c.max_output_mb, 512, "max-output-mb defaults to 512");
+    is_int(c.output_stall_timeout, 30, "output-stall-timeout defaults to 30");
+    char *small[] = {"rendezvousd", "--max-conn-output-mb", "4", NULL};
+    ok(rdv_config_parse_args(&c, 3, small, err, sizeof(err)) == -1 && strstr(err, "max-conn-output-mb") != NULL,
+       "4 MiB per connection is refused (one 4 MiB answer and its framing would not fit): %s", err);
+    rdv_config_free(&c);
+    rdv_config_defaults(&c);
+    err[0] = '\0';
+    char *crossed[] = {"rendezvousd", "--max-conn-output-mb", "64", "--max-output-mb", "32", NULL};
+    ok(rdv_config_parse_args(&c, 5, crossed, err, sizeof(err)) == 0, "the flags parse");
+    ok(rdv_config_finish(&c, err, sizeof(err)) == -1 && strstr(err, "max-output-mb (32) is below max-conn-output-mb (64)"),
+       "a global budget below one connection's is a problem: %s", err);
+    rdv_config_free(&c);
+}
+
 static void test_list_replaced(void)
 {
     struct rdv_server_config c;
@@ -113,6 +135,7 @@ int main(void)
 {
     test_quotes_and_comments();
     test_errors_all_reported();
+    test_output_budget();
     test_list_replaced();
     test_diff();
     return tap_done();

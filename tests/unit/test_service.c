@@ -603,6 +603,7 @@ static void test_finish_discover(void)
     if (m && m->discoverresponse) {
         const Rendezvous__Pb__Message__DiscoverResponse *d = m->discoverresponse;
         is_int(d->n_registrations, 3, "dead records skipped, trimmed to the limit");
+        ok(!r.truncated, "a small answer is not marked truncated");
         if (d->n_registrations == 3) {
             is_int(d->registrations[0]->ttl, 1, "1 ms left: ttl 1");
             is_int(d->registrations[1]->ttl, 1, "1000 ms left: ttl 1");
@@ -612,6 +613,34 @@ static void test_finish_discover(void)
     if (m)
         rendezvous__pb__message__free_unpacked(m, NULL);
     rdv_service_request_free(&r);
+}
+
+/* A sample too big for one message (1000 envelopes of 8000 bytes: 8 MB) is cut to fit 4 MiB, whole
+ * and decodable, and marked truncated so the server counts it. */
+static void test_discover_cut(void)
+{
+    struct rdv_service_request r;
+    struct ident a;
+    ident_new(&a, RDV_KEY_ED25519);
+    struct rdv_buf q = enc_discover("big", 1000);
+    is_int(rdv_service_begin(NULL, &a.id, rdv_buf_head(&q), q.len, &r), RDV_OK, "begin DISCOVER limit 1000");
+    rdv_buf_free(&q);
+    size_t n = 1000, len = 8000;
+    uint8_t *env = calloc(1, len);
+    struct rdv_store_record *recs = calloc(n, sizeof(*recs));
+    for (size_t i = 0; i < n; i++)
+        recs[i] = (struct rdv_store_record){ .envelope = env, .envelope_len = len, .ttl_left_ms = 5000 };
+    is_int(rdv_service_finish_discover(&r, RDV_STORE_OK, recs, n), RDV_OK, "finish_discover of 8 MB of records");
+    ok(r.truncated, "marked truncated");
+    ok(r.response.len <= RDV_MAX_RESPONSE, "the answer fits 4 MiB (%zu bytes)", r.response.len);
+    PbMessage *m = rendezvous__pb__message__unpack(NULL, r.response.len, rdv_buf_head(&r.response));
+    ok(m && m->discoverresponse && m->discoverresponse->n_registrations > 500 && m->discoverresponse->n_registrations < 1000,
+       "it decodes, with as many records as fit (%zu)", m && m->discoverresponse ? m->discoverresponse->n_registrations : 0);
+    if (m)
+        rendezvous__pb__message__free_unpacked(m, NULL);
+    rdv_service_request_free(&r);
+    free(recs);
+    free(env);
 }
 
 /* A store double that fails every operation with a fixed status. */
@@ -948,6 +977,7 @@ int main(void)
     test_policy_and_cap();
     test_discover_limits();
     test_finish_discover();
+    test_discover_cut();
     test_store_failures();
     test_async_store();
     test_not_requests();
