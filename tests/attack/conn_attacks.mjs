@@ -20,90 +20,17 @@
 import '../interop/polyfill.mjs';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { ok, diag, done } from '../lib/tap.mjs';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { startDaemon, stopDaemon, cliAsync, tempDir, sleep, daemonPath } from '../lib/daemon.mjs';
 import { makeNode, parseServer, RdvStream } from '../interop/lib.mjs'; // js-libp2p resolves from tests/interop
+import { env, procFigures, metrics, metric, waitConnections, wellBehaved, judge, baseline, afterwards } from './harness.mjs';
 
 const FLOOD_MS = 10000;
 const MAX_OPENS = 20000;
 const PROTO = '/vac/waku/rendezvous/0.0.1';
 const hardStop = setTimeout(() => { ok(false, 'the attack test ends within 150 s'); done(); process.exit(1); }, 150000);
-// ASan keeps freed memory in a quarantine (256 MiB by default), which would hide whether ours comes back
-const env = { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS || ''}:quarantine_size_mb=8` };
-
-function procFigures(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return { rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)[1]), fds: readdirSync(`/proc/${pid}/fd`).length };
-}
-
-async function metrics(d) {
-  return (await fetch(new URL('/metrics', d.adminUrl()))).text();
-}
-function metric(text, name, labels = '') {
-  const esc = (name + (labels ? `{${labels}}` : '')).replace(/[{}"]/g, (c) => `\\${c}`);
-  const m = text.match(new RegExp(`^${esc} (\\S+)$`, 'm'));
-  return m ? Number(m[1]) : NaN;
-}
-
-async function waitConnections(d, atMost, ms) {
-  const t0 = Date.now();
-  let n = NaN;
-  while (Date.now() - t0 < ms) {
-    n = metric(await metrics(d), 'rendezvous_connections');
-    if (n <= atMost) return n;
-    await sleep(250);
-  }
-  return n;
-}
-
-// The well-behaved peer: register + discover from 127.0.0.1 every 500 ms while `running()`.
-function wellBehaved(d, running) {
-  const key = `${tempDir()}/peer.key`;
-  const results = [];
-  const one = async (args) => {
-    const t0 = Date.now();
-    const r = await Promise.race([cliAsync(args), sleep(8000).then(() => ({ status: 'timeout', stderr: '' }))]);
-    results.push({ ok: r.status === 0, ms: Date.now() - t0, err: r.status === 0 ? '' : `${r.status} ${r.stderr.trim().split('\n').pop()}` });
-  };
-  const loop = (async () => {
-    await cliAsync(['keygen', key]);
-    while (running()) {
-      await one(['register', '--server', d.addrs[0], '--ns', 'attack/ns', '--key', key, '--addr', '/ip4/192.0.2.7/tcp/4000']);
-      await one(['discover', '--server', d.addrs[0], '--ns', 'attack/ns']);
-      await sleep(500);
-    }
-  })();
-  return { loop, results };
-}
-
-function judge(name, results) {
-  const bad = results.filter((r) => !r.ok);
-  const slowest = Math.max(0, ...results.map((r) => r.ms));
-  diag(`${name}: the well-behaved peer made ${results.length} requests, slowest ${slowest} ms`);
-  ok(results.length >= 8 && bad.length === 0,
-    `${name}: every request of the well-behaved peer succeeded within 8 s (${bad.length} of ${results.length} not: ${JSON.stringify(bad.slice(0, 3))})`);
-}
-
-async function baseline(d) {
-  const w = wellBehaved(d, () => false);
-  await w.loop;
-  await cliAsync(['discover', '--server', d.addrs[0], '--ns', 'attack/ns']);
-  await waitConnections(d, 0, 5000);
-  return procFigures(d.proc.pid);
-}
-
-async function afterwards(name, d, base) {
-  const left = await waitConnections(d, 0, 15000);
-  ok(left === 0, `${name}: afterwards every attacker connection is gone (${left} left)`);
-  const now = procFigures(d.proc.pid);
-  diag(`${name}: descriptors ${base.fds} -> ${now.fds}, RSS ${base.rssKb} -> ${now.rssKb} kB`);
-  ok(now.fds <= base.fds + 2, `${name}: descriptors back at their baseline (${base.fds} -> ${now.fds})`);
-  ok(now.rssKb <= Math.max(2 * base.rssKb, base.rssKb + 48 * 1024),
-    `${name}: RSS back near its baseline (${base.rssKb} -> ${now.rssKb} kB)`);
-}
 
 // A. silent streams from 127.0.0.2
 async function silentStreams() {

@@ -19,7 +19,7 @@ import { PROTOCOL, MessageType, encodeMessage, decodeMessage } from './rdv-pb.mj
 
 export const P2P_CODE = 421
 export const OP_TIMEOUT_MS = 10_000
-export const MAX_MESSAGE = 1 << 20
+export const MAX_MESSAGE = 4 << 20 // js-libp2p's own default for length-prefixed reads (@libp2p/utils)
 
 export { Tap, runTap } from './tap.mjs'
 
