@@ -229,6 +229,19 @@ static void take_reloadable(struct daemon *d, struct rdv_server_config *n)
     d->cfg.max_registrations = n->max_registrations;
     d->cfg.max_namespaces = n->max_namespaces;
     d->cfg.max_store_mb = n->max_store_mb;
+    /* the connection limits the host can change live (rdv_host_reload_limits) */
+    struct rdv_server_config *c = &d->cfg;
+    c->handshake_timeout = n->handshake_timeout;
+    c->idle_timeout = n->idle_timeout;
+    c->max_handshakes = n->max_handshakes;
+    c->stream_negotiate_timeout = n->stream_negotiate_timeout;
+    c->stream_idle_timeout = n->stream_idle_timeout;
+    c->per_address_connections = n->per_address_connections;
+    c->per_address_handshake_rate = n->per_address_handshake_rate;
+    c->per_address_request_rate = n->per_address_request_rate;
+    c->max_conn_output_mb = n->max_conn_output_mb;
+    c->max_output_mb = n->max_output_mb;
+    c->output_stall_timeout = n->output_stall_timeout;
 }
 
 static struct rdv_store_budget budget_from(const struct rdv_server_config *c)
@@ -246,6 +259,27 @@ static void service_limits_from(const struct rdv_dialect_settings *c, struct rdv
     s->default_discover_limit = c->discover_limit;
     s->max_discover_limit = c->max_discover_limit;
     s->max_per_peer = c->max_per_peer;
+}
+
+/* The host limits of the settings (max_connections as configured: start_point fits it to the fds). */
+static void host_limits_from(const struct rdv_server_config *c, struct rdv_host_limits *lim)
+{
+    rdv_host_limits_defaults(lim);
+    lim->max_connections = c->max_connections;
+    lim->max_streams = c->max_streams;
+    lim->max_stream_input = c->max_message + 16;
+    lim->handshake_timeout = c->handshake_timeout;
+    lim->idle_timeout = c->idle_timeout;
+    lim->max_handshakes = c->max_handshakes;
+    lim->stream_negotiate_timeout = c->stream_negotiate_timeout;
+    lim->stream_idle_timeout = c->stream_idle_timeout;
+    lim->per_address = (struct rdv_addr_limits){
+        .prefix4 = c->per_address_prefix4, .prefix6 = c->per_address_prefix6,
+        .max_connections = c->per_address_connections, .handshake_rate = c->per_address_handshake_rate,
+        .request_rate = c->per_address_request_rate, .max_entries = c->per_address_table};
+    lim->max_conn_output = (size_t)c->max_conn_output_mb << 20;
+    lim->max_output = (size_t)c->max_output_mb << 20;
+    lim->output_stall_timeout = c->output_stall_timeout;
 }
 
 /* The token file is read again even when its name did not change: rotating the token is the point. */
@@ -277,6 +311,9 @@ static void apply_reloaded(struct daemon *d)
         }
     }
     reload_token(d);
+    struct rdv_host_limits lim;
+    host_limits_from(&d->cfg, &lim);
+    rdv_server_reload_host_limits(d->point, &lim);
     if (!d->stopping)
         rdv_server_set_expire_interval(d->point, d->cfg.expire_interval_ms / 1000.0);
 }
@@ -446,23 +483,9 @@ static int open_store(struct daemon *d)
 static int start_point(struct daemon *d)
 {
     struct rdv_host_limits lim;
-    rdv_host_limits_defaults(&lim);
+    host_limits_from(&d->cfg, &lim);
     uint32_t others = d->cfg.store_pool + d->cfg.store_admin_pool + RDV_ADMIN_MAX_CONNECTIONS;
     lim.max_connections = rdv_fdlimit_fit(d->cfg.max_connections, others, &d->log);
-    lim.max_streams = d->cfg.max_streams;
-    lim.max_stream_input = d->cfg.max_message + 16;
-    lim.handshake_timeout = d->cfg.handshake_timeout;
-    lim.idle_timeout = d->cfg.idle_timeout;
-    lim.max_handshakes = d->cfg.max_handshakes;
-    lim.stream_negotiate_timeout = d->cfg.stream_negotiate_timeout;
-    lim.stream_idle_timeout = d->cfg.stream_idle_timeout;
-    lim.per_address = (struct rdv_addr_limits){
-        .prefix4 = d->cfg.per_address_prefix4, .prefix6 = d->cfg.per_address_prefix6,
-        .max_connections = d->cfg.per_address_connections, .handshake_rate = d->cfg.per_address_handshake_rate,
-        .request_rate = d->cfg.per_address_request_rate, .max_entries = d->cfg.per_address_table};
-    lim.max_conn_output = (size_t)d->cfg.max_conn_output_mb << 20;
-    lim.max_output = (size_t)d->cfg.max_output_mb << 20;
-    lim.output_stall_timeout = d->cfg.output_stall_timeout;
     struct rendezvous_store *handle = rdv_store_handle_wrap(d->store); /* closes the store if it fails */
     d->store = NULL;
     if (!handle || rendezvous_server_new(d->loop, handle, &d->point)) {

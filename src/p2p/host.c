@@ -81,6 +81,25 @@ const struct rdv_privkey *rdv_host_key(const struct rdv_host *h) { return &h->ke
 const struct rdv_log *rdv_host_log(const struct rdv_host *h) { return h->log; }
 struct ev_loop *rdv_host_loop(const struct rdv_host *h) { return h->loop; }
 const struct rdv_host_stats *rdv_host_stats(const struct rdv_host *h) { return &h->stats; }
+const struct rdv_host_limits *rdv_host_limits(const struct rdv_host *h) { return &h->limits; }
+
+void rdv_host_reload_limits(struct rdv_host *h, const struct rdv_host_limits *n)
+{
+    struct rdv_host_limits *l = &h->limits;
+    l->handshake_timeout = n->handshake_timeout;
+    l->idle_timeout = n->idle_timeout;
+    l->max_handshakes = n->max_handshakes;
+    l->stream_negotiate_timeout = n->stream_negotiate_timeout;
+    l->stream_idle_timeout = n->stream_idle_timeout;
+    l->per_address.max_connections = n->per_address.max_connections;
+    l->per_address.handshake_rate = n->per_address.handshake_rate;
+    l->per_address.request_rate = n->per_address.request_rate;
+    rdv_addr_table_set_limits(&h->sources, &l->per_address); /* buckets over the new burst are cut to it */
+    l->max_conn_output = n->max_conn_output;
+    l->max_output = n->max_output;
+    l->output_stall_timeout = n->output_stall_timeout;
+    rdv_output_limits_changed(h);
+}
 
 int rdv_host_handle(struct rdv_host *h, const char *protocol, const struct rdv_stream_handler *handler, void *ctx)
 {

@@ -47,6 +47,12 @@ struct rdv_host_limits {
                                     * waits, or that holds max_conn_output or more this long */
 };
 void rdv_host_limits_defaults(struct rdv_host_limits *l);
+/* Takes from l what can change while connections live: the deadlines, max_handshakes, the
+ * per-source connection and rate limits, and the output budget (a raised one wakes waiting streams).
+ * The rest (max_connections, max_streams, max_stream_input, the source prefixes and table size)
+ * stays as the host was made. Deadlines apply at each connection's next check. */
+void rdv_host_reload_limits(struct rdv_host *h, const struct rdv_host_limits *l);
+const struct rdv_host_limits *rdv_host_limits(const struct rdv_host *h);
 
 /* What a protocol implementation gets. Only on_close is mandatory. The handler context given at
  * registration (or to rdv_conn_open_stream) is rdv_stream_handler_ctx(). */

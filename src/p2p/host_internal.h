@@ -167,6 +167,7 @@ void rdv_lifetime_due(struct rdv_conn *c, double in);
 /* output.c: the output budget (per connection and in all), backpressure, stalled readers */
 void rdv_output_host_init(struct rdv_host *h);
 void rdv_output_host_free(struct rdv_host *h);
+void rdv_output_limits_changed(struct rdv_host *h); /* the budgets changed: wake what may now go */
 void rdv_output_conn_init(struct rdv_conn *c);
 void rdv_output_conn_gone(struct rdv_conn *c);     /* from rdv_conn_fail, once CONN_DEAD */
 void rdv_output_stream_gone(struct rdv_stream *st);

@@ -56,6 +56,12 @@ static void want_wake(struct rdv_host *h)
         ev_idle_start(h->loop, &h->output_waker);
 }
 
+void rdv_output_limits_changed(struct rdv_host *h)
+{
+    if (!rdv_list_empty(&h->held_conns))
+        want_wake(h);
+}
+
 void rdv_output_account(struct rdv_conn *c)
 {
     struct rdv_host *h = c->host;

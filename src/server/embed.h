@@ -29,6 +29,8 @@ void rdv_server_observe(struct rendezvous_server *s, const struct rdv_rendezvous
 int rdv_server_use_key(struct rendezvous_server *s, const struct rdv_privkey *key);
 void rdv_server_use_log(struct rendezvous_server *s, const struct rdv_log *log);
 void rdv_server_set_host_limits(struct rendezvous_server *s, const struct rdv_host_limits *lim, size_t max_message);
+/* On a running point, the limits its host can change live (rdv_host_reload_limits); before start, all. */
+void rdv_server_reload_host_limits(struct rendezvous_server *s, const struct rdv_host_limits *lim);
 /* The host limits the point will start with (rendezvous_server_set_option changes them). */
 const struct rdv_host_limits *rdv_server_host_limits(const struct rendezvous_server *s);
 int rdv_server_enable_config(struct rendezvous_server *s, const struct rdv_service_config *cfg);

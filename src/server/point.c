@@ -257,6 +257,16 @@ void rdv_server_set_host_limits(struct rendezvous_server *s, const struct rdv_ho
 
 const struct rdv_host_limits *rdv_server_host_limits(const struct rendezvous_server *s) { return &s->limits; }
 
+void rdv_server_reload_host_limits(struct rendezvous_server *s, const struct rdv_host_limits *lim)
+{
+    if (!s->host) {
+        s->limits = *lim;
+        return;
+    }
+    rdv_host_reload_limits(s->host, lim);
+    s->limits = *rdv_host_limits(s->host);
+}
+
 int rdv_server_enable_config(struct rendezvous_server *s, const struct rdv_service_config *cfg)
 {
     if (!s || s->started || !cfg || !cfg->dialect || cfg->dialect->id >= RDV_DIALECT_COUNT)

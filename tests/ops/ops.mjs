@@ -120,7 +120,7 @@ await test('warnings: a group/world-readable identity, an admin endpoint off loo
   assert.match(d.stderr(), /not a loopback address/);
 });
 
-await test('SIGHUP: new log level, TTL limit and token apply; a connection stays open; restart-only keys are named', async () => {
+await test('SIGHUP: new log level, TTL limit, token and per-address rate apply; a connection stays open; restart-only keys are named', async () => {
   const dir = tempDir();
   const conf = join(dir, 'r.conf');
   const token = join(dir, 'token');
@@ -144,7 +144,8 @@ await test('SIGHUP: new log level, TTL limit and token apply; a connection stays
     sock.on('error', () => {});
     await new Promise((res) => sock.on('connect', res));
     assert.doesNotMatch(log(), /debug/);
-    writeFileSync(conf, `log-level = debug\nmax-ttl = 60\nadmin-token-file = ${token}\nstore = leveldb:${dir}/db\n`);
+    writeFileSync(conf, `log-level = debug\nmax-ttl = 60\nadmin-token-file = ${token}\nstore = leveldb:${dir}/db\n` +
+      'per-address-request-rate = 1\noutput-stall-timeout = 9\n');
     writeFileSync(token, 'second-token\n');
     renameSync(logfile, `${logfile}.1`); // as logrotate does
     d.proc.kill('SIGHUP');
@@ -154,6 +155,8 @@ await test('SIGHUP: new log level, TTL limit and token apply; a connection stays
     assert.match(log(), /reload: log-level: 'info' -> 'debug'/);
     assert.match(log(), /reload: max-ttl: '20' -> '60'/);
     assert.match(log(), /reload: store changed .* takes a restart/);
+    assert.match(log(), /reload: per-address-request-rate: '256' -> '1'/);
+    assert.match(log(), /reload: output-stall-timeout: '30' -> '9'/);
     r = cli(['register', '--server', server, '--ns', 'hup', '--key', key, '--ttl', '60']);
     assert.equal(r.status, 0, `max-ttl 60 after the reload: ${r.stderr}`);
     await waitFor(() => /debug/.test(log()), 'a debug line');
@@ -163,6 +166,12 @@ await test('SIGHUP: new log level, TTL limit and token apply; a connection stays
     const m = await (await fetch(new URL('/metrics', admin), { headers: { authorization: 'Bearer second-token' } })).text();
     assert.match(m, /^rendezvous_connections [1-9]/m, 'the raw connection is still counted');
     assert.ok(!closed, 'the raw connection survived the reload');
+    // per-address-request-rate 1 (bursts of 2) now holds for the running host: quick requests are reset
+    const quick = [];
+    for (let i = 0; i < 5; i++) quick.push(cli(['discover', '--server', server, '--ns', 'hup']).status);
+    assert.ok(quick.some((s) => s !== 0), `some of 5 quick discovers over the reloaded rate fail: ${quick}`);
+    const m2 = await (await fetch(new URL('/metrics', admin), { headers: { authorization: 'Bearer second-token' } })).text();
+    assert.match(m2, /^rendezvous_requests_rate_limited_total [1-9]/m, 'counted as rate limited');
     assert.equal(d.proc.exitCode, null, 'still running');
     // a broken file: the running configuration stays
     writeFileSync(conf, 'max-ttl = banana\n');
