@@ -29,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct rdv_peerid remote;
     FUZZ_ASSERT(rdv_peerid_parse("12D3KooWLTLEA2FGERx3XnmWByAR3XwEmo2U2eRV8tkWXRuoQu5S", &remote) == RDV_OK);
     /* the input twice: a register then a discover of what it stored */
-    (void)rdv_service_handle(&cfg, store, &remote, data, size, done, NULL);
-    (void)rdv_service_handle(&cfg, store, &remote, data, size, done, NULL);
+    (void)rdv_service_handle(&cfg, store, &remote, data, size, done, NULL, NULL);
+    (void)rdv_service_handle(&cfg, store, &remote, data, size, done, NULL, NULL);
     rdv_store_close(store);
     return 0;
 }

@@ -186,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         memset(&R, 0, sizeof(R));
         const uint8_t *req = b.data ? rdv_buf_head(&b) : (const uint8_t *)""; /* an empty chunk */
-        int rc = rdv_service_handle(&cfgs[di], store, &ids[peer], req, b.len, done, NULL);
+        int rc = rdv_service_handle(&cfgs[di], store, &ids[peer], req, b.len, done, NULL, NULL);
         rdv_buf_free(&b);
         FUZZ_ASSERT(R.calls == (rc == RDV_OK ? 1 : 0));
         if (expect_ok) {

@@ -203,11 +203,41 @@ void rdv_host_free(struct rdv_host *h)
     free(h);
 }
 
+/* Tells every negotiated stream whose handler wants it that the end has come (on_shutdown) and
+ * pushes out what they answer; true if any handler was told. */
+static bool last_words(struct rdv_host *h)
+{
+    bool told = false;
+    struct rdv_conn *c;
+    rdv_list_foreach_safe(c, ctmp, &h->conns, struct rdv_conn, link) {
+        c->in_process = true; /* one flush per connection, after all its streams */
+        struct rdv_stream *st;
+        rdv_list_foreach_safe(st, stmp, &c->streams, struct rdv_stream, conn_link) {
+            if (st->ys && st->negotiated && st->handler && st->handler->on_shutdown && c->state != CONN_DEAD) {
+                st->handler->on_shutdown(st);
+                told = true;
+            }
+        }
+        c->in_process = false;
+        if (c->state != CONN_DEAD)
+            rdv_conn_flush(c);
+    }
+    return told;
+}
+
+/* The grace is over: last words first (RDV_HOST_LAST_WORDS to go out), then every connection closes. */
 static void shutdown_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    (void)loop;
     (void)revents;
     struct rdv_host *h = w->data;
+    if (!h->last_words_said) {
+        h->last_words_said = true;
+        if (last_words(h)) {
+            ev_timer_set(w, RDV_HOST_LAST_WORDS, 0);
+            ev_timer_start(loop, w);
+            return;
+        }
+    }
     fail_all(h);
 }
 

@@ -61,6 +61,9 @@ struct rdv_stream_handler {
     void (*on_data)(struct rdv_stream *st);          /* new bytes in rdv_stream_input() */
     void (*on_eof)(struct rdv_stream *st);           /* the remote closed its side */
     void (*on_close)(struct rdv_stream *st, int err); /* last call; err 0 = orderly */
+    /* Optional: the host's shutdown grace is over and the stream's connection closes shortly
+     * (RDV_HOST_LAST_WORDS seconds): the last chance to answer what is still pending. */
+    void (*on_shutdown)(struct rdv_stream *st);
 };
 
 struct rdv_host_stats {
@@ -90,6 +93,7 @@ struct rdv_host_stats {
 /* The smallest output budget that holds one maximal answer (4 MiB, the largest message libp2p stacks
  * read) with its framing. */
 #define RDV_HOST_MIN_CONN_OUTPUT ((size_t)(4u << 20) + 65536u)
+#define RDV_HOST_LAST_WORDS 0.25 /* seconds after on_shutdown before the connections close */
 #define RDV_HOST_LOG_EVERY 10.0 /* seconds between log lines about refused connections */
 
 int rdv_host_new(struct ev_loop *loop, const struct rdv_privkey *key, const struct rdv_host_limits *limits,

@@ -59,7 +59,7 @@ struct rdv_host {
     ev_prepare reaper;
     struct rdv_host_stats stats;
     struct rdv_buf record;      /* our signed peer record */
-    bool shutting_down;
+    bool shutting_down, last_words_said;
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
     ev_timer shutdown_timer;

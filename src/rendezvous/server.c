@@ -17,6 +17,8 @@ struct rz_stream {
     struct rdv_stream *st;  /* NULL once the stream has closed */
     bool busy;              /* a request is in the store */
     bool in_pump;
+    bool answered;          /* the request in the store was answered E_UNAVAILABLE at shutdown */
+    enum rdv_req_type type; /* of the request in the store */
     double started;         /* rdv_metrics_now() when the request in the store began */
 };
 
@@ -73,6 +75,11 @@ static void rz_done(void *arg, struct rdv_service_request *r)
     struct rdv_rendezvous_server *srv = z->srv;
     const struct rdv_dialect *d = z->rd->cfg.dialect;
     z->busy = false;
+    if (z->answered) { /* rz_shutdown answered for it: the store's answer comes too late */
+        if (!z->st && !z->in_pump)
+            free(z);
+        return;
+    }
     if (srv->observer.request)
         srv->observer.request(srv->observer.ctx, d, r->type, r->status, rdv_metrics_now() - z->started);
     if (r->status != RDV_STATUS_OK)
@@ -111,7 +118,7 @@ static void rz_done(void *arg, struct rdv_service_request *r)
 static void rz_pump(struct rz_stream *z)
 {
     z->in_pump = true;
-    while (z->st && !z->busy) {
+    while (z->st && !z->busy && !z->answered) {
         struct rdv_buf *in = rdv_stream_input(z->st);
         const uint8_t *msg;
         size_t len, total;
@@ -129,7 +136,7 @@ static void rz_pump(struct rz_stream *z)
             z->busy = true;
             z->started = rdv_metrics_now();
             err = rdv_service_handle(&z->rd->cfg, z->srv->store, rdv_conn_remote_peer(rdv_stream_conn(z->st)),
-                                     msg, len, rz_done, z);
+                                     msg, len, rz_done, z, &z->type);
             if (err)
                 z->busy = false;
             else if (z->st)
@@ -189,8 +196,36 @@ static void rz_close(struct rdv_stream *st, int err)
         free(z);
 }
 
+/* The host's shutdown grace is over: a request still waiting on the store gets E_UNAVAILABLE ("shutting
+ * down") rather than the bare end of the stream, so the peer knows to ask elsewhere. */
+static void rz_shutdown(struct rdv_stream *st)
+{
+    struct rz_stream *z = rdv_stream_get_user(st);
+    if (!z || !z->busy || z->answered)
+        return;
+    z->answered = true;
+    struct rdv_rendezvous_server *srv = z->srv;
+    if (srv->observer.request)
+        srv->observer.request(srv->observer.ctx, z->rd->cfg.dialect, z->type, RDV_STATUS_E_UNAVAILABLE,
+                              rdv_metrics_now() - z->started);
+    struct rdv_buf body, framed;
+    rdv_buf_init(&body, 0);
+    rdv_buf_init(&framed, 0);
+    int err = rdv_service_unavailable(&z->rd->cfg, z->type, &body);
+    if (!err && body.len)
+        err = rdv_lp_append(&framed, rdv_buf_head(&body), body.len);
+    if (!err && framed.len)
+        err = rdv_stream_write(st, rdv_buf_head(&framed), framed.len);
+    rdv_buf_free(&body);
+    rdv_buf_free(&framed);
+    if (err)
+        rdv_stream_reset(st);
+    else
+        rdv_stream_close(st);
+}
+
 static const struct rdv_stream_handler rz_handler = {
-    .on_open = rz_open, .on_data = rz_data, .on_eof = rz_eof, .on_close = rz_close};
+    .on_open = rz_open, .on_data = rz_data, .on_eof = rz_eof, .on_close = rz_close, .on_shutdown = rz_shutdown};
 
 void rdv_rendezvous_server_enable(struct rdv_rendezvous_server *srv, const struct rdv_dialect *d,
                                   const struct rdv_service_config *cfg)

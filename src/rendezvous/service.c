@@ -549,7 +549,7 @@ static void handle_run(struct handle_ctx *h, struct rdv_store *store)
 
 int rdv_service_handle(const struct rdv_service_config *cfg, struct rdv_store *store,
                        const struct rdv_peerid *remote, const uint8_t *req, size_t n,
-                       rdv_service_done_cb done, void *arg)
+                       rdv_service_done_cb done, void *arg, enum rdv_req_type *type)
 {
     struct handle_ctx *h = malloc(sizeof(*h));
     if (!h)
@@ -562,6 +562,21 @@ int rdv_service_handle(const struct rdv_service_config *cfg, struct rdv_store *s
     }
     h->done = done;
     h->arg = arg;
+    if (type)
+        *type = h->req.type;
     handle_run(h, store);
     return RDV_OK;
+}
+
+int rdv_service_unavailable(const struct rdv_service_config *cfg, enum rdv_req_type type, struct rdv_buf *out)
+{
+    static const struct verdict going = {RDV_STATUS_E_UNAVAILABLE, "shutting down", "the server is shutting down"};
+    struct rdv_service_request r = {.dialect = cfg->dialect, .type = type};
+    rdv_buf_reset(out);
+    if (type != RDV_REQ_REGISTER && type != RDV_REQ_DISCOVER)
+        return RDV_OK;
+    r.response = *out; /* encode into the caller's buffer */
+    int rc = type == RDV_REQ_REGISTER ? respond_register(&r, going, 0) : respond_discover(&r, going, NULL, 0, NULL, 0);
+    *out = r.response;
+    return rc;
 }

@@ -147,9 +147,14 @@ void rdv_service_request_free(struct rdv_service_request *r);
 typedef void (*rdv_service_done_cb)(void *arg, struct rdv_service_request *r);
 /* begin + store + finish. Returns what begin returned; on RDV_OK, done is called exactly once
  * (synchronously with the memory store, later with an asynchronous one). store may be NULL:
- * requests that need it are answered E_UNAVAILABLE. */
+ * requests that need it are answered E_UNAVAILABLE. *type (may be NULL) gets the request's type
+ * on RDV_OK, before done runs. */
 int rdv_service_handle(const struct rdv_service_config *cfg, struct rdv_store *store,
                        const struct rdv_peerid *remote, const uint8_t *req, size_t n,
-                       rdv_service_done_cb done, void *arg);
+                       rdv_service_done_cb done, void *arg, enum rdv_req_type *type);
+/* The bare answer E_UNAVAILABLE "shutting down" to a request of this type in cfg's dialect, into out
+ * (emptied first); UNREGISTER has none (out stays empty). For requests the store has not answered
+ * when the server must go. */
+int rdv_service_unavailable(const struct rdv_service_config *cfg, enum rdv_req_type type, struct rdv_buf *out);
 
 #endif

@@ -4,6 +4,8 @@
  *    connection ends at the peer's FIN, well before the grace period.
  * 2. A protocol error: the GoAway (code 1) that says so reaches the peer before the connection
  *    ends, instead of being lost in a close(2).
+ * 3. Shutdown with a request still in the store: when the grace is over, the peer gets
+ *    E_UNAVAILABLE on its stream (not a bare end), and the store's late answer is dropped safely.
  * Two hosts on one loop over loopback; the loop is turned until the counters move. */
 #include <ev.h>
 #include <sodium.h>
@@ -12,7 +14,10 @@
 
 #include "p2p/builtin.h"
 #include "p2p/host_internal.h"
+#include "p2p/lp.h"
 #include "p2p/multiaddr.h"
+#include "rendezvous/server.h"
+#include "rendezvous/wire.h"
 #include "util/err.h"
 #include "host_fixture.h"
 #include "tap.h"
@@ -112,6 +117,98 @@ static void test_protocol_error(struct pair *p)
     ok(p->server->stats.connections == 0 && p->client->stats.connections == 0, "protocol error: both ends closed");
 }
 
+/* A store that never answers on its own: the test answers (late) with the saved callback. */
+struct hang_store {
+    struct rdv_store base;
+    rdv_store_discover_cb cb;
+    void *arg;
+};
+
+static void hang_discover(struct rdv_store *s, const struct rdv_store_query *q, rdv_store_discover_cb cb, void *arg)
+{
+    (void)q;
+    struct hang_store *h = (struct hang_store *)s;
+    h->cb = cb;
+    h->arg = arg;
+}
+
+struct asker {
+    struct rdv_buf got;
+    bool closed;
+};
+
+static void ask_data(struct rdv_stream *st)
+{
+    struct asker *a = rdv_stream_handler_ctx(st);
+    struct rdv_buf *in = rdv_stream_input(st);
+    rdv_buf_append(&a->got, rdv_buf_head(in), in->len);
+    rdv_buf_reset(in);
+}
+
+static void ask_close(struct rdv_stream *st, int err)
+{
+    (void)err;
+    struct asker *a = rdv_stream_handler_ctx(st);
+    a->closed = true;
+}
+
+static void on_shut(void *arg)
+{
+    bool *done = arg;
+    *done = true;
+}
+
+static void test_shutdown_answers(struct pair *p)
+{
+    static const struct rdv_store_ops hang_ops = {.kind = "hang", .discover = hang_discover};
+    struct hang_store store = {.base = {.ops = &hang_ops}};
+    const struct rdv_dialect *d = rdv_dialect_get(RDV_DIALECT_WAKU0);
+    struct rdv_rendezvous_server rz;
+    memset(&rz, 0, sizeof(rz));
+    struct rdv_service_config cfg = {.dialect = d, .default_discover_limit = 10, .max_discover_limit = 100};
+    rdv_rendezvous_server_enable(&rz, d, &cfg);
+    rz.store = &store.base;
+    rz.max_message = 65536;
+    ok(rdv_rendezvous_server_register(p->server, &rz) == RDV_OK, "shutdown: rendezvous served by the server host");
+    ok(connect_pair(p), "shutdown: connected");
+    struct asker a = {.closed = false};
+    rdv_buf_init(&a.got, 0);
+    static const struct rdv_stream_handler ask = {.on_data = ask_data, .on_close = ask_close};
+    struct rdv_wire_request q = {.type = RDV_REQ_DISCOVER, .ns = {(const uint8_t *)"slow", 4}, .limit = 10};
+    struct rdv_buf body, framed;
+    rdv_buf_init(&body, 0);
+    rdv_buf_init(&framed, 0);
+    ok(rdv_wire_encode_request(d->wire, &q, &body) == RDV_OK && rdv_lp_append(&framed, rdv_buf_head(&body), body.len) == RDV_OK,
+       "shutdown: a DISCOVER encoded");
+    struct rdv_stream *st;
+    ok(rdv_conn_open_stream_lazy(p->dialed, d->protocol, &ask, &a, rdv_buf_head(&framed), framed.len, &st) == RDV_OK,
+       "shutdown: the DISCOVER is sent");
+    for (int i = 0; i < 5000 && !store.cb; i++)
+        ev_run(p->loop, EVRUN_ONCE);
+    ok(store.cb != NULL, "shutdown: the request waits in the store");
+    bool shut = false;
+    ev_tstamp start = ev_time();
+    rdv_host_shutdown(p->server, 0.2, on_shut, &shut);
+    for (int i = 0; i < 20000 && !a.closed; i++)
+        ev_run(p->loop, EVRUN_ONCE);
+    const uint8_t *msg;
+    size_t len, total;
+    struct rdv_wire_response r;
+    bool framed_ok = rdv_lp_peek(rdv_buf_head(&a.got), a.got.len, 65536, &msg, &len, &total) > 0;
+    ok(framed_ok && rdv_wire_decode_response(d->wire, msg, len, &r) == RDV_OK && r.type == RDV_REQ_DISCOVER &&
+           r.status == RDV_STATUS_E_UNAVAILABLE,
+       "shutdown: after the grace the peer got DISCOVER_RESPONSE E_UNAVAILABLE (%zu bytes)", a.got.len);
+    ok(ev_time() - start < 5.0, "shutdown: within the grace and its last words");
+    for (int i = 0; i < 20000 && !shut; i++)
+        ev_run(p->loop, EVRUN_ONCE);
+    ok(shut, "shutdown: then every connection closed");
+    store.cb(store.arg, RDV_STORE_OK, NULL, 0); /* the store's late answer: dropped, its memory freed */
+    ok(true, "shutdown: the store's late answer went nowhere (ASan: no use after free, no leak)");
+    rdv_buf_free(&a.got);
+    rdv_buf_free(&body);
+    rdv_buf_free(&framed);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -129,6 +226,9 @@ int main(void)
     rdv_host_free(plain_client);
     p.client = make_host(p.loop, false);
     test_linger(&p);
+    rdv_host_free(p.client);
+    p.client = make_host(p.loop, false);
+    test_shutdown_answers(&p);
     rdv_host_free(p.client);
     rdv_host_free(p.server);
     ev_loop_destroy(p.loop);

@@ -181,7 +181,7 @@ static void env_free(struct env *e)
 static int run(struct env *e, const struct rdv_peerid *remote, struct rdv_buf b)
 {
     outcome_reset();
-    O.rc = rdv_service_handle(&e->cfg, e->store, remote, rdv_buf_head(&b), b.len, done_cb, NULL);
+    O.rc = rdv_service_handle(&e->cfg, e->store, remote, rdv_buf_head(&b), b.len, done_cb, NULL, NULL);
     rdv_buf_free(&b);
     return O.rc;
 }
@@ -768,7 +768,7 @@ static void test_async_store(void)
     struct rdv_buf q = enc_register("async", rdv_buf_head(&env), env.len, 0);
     outcome_reset();
     /* The request bytes are freed before the store answers: the service must hold its own copies. */
-    int rc = rdv_service_handle(&e.cfg, e.store, &a.id, rdv_buf_head(&q), q.len, done_cb, NULL);
+    int rc = rdv_service_handle(&e.cfg, e.store, &a.id, rdv_buf_head(&q), q.len, done_cb, NULL, NULL);
     rdv_buf_free(&q);
     is_int(rc, RDV_OK, "async REGISTER accepted");
     is_int(O.calls, 0, "done not called before the store answers");
@@ -777,7 +777,7 @@ static void test_async_store(void)
     ok(O.rr && (int)O.rr->status == S_OK && O.rr->ttl == 20, "async REGISTER: OK, ttl 20");
     q = enc_discover("async", 0);
     outcome_reset();
-    rc = rdv_service_handle(&e.cfg, e.store, &a.id, rdv_buf_head(&q), q.len, done_cb, NULL);
+    rc = rdv_service_handle(&e.cfg, e.store, &a.id, rdv_buf_head(&q), q.len, done_cb, NULL, NULL);
     rdv_buf_free(&q);
     is_int(O.calls, 0, "async DISCOVER pending");
     async_run(&as);
@@ -884,7 +884,7 @@ static uint32_t rng(uint32_t n)
 static bool fuzz_one(struct env *e, const struct rdv_peerid *remote, const uint8_t *p, size_t n)
 {
     O.calls = 0;
-    int rc = rdv_service_handle(&e->cfg, e->store, remote, p, n, done_cb, NULL);
+    int rc = rdv_service_handle(&e->cfg, e->store, remote, p, n, done_cb, NULL, NULL);
     if (rc == RDV_ERR_INVALID)
         return O.calls == 0;
     if (rc != RDV_OK || O.calls != 1 || !O.msg)

@@ -300,7 +300,7 @@ static int run(struct env *e, const struct rdv_service_config *cfg, const struct
 {
     (void)e;
     outcome_reset();
-    O.rc = rdv_service_handle(cfg, e->store, remote, rdv_buf_head(&b), b.len, done_cb, NULL);
+    O.rc = rdv_service_handle(cfg, e->store, remote, rdv_buf_head(&b), b.len, done_cb, NULL, NULL);
     rdv_buf_free(&b);
     if (O.rc != RDV_OK || O.calls != 1)
         return -1;
