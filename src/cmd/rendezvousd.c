@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -633,10 +634,20 @@ static int configure(struct daemon *d, int argc, char **argv)
     return 0;
 }
 
+/* glibc raises its mmap threshold to the size of each large block freed (up to 32 MiB), so after
+ * an attack has made us queue many MiB-sized answers, later ones come from the heap and RSS stays
+ * where the attack left it (324 MB after 40 slow readers, docs/limits.md). A fixed threshold keeps
+ * every block over 256 KiB in its own mapping, given back to the kernel when freed. */
+static void return_big_blocks(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+}
+
 int main(int argc, char **argv)
 {
     struct daemon d;
     memset(&d, 0, sizeof(d));
+    return_big_blocks();
     int rc = configure(&d, argc, argv);
     if (rc || d.cfg.check_config) {
         if (rc == 0 && sodium_init() >= 0)
