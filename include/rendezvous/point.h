@@ -239,6 +239,7 @@ enum rendezvous_server_limit {
     RENDEZVOUS_LIMIT_DISCOVER,      /* records per DISCOVER when it asks none */
     RENDEZVOUS_LIMIT_MAX_DISCOVER,
     RENDEZVOUS_LIMIT_MAX_PER_PEER,  /* registrations one peer may hold (0: no cap) */
+    RENDEZVOUS_LIMIT_MAX_ENVELOPE,  /* signed envelope bytes a REGISTER may carry (0: 8192, the most) */
 };
 /* One limit of an enabled dialect (RENDEZVOUS_ERR_NOT_FOUND if it is not enabled). */
 int rendezvous_server_set_limit(struct rendezvous_server *s, const char *dialect, enum rendezvous_server_limit which,

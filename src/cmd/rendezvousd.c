@@ -230,6 +230,7 @@ static void take_reloadable(struct daemon *d, struct rdv_server_config *n)
     d->cfg.max_registrations = n->max_registrations;
     d->cfg.max_namespaces = n->max_namespaces;
     d->cfg.max_store_mb = n->max_store_mb;
+    d->cfg.max_envelope_bytes = n->max_envelope_bytes;
     /* the connection limits the host can change live (rdv_host_reload_limits) */
     struct rdv_server_config *c = &d->cfg;
     c->handshake_timeout = n->handshake_timeout;
@@ -309,6 +310,7 @@ static void apply_reloaded(struct daemon *d)
         if (sc) {
             service_limits_from(&d->cfg.dialect[i], sc);
             sc->budget = d->budget;
+            sc->max_envelope = d->cfg.max_envelope_bytes;
         }
     }
     reload_token(d);
@@ -424,6 +426,7 @@ static int enable_dialects(struct daemon *d)
         service_config_from(&d->cfg.dialect[dl->id], dl, &sc);
         d->budget = budget_from(&d->cfg);
         sc.budget = d->budget;
+        sc.max_envelope = d->cfg.max_envelope_bytes;
         sc.opener = d->record_cache ? &d->opener : NULL;
         if (rdv_server_enable_config(d->point, &sc))
             return 1;

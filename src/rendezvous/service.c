@@ -197,7 +197,9 @@ static struct verdict open_record(const struct rdv_service_config *cfg, struct r
 {
     if (!spr.p || spr.len == 0)
         return (struct verdict){ RDV_STATUS_E_INVALID_PEER_INFO, "missing signed peer record", "no signed peer record" };
-    if (spr.len > RDV_RECORD_ENVELOPE_MAX)
+    size_t cap = cfg->max_envelope && cfg->max_envelope < RDV_RECORD_ENVELOPE_MAX ? cfg->max_envelope
+                                                                                  : RDV_RECORD_ENVELOPE_MAX;
+    if (spr.len > cap)
         return (struct verdict){ RDV_STATUS_E_INVALID_PEER_INFO, "invalid peer record", "envelope too large" };
     int rc = rdv_record_opener_open(cfg->opener, dialect_of(cfg)->record, spr.p, spr.len, rec);
     if (rc)

@@ -79,6 +79,8 @@ struct rdv_service_config {
     uint32_t max_per_peer;         /* registrations one peer may hold at once (0 = no cap) */
     struct rdv_store_budget budget; /* global: a new registration beyond it is E_UNAVAILABLE (0s: none) */
     uint32_t ns_max;               /* namespace bytes (0 here: the dialect's) */
+    uint32_t max_envelope;         /* signed envelope bytes a REGISTER may carry (0 or more than
+                                      RDV_RECORD_ENVELOPE_MAX, 8 KiB: that); larger: E_INVALID_PEER_INFO */
     rdv_policy_fn policy;          /* REGISTER only, after validation; NULL = allow all */
     void *policy_ctx;
     const struct rdv_record_opener *opener; /* how records are verified; NULL: rdv_record_open */

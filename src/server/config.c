@@ -96,6 +96,8 @@ static const struct key keys[] = {
      false},
     {"per-address-table", K_U32, F(per_address_table), 16, 100000000, "65536", "N",
      "sources tracked at once (new sources beyond are refused)", false},
+    {"max-envelope-bytes", K_U32, F(max_envelope_bytes), 256, 8192, "8192", "BYTES",
+     "largest signed envelope a REGISTER may carry, all dialects (larger: E_INVALID_PEER_INFO)", true},
     /* the output budget (docs/limits.md): at least one maximal (4 MiB) DISCOVER answer */
     {"max-conn-output-mb", K_U32, F(max_conn_output_mb), 5, 65536, "8", "MIB",
      "output queued for one connection; at it the connection's next requests wait (twice it: stream reset)", true},

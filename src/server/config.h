@@ -55,6 +55,7 @@ struct rdv_server_config {
     uint32_t per_address_connections, per_address_handshake_rate, per_address_request_rate;
     uint32_t per_address_prefix4, per_address_prefix6, per_address_table;
     uint32_t max_conn_output_mb, max_output_mb, output_stall_timeout; /* the output budget */
+    uint32_t max_envelope_bytes;
     uint32_t expire_interval_ms;
     uint32_t store_timeout_ms, store_pool; /* postgres */
     char *store_read;                      /* postgres: standbys for reads ("" none) */

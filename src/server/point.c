@@ -155,6 +155,7 @@ int rendezvous_server_set_limit(struct rendezvous_server *s, const char *name, e
     case RENDEZVOUS_LIMIT_DISCOVER: c->default_discover_limit = v; break;
     case RENDEZVOUS_LIMIT_MAX_DISCOVER: c->max_discover_limit = v; break;
     case RENDEZVOUS_LIMIT_MAX_PER_PEER: c->max_per_peer = v; break;
+    case RENDEZVOUS_LIMIT_MAX_ENVELOPE: c->max_envelope = v; break;
     default: return RDV_ERR_INVALID;
     }
     return RDV_OK;

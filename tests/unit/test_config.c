@@ -73,6 +73,7 @@ static void test_output_budget(void)
     is_int(c.max_conn_output_mb, 8, "max-conn-output-mb defaults to 8");
     is_int(c.max_output_mb, 512, "max-output-mb defaults to 512");
     is_int(c.output_stall_timeout, 30, "output-stall-timeout defaults to 30");
+    is_int(c.max_envelope_bytes, 8192, "max-envelope-bytes defaults to 8192, the most any record kind opens");
     char *small[] = {"rendezvousd", "--max-conn-output-mb", "4", NULL};
     ok(rdv_config_parse_args(&c, 3, small, err, sizeof(err)) == -1 && strstr(err, "max-conn-output-mb") != NULL,
        "4 MiB per connection is refused (one 4 MiB answer and its framing would not fit): %s", err);

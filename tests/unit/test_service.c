@@ -453,6 +453,14 @@ static void test_addr_bytes(void)
             is_str(rtext(), "peer info too long", "statusText 'peer info too long'");
         }
         (void)rc;
+        if (extra == 0) { /* max-envelope-bytes: one byte below this envelope refuses it, its size admits it */
+            e.cfg.max_envelope = (uint32_t)env.len - 1;
+            is_int(reg(&e, &a.id, "small-cap", rdv_buf_head(&env), env.len, 0), RDV_STATUS_E_INVALID_PEER_INFO,
+                   "an envelope over max_envelope: E_INVALID_PEER_INFO");
+            e.cfg.max_envelope = (uint32_t)env.len;
+            is_int(reg(&e, &a.id, "small-cap", rdv_buf_head(&env), env.len, 0), S_OK, "at max_envelope: OK");
+            e.cfg.max_envelope = 0;
+        }
         rdv_buf_free(&env);
     }
     env_free(&e);
