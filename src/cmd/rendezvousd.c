@@ -212,40 +212,6 @@ static void report_change(void *ctx, const char *key, const char *old_value, con
                  new_value, old_value);
 }
 
-static void swap_str(char **a, char **b)
-{
-    char *t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Takes the settings SIGHUP may change from n (the keys marked reload in server/config.c). */
-static void take_reloadable(struct daemon *d, struct rdv_server_config *n)
-{
-    swap_str(&d->cfg.log_level, &n->log_level);
-    swap_str(&d->cfg.log_file, &n->log_file);
-    swap_str(&d->cfg.admin_token_file, &n->admin_token_file);
-    memcpy(d->cfg.dialect, n->dialect, sizeof(d->cfg.dialect));
-    d->cfg.expire_interval_ms = n->expire_interval_ms;
-    d->cfg.max_registrations = n->max_registrations;
-    d->cfg.max_namespaces = n->max_namespaces;
-    d->cfg.max_store_mb = n->max_store_mb;
-    d->cfg.max_envelope_bytes = n->max_envelope_bytes;
-    /* the connection limits the host can change live (rdv_host_reload_limits) */
-    struct rdv_server_config *c = &d->cfg;
-    c->handshake_timeout = n->handshake_timeout;
-    c->idle_timeout = n->idle_timeout;
-    c->max_handshakes = n->max_handshakes;
-    c->stream_negotiate_timeout = n->stream_negotiate_timeout;
-    c->stream_idle_timeout = n->stream_idle_timeout;
-    c->per_address_connections = n->per_address_connections;
-    c->per_address_handshake_rate = n->per_address_handshake_rate;
-    c->per_address_request_rate = n->per_address_request_rate;
-    c->max_conn_output_mb = n->max_conn_output_mb;
-    c->max_output_mb = n->max_output_mb;
-    c->output_stall_timeout = n->output_stall_timeout;
-}
-
 static struct rdv_store_budget budget_from(const struct rdv_server_config *c)
 {
     return (struct rdv_store_budget){.registrations = c->max_registrations, .namespaces = c->max_namespaces,
@@ -341,7 +307,7 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
         rdv_error(&d->log, "reload failed: keeping the running configuration");
     } else {
         rdv_config_diff(&d->cfg, &n, report_change, d);
-        take_reloadable(d, &n);
+        rdv_config_take_reloadable(&d->cfg, &n);
         apply_reloaded(d);
         rdv_info(&d->log, "reload done: log level %s", rdv_log_level_name(d->log.level));
     }

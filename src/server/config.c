@@ -544,6 +544,23 @@ void rdv_config_diff(const struct rdv_server_config *old, const struct rdv_serve
     }
 }
 
+void rdv_config_take_reloadable(struct rdv_server_config *c, struct rdv_server_config *n)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        if (!k->reload)
+            continue;
+        void *to = (char *)c + k->off, *from = (char *)n + k->off;
+        if (k->kind == K_STR) {
+            char *t = *(char **)to;
+            *(char **)to = *(char **)from;
+            *(char **)from = t;
+        } else if (k->kind == K_U32) {
+            *(uint32_t *)to = *(const uint32_t *)from;
+        }
+    }
+}
+
 void rdv_config_usage(FILE *out, const char *prog)
 {
     fprintf(out, "usage: %s [--config FILE] [OPTIONS]\n\n"

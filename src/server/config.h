@@ -89,6 +89,9 @@ typedef void (*rdv_config_diff_cb)(void *ctx, const char *key, const char *old_v
                                    int reload);
 void rdv_config_diff(const struct rdv_server_config *old, const struct rdv_server_config *new,
                      rdv_config_diff_cb cb, void *ctx);
+/* Moves into c the value in n of every key SIGHUP applies (strings are swapped: n keeps c's old ones,
+ * for rdv_config_free). Driven by the key table, so a setting marked reloadable there needs nothing else. */
+void rdv_config_take_reloadable(struct rdv_server_config *c, struct rdv_server_config *n);
 void rdv_config_usage(FILE *out, const char *prog);
 
 #endif

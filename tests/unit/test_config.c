@@ -87,6 +87,27 @@ static void test_output_budget(void)
     rdv_config_free(&c);
 }
 
+/* SIGHUP takes exactly the keys marked reloadable in the table, strings swapped so both free cleanly. */
+static void test_take_reloadable(void)
+{
+    struct rdv_server_config c, n;
+    char err[RDV_CONFIG_ERR_MAX] = "";
+    rdv_config_defaults(&c);
+    rdv_config_defaults(&n);
+    char *argv[] = {"rendezvousd", "--log-level", "debug", "--max-ttl", "19", "--per-address-request-rate", "5",
+                    "--max-connections", "10", "--store", "leveldb:/x", NULL};
+    ok(rdv_config_parse_args(&n, 11, argv, err, sizeof(err)) == 0, "the new settings parse: %s", err);
+    rdv_config_take_reloadable(&c, &n);
+    is_str(c.log_level, "debug", "log-level taken");
+    is_int(c.dialect[0].max_ttl, 19, "a dialect limit taken (max-ttl)");
+    is_int(c.per_address_request_rate, 5, "per-address-request-rate taken");
+    is_int(c.max_connections, 4096, "max-connections (a restart) left as it was");
+    is_str(c.store, "memory:", "store (a restart) left as it was");
+    is_str(n.log_level, "info", "the old log level went to the other side, to be freed there");
+    rdv_config_free(&c);
+    rdv_config_free(&n);
+}
+
 static void test_list_replaced(void)
 {
     struct rdv_server_config c;
@@ -137,6 +158,7 @@ int main(void)
     test_quotes_and_comments();
     test_errors_all_reported();
     test_output_budget();
+    test_take_reloadable();
     test_list_replaced();
     test_diff();
     return tap_done();
