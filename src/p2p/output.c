@@ -50,6 +50,13 @@ static size_t host_queued_with(const struct rdv_conn *c, size_t conn_now)
     return c->host->out_total - c->out_queued + conn_now;
 }
 
+/* c holds its budget, or all connections theirs, with c's share at q bytes. */
+static bool over_budget(const struct rdv_conn *c, size_t q)
+{
+    const struct rdv_host_limits *l = &c->host->limits;
+    return q >= l->max_conn_output || host_queued_with(c, q) >= l->max_output;
+}
+
 static void want_wake(struct rdv_host *h)
 {
     if (!ev_is_active(&h->output_waker))
@@ -105,8 +112,7 @@ bool rdv_stream_output_wait(struct rdv_stream *st)
 {
     struct rdv_conn *c = st->conn;
     struct rdv_host *h = c->host;
-    size_t q = conn_queued(c);
-    if (c->state == CONN_DEAD || (q < h->limits.max_conn_output && host_queued_with(c, q) < h->limits.max_output))
+    if (c->state == CONN_DEAD || !over_budget(c, conn_queued(c)))
         return false;
     if (rdv_list_unlinked(&st->held_link)) {
         rdv_list_push_back(&c->held, &st->held_link);
@@ -171,8 +177,7 @@ static void wake_cb(struct ev_loop *loop, ev_idle *w, int revents)
     while ((n = rdv_list_first(&conns))) {
         rdv_list_remove(n);
         struct rdv_conn *c = rdv_list_entry(n, struct rdv_conn, held_link);
-        size_t q = conn_queued(c);
-        if (q >= h->limits.max_conn_output || host_queued_with(c, q) >= h->limits.max_output) {
+        if (over_budget(c, conn_queued(c))) {
             rdv_list_push_back(&h->held_conns, n); /* its own flush wakes it when it drains */
             continue;
         }
