@@ -162,7 +162,7 @@ int rdv_conn_open_stream_lazy(struct rdv_conn *c, const char *protocol, const st
 bool rdv_stream_admit_request(struct rdv_stream *st);
 /* True when the stream's connection, or all connections together, hold their output budget or more:
  * the caller should not start a request that answers on it now. The stream is parked; its handler's
- * on_data runs again once there is room (from an idle watcher, outside other callbacks). */
+ * on_data runs again once there is room (from a check watcher, outside other callbacks). */
 bool rdv_stream_output_wait(struct rdv_stream *st);
 
 struct rdv_buf *rdv_stream_input(struct rdv_stream *st);

@@ -71,7 +71,8 @@ struct rdv_host {
     /* output.c: queued output of all connections, the connections with parked streams */
     size_t out_total;
     rdv_list held_conns;
-    ev_idle output_waker;
+    ev_check output_waker;         /* runs parked streams again once there is room */
+    ev_idle output_nudge;
 };
 
 struct rdv_conn {

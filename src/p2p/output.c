@@ -5,8 +5,9 @@
  * re-counted after each flush (rdv_output_account); the host keeps the sum. Three rules:
  *   - backpressure: while a connection holds max_conn_output or more, or all of them together
  *     max_output or more, rdv_stream_output_wait tells a handler not to start another request. The
- *     stream is parked on its connection, and its handler's on_data runs again, from an idle watcher
- *     (outside every other callback), once both are under;
+ *     stream is parked on its connection, and its handler's on_data runs again, from a check watcher
+ *     (after the poll, outside every other callback; an idle watcher keeps the poll from blocking
+ *     meanwhile: an idle watcher alone would never run under full load), once both are under;
  *   - a hard cap at twice each budget: a write past it is refused (RDV_ERR_LIMIT, the handler resets
  *     its stream), so answers already being computed when a budget filled (an asynchronous store)
  *     cannot pile up without bound;
@@ -19,18 +20,27 @@
 
 #include <math.h>
 
-static void wake_cb(struct ev_loop *loop, ev_idle *w, int revents);
+static void wake_cb(struct ev_loop *loop, ev_check *w, int revents);
+
+static void nudge_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents; /* only there so that the poll does not block while a wake is due */
+}
 
 void rdv_output_host_init(struct rdv_host *h)
 {
     rdv_list_init(&h->held_conns);
-    ev_idle_init(&h->output_waker, wake_cb);
+    ev_check_init(&h->output_waker, wake_cb);
     h->output_waker.data = h;
+    ev_idle_init(&h->output_nudge, nudge_cb);
 }
 
 void rdv_output_host_free(struct rdv_host *h)
 {
-    ev_idle_stop(h->loop, &h->output_waker);
+    ev_check_stop(h->loop, &h->output_waker);
+    ev_idle_stop(h->loop, &h->output_nudge);
 }
 
 void rdv_output_conn_init(struct rdv_conn *c)
@@ -59,8 +69,10 @@ static bool over_budget(const struct rdv_conn *c, size_t q)
 
 static void want_wake(struct rdv_host *h)
 {
-    if (!ev_is_active(&h->output_waker))
-        ev_idle_start(h->loop, &h->output_waker);
+    if (!ev_is_active(&h->output_waker)) {
+        ev_check_start(h->loop, &h->output_waker);
+        ev_idle_start(h->loop, &h->output_nudge);
+    }
 }
 
 void rdv_output_limits_changed(struct rdv_host *h)
@@ -164,11 +176,12 @@ static void wake_conn(struct rdv_conn *c)
     }
 }
 
-static void wake_cb(struct ev_loop *loop, ev_idle *w, int revents)
+static void wake_cb(struct ev_loop *loop, ev_check *w, int revents)
 {
     (void)revents;
     struct rdv_host *h = w->data;
-    ev_idle_stop(loop, w);
+    ev_check_stop(loop, w);
+    ev_idle_stop(loop, &h->output_nudge);
     if (h->out_total >= h->limits.max_output)
         return;
     rdv_list conns;
