@@ -1,5 +1,7 @@
 // Attacks on what the server queues for its peers (src/p2p/output.c; docs/limits.md), loopback only,
 // and big DISCOVER answers that must arrive whole (docs/protocol.md, "Message sizes"):
+//   P. padding: 128 throw-away identities register envelopes padded to ~8 KB with a field outside the
+//      signed record: every one is refused (E_INVALID_PEER_INFO), so none inflates the namespace;
 //   G. namespace poisoning: 470 honest peers register records with 2 KB of addresses each under one
 //      namespace (a ~1.1 MB answer, over the old 1 MiB stream queue); a js-libp2p peer,
 //      rendezvous-cli (discover) and librendezvous (rendezvous-cli find) each read all 470;
@@ -30,8 +32,10 @@ const discoverMsg = (ns, limit) => lp(encodeMessage({ type: MessageType.DISCOVER
 // n addresses of 32 bytes each (binary /dns4/NAME/tcp/PORT), so a record's size is chosen exactly
 const padAddrs = (n) => Array.from({ length: n }, (_, i) => dns4Addr(`host-${String(i).padStart(2, '0')}.example-padding.org`, 4000 + i));
 
-// Registers `count` peers (a fresh identity each, its own raw connection) under ns; returns how many got OK.
-async function registerMany(d, ns, count, addrCount) {
+// Registers `count` peers (a fresh identity each, its own raw connection) under ns; returns how many got
+// OK, and in statuses how many got each status. pad > 0 appends an unsigned Envelope field (number 9) of
+// that many bytes after the signature, as a poisoner would.
+async function registerMany(d, ns, count, addrCount, pad = 0, statuses = {}) {
   const addrs = padAddrs(addrCount);
   let next = 0, good = 0;
   const worker = async () => {
@@ -40,12 +44,16 @@ async function registerMany(d, ns, count, addrCount) {
       const id = newIdentity();
       try {
         const p = await RawPeer.connect({ port: portOf(d), identity: id });
-        const msg = encodeMessage({ type: MessageType.REGISTER, register: { ns, signedPeerRecord: sealPeerRecord(id, addrs), ttl: 600 } });
+        let env = sealPeerRecord(id, addrs);
+        if (pad > 0) env = Buffer.concat([env, Buffer.from([0x4a]), uvarint(pad), Buffer.alloc(pad, 0x55)]);
+        const msg = encodeMessage({ type: MessageType.REGISTER, register: { ns, signedPeerRecord: env, ttl: 600 } });
         const s = p.openStream(PROTO, lp(msg));
         const r = await p.streamData(s, 48 + 8, 10000); // multistream echo (48 bytes) + the answer
         const m = r.data.length > 49 ? decodeMessage(r.data.subarray(49, 49 + r.data[48])) : null;
-        if (m && m.type === MessageType.REGISTER_RESPONSE && (m.registerResponse?.status ?? 0) === 0) good++;
-        else if (good === 0) diag(`register: answer ${r.data.subarray(48).toString('hex')}`);
+        const status = m && m.type === MessageType.REGISTER_RESPONSE ? (m.registerResponse?.status ?? 0) : -1;
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status === 0) good++;
+        else if (good === 0 && pad === 0) diag(`register: answer ${r.data.subarray(48).toString('hex')}`);
         p.destroy();
       } catch (e) { diag(`register: ${e.message}`); }
     }
@@ -107,6 +115,10 @@ async function poisoningAndSlowReaders() {
   const d = await startDaemon(['--per-address-handshake-rate', '100000', '--per-address-request-rate', '100000',
     '--per-address-connections', '4096', '--output-stall-timeout', String(STALL_S), '--max-ttl', '600'], { env });
   try {
+    const statuses = {};
+    const padded = await registerMany(d, 'poison', 128, 4, 7800, statuses);
+    ok(padded === 0 && statuses[101] === 128,
+      `padding: all 128 envelopes padded to ~8 KB with an unsigned field were refused E_INVALID_PEER_INFO (${JSON.stringify(statuses)})`);
     const t0 = Date.now();
     const poisoned = await registerMany(d, 'poison', 470, 60);
     const bulk = await registerMany(d, 'bulk', 1000, 36);
