@@ -10,6 +10,9 @@
  *                    3 yamux, after "/yamux/1.0.0" is agreed: the chunks below.
  *          bit 2: the harness acknowledges the server's data with window updates (a reader that
  *                 keeps up) or not (a reader that never reads).
+ *          bit 3: a tight output budget (max_conn_output 192 B, max_output 576 B, src/p2p/output.c):
+ *                 a few answers fill it, so requests are parked and woken as the harness's window
+ *                 updates drain it, and writes past twice it are refused (their streams reset).
  * Then chunks `tag len bytes[len]`; in stages 0-2 each chunk is sent as it is. In stage 3, tag bits
  * 0-2 say what the chunk is, bits 3-5 pick the stream (ids 1, 3, ... 15):
  *   0 raw plaintext (yamux frames as the fuzzer writes them);
@@ -417,6 +420,14 @@ static void run(struct rdv_host *h, const uint8_t *data, size_t size)
     rdv_buf_free(&p.plain);
 }
 
+/* Budgets small enough that the fuzzer's requests reach them (the output budget's park, wake and
+ * refusal paths); a real server never runs with less than one 4 MiB answer. */
+static void tight_output(struct rdv_host_limits *lim)
+{
+    lim->max_conn_output = 192;
+    lim->max_output = 576;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!inited)
@@ -428,6 +439,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct rdv_host_limits lim;
     rdv_host_limits_defaults(&lim);
     lim.max_streams = 8; /* the fuzzer's 8 stream ids can reach the cap */
+    if (size && (data[0] & 8))
+        tight_output(&lim);
     struct rdv_host *h;
     FUZZ_ASSERT(rdv_host_new(loop, &server_key, &lim, NULL, &h) == RDV_OK);
     FUZZ_ASSERT(rdv_builtin_register(h) == RDV_OK);

@@ -24,6 +24,7 @@
 #define RBUF_MAX (2 + RDV_NOISE_MSG_MAX + READ_CHUNK)
 #define PLAIN_IN_MAX (4 * RDV_NOISE_MSG_MAX)
 #define WBUF_SOFT (256 * 1024) /* stop pulling from yamux past this much unsent output */
+#define WBUF_FLOOR (4u << 20)   /* the encrypted output's hard cap is never below this */
 #define DRAIN_SECONDS 2.0      /* how long a half-closed connection waits for the peer's FIN */
 
 /* multistream keeps pointers to these: they must live as long as the program */
@@ -68,7 +69,10 @@ static struct rdv_conn *conn_new(struct rdv_host *h, int fd, bool outbound)
     c->fd = fd;
     c->outbound = outbound;
     rdv_buf_init(&c->rbuf, RBUF_MAX);
-    rdv_buf_init(&c->wbuf, h->limits.max_conn_output);
+    /* a safety net only: output.c budgets what is queued; the handshake and one pull from yamux
+     * must always fit, whatever budget the embedding application chose */
+    size_t wmax = h->limits.max_conn_output > WBUF_FLOOR ? h->limits.max_conn_output : WBUF_FLOOR;
+    rdv_buf_init(&c->wbuf, wmax);
     rdv_buf_init(&c->plain_in, PLAIN_IN_MAX);
     rdv_buf_init(&c->plain_out, 0);
     ev_io_init(&c->rio, conn_io_cb, fd, EV_READ);
