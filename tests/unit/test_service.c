@@ -587,15 +587,21 @@ static void test_discover_limits(void)
     env_free(&e);
 }
 
+/* Begins a DISCOVER of ns from a fresh peer with the default config (NULL cfg), asserting it starts. */
+static void begin_discover(struct rdv_service_request *r, const char *ns, int64_t limit, const char *what)
+{
+    struct ident a;
+    ident_new(&a, RDV_KEY_ED25519);
+    struct rdv_buf q = enc_discover(ns, limit);
+    is_int(rdv_service_begin(NULL, &a.id, rdv_buf_head(&q), q.len, r), RDV_OK, "%s", what);
+    rdv_buf_free(&q);
+}
+
 /* finish_discover against records a backend might hand over: more than the limit, dead ones. */
 static void test_finish_discover(void)
 {
     struct rdv_service_request r;
-    struct ident a;
-    ident_new(&a, RDV_KEY_ED25519);
-    struct rdv_buf q = enc_discover("fd", 3);
-    is_int(rdv_service_begin(NULL, &a.id, rdv_buf_head(&q), q.len, &r), RDV_OK, "begin DISCOVER (NULL cfg = defaults)");
-    rdv_buf_free(&q);
+    begin_discover(&r, "fd", 3, "begin DISCOVER (NULL cfg = defaults)");
     is_int(r.op, RDV_OP_DISCOVER, "op DISCOVER");
     is_int(r.type, RDV_REQ_DISCOVER, "type DISCOVER");
     is_int(r.limit, 3, "limit 3");
@@ -628,11 +634,7 @@ static void test_finish_discover(void)
 static void test_discover_cut(void)
 {
     struct rdv_service_request r;
-    struct ident a;
-    ident_new(&a, RDV_KEY_ED25519);
-    struct rdv_buf q = enc_discover("big", 1000);
-    is_int(rdv_service_begin(NULL, &a.id, rdv_buf_head(&q), q.len, &r), RDV_OK, "begin DISCOVER limit 1000");
-    rdv_buf_free(&q);
+    begin_discover(&r, "big", 1000, "begin DISCOVER limit 1000");
     size_t n = 1000, len = 8000;
     uint8_t *env = calloc(1, len);
     struct rdv_store_record *recs = calloc(n, sizeof(*recs));
